@@ -1,0 +1,104 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+
+/** What to do with other active entries that already hold the target port. */
+export type ConflictPolicy = "comment" | "fail";
+
+/** One mail server whose SMTP listener moves. */
+export interface SmtpHostArgs {
+    /**
+     * Unique name of the host in this fleet. Used in child resource names
+     * (`${name}-${host}-reconcile`) and in every error message. Letters,
+     * digits, `.`, `_` and `-`. Required.
+     */
+    name: string;
+    /**
+     * How to reach the host over SSH (`@pulumi/command` `remote.ConnectionArgs`).
+     * Pass `privateKey` and `password` as Pulumi secrets. `hostKey` is required
+     * (the host's public key, `ssh-ed25519 AAAA...`) unless
+     * `insecureIgnoreHostKey` is set: without it any key is accepted. Required.
+     */
+    connection: command.types.input.remote.ConnectionArgs;
+    /**
+     * Accept any SSH host key for this host. Default `false`. Only for hosts
+     * you cannot pin yet: without a pinned key a man in the middle can take
+     * the connection, and with it the private key's authority.
+     */
+    insecureIgnoreHostKey?: boolean;
+    /** SMTP port for this host only. Default: the component's `port`. */
+    port?: number;
+    /** Absolute path of the services file. Default: the component's `servicesFile`. */
+    servicesFile?: string;
+    /**
+     * Shell command that restarts the mail service so that it reads the
+     * services file again, run on the host only when the file changed (and
+     * after a revert). Default: the component's `restartCommand`.
+     */
+    restartCommand?: string;
+    /** Run the host script through `sudo -n`. Default: the component's `sudo`. */
+    sudo?: boolean;
+    /**
+     * Address the listener check connects to from where `pulumi up` runs.
+     * Default: `connection.host`.
+     */
+    checkAddress?: pulumi.Input<string>;
+    /** Where the host script keeps its backup and journal. Default: the component's `stateDir`. */
+    stateDir?: string;
+}
+
+/** Listener check: connect to host:port from where `pulumi up` runs and wait for `220`. */
+export interface ListenerCheckArgs {
+    /** Run the check at all. Default `true`. */
+    enabled?: boolean;
+    /** Milliseconds to wait for a connection and the greeting, per attempt. Default `5000`. */
+    timeoutMs?: number;
+    /** Attempts before giving up. Default `10`. */
+    attempts?: number;
+    /** Milliseconds between attempts. Default `1000`. */
+    delayMs?: number;
+}
+
+/** Inputs of the SmtpPort component. */
+export interface SmtpPortArgs {
+    /**
+     * The TCP port every host's SMTP listener should use, 1-65535. Plain
+     * value (read it from stack config): it is validated before any resource
+     * is created. Required.
+     */
+    port: number;
+    /** The mail servers. At least one; names unique. Required. */
+    hosts: SmtpHostArgs[];
+    /** Service name to move. Default `"smtp"`. */
+    service?: string;
+    /** Protocol of the entry. Default `"tcp"`. */
+    protocol?: "tcp" | "udp";
+    /** Aliases written on the new entry. Default `["mail"]`. */
+    aliases?: string[];
+    /**
+     * Other active entries on the target port (`qotd 17/tcp quote`): comment
+     * them out, as the recipe does, or refuse to change the host. Default `"comment"`.
+     */
+    conflicts?: ConflictPolicy;
+    /** Services file on every host. Default `"/etc/services"`. */
+    servicesFile?: string;
+    /** Restart command on every host. Default: none (the file is changed, nothing is restarted). */
+    restartCommand?: string;
+    /** Run the host script through `sudo -n` on every host. Default `false`. */
+    sudo?: boolean;
+    /** State folder on every host (backups, journal). Default `"/var/lib/smtp-port"`. */
+    stateDir?: string;
+    /** The listener check after the change. Default: enabled, 10 attempts of 5 s, 1 s apart. */
+    listenerCheck?: ListenerCheckArgs;
+}
+
+/** Every default, in one place. */
+export const defaults = {
+    service: "smtp",
+    protocol: "tcp" as const,
+    aliases: ["mail"],
+    conflicts: "comment" as ConflictPolicy,
+    servicesFile: "/etc/services",
+    stateDir: "/var/lib/smtp-port",
+    sudo: false,
+    listenerCheck: { enabled: true, timeoutMs: 5000, attempts: 10, delayMs: 1000 },
+};

@@ -1,0 +1,52 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { shellWords } from "./shell";
+
+/** The host script, shipped to every host on stdin. */
+export const hostScriptPath = path.join(__dirname, "host", "smtp-port.sh");
+
+let cached: { text: string; digest: string } | undefined;
+
+/** The script text and a short digest of it (shown in the command line so that script changes show in diffs). */
+export function hostScript(): { text: string; digest: string } {
+    if (!cached) {
+        const text = fs.readFileSync(hostScriptPath, "utf8");
+        const digest = crypto.createHash("sha256").update(text).digest("hex").slice(0, 12);
+        cached = { text, digest };
+    }
+    return cached;
+}
+
+/** Parameters of one host script run. */
+export interface HostScriptCall {
+    action: "apply" | "revert" | "status";
+    port?: number;
+    file: string;
+    service?: string;
+    protocol?: string;
+    aliases?: string[];
+    conflicts?: string;
+    restart?: string;
+    stateDir: string;
+    sudo: boolean;
+}
+
+/**
+ * The command line that runs the script read from stdin (`sh -s`). Every
+ * value is a quoted argument: nothing is spliced into script text and
+ * nothing depends on the SSH server accepting environment variables.
+ */
+export function hostCommand(call: HostScriptCall): string {
+    const words: (string | number)[] = call.sudo ? ["sudo", "-n", "sh", "-s", "--"] : ["sh", "-s", "--"];
+    words.push(call.action);
+    if (call.port !== undefined) words.push("--port", call.port);
+    words.push("--file", call.file);
+    if (call.service !== undefined) words.push("--service", call.service);
+    if (call.protocol !== undefined) words.push("--protocol", call.protocol);
+    if (call.aliases !== undefined) words.push("--aliases", call.aliases.join(" "));
+    if (call.conflicts !== undefined) words.push("--conflicts", call.conflicts);
+    if (call.restart !== undefined) words.push("--restart", call.restart);
+    words.push("--state-dir", call.stateDir);
+    return `${shellWords(words)} # smtp-port.sh ${hostScript().digest}`;
+}

@@ -1,0 +1,15 @@
+/**
+ * Quote one value for a POSIX shell: single quotes, with embedded single
+ * quotes closed, escaped and reopened. Plain words stay bare so that the
+ * command lines in `pulumi preview --diff` stay readable.
+ */
+export function shellQuote(value: string | number): string {
+    const s = String(value);
+    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A command line from words, each quoted. */
+export function shellWords(words: (string | number)[]): string {
+    return words.map(shellQuote).join(" ");
+}

@@ -1,0 +1,147 @@
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { SmtpPortArgs, SmtpHostArgs, defaults } from "./args";
+import { assertValidSmtpPortArgs } from "./validate";
+import { hostCommand, hostScript } from "./hostScript";
+import { shellWords } from "./shell";
+
+/** What one host reports after `pulumi up`. */
+export interface SmtpHostResult {
+    /** The host's name. */
+    name: string;
+    /** The port declared for this host. */
+    port: number;
+    /** The port `smtp` resolved to before the last change, or null if it had no entry. */
+    previousPort: number | null;
+    /** Whether the last run of the host script changed the services file. */
+    changed: boolean;
+    /** The entry that was added, or null when a matching entry already existed. */
+    added: string | null;
+    /** Lines commented out (as they were before), in file order. */
+    commented: string[];
+    /** Backup of the file as it was before smtp-port changed it, or null. */
+    backup: string | null;
+    /** Whether the mail service was restarted by the last run. */
+    restarted: boolean;
+    /** The greeting the listener check saw, or null when the check is disabled. */
+    banner: string | null;
+}
+
+/** The host script's JSON result line (the last line of stdout). */
+export function parseApplyResult(stdout: string): any {
+    const lines = stdout.trim().split("\n");
+    const last = lines[lines.length - 1];
+    try {
+        return JSON.parse(last);
+    } catch {
+        throw new Error(`smtp-port: the host script printed no result line; stdout was ${JSON.stringify(stdout.slice(0, 500))}`);
+    }
+}
+
+/**
+ * Moves the SMTP listener of a fleet of mail servers to a declared port: on
+ * each host, a remote command reconciles the services file (and restarts the
+ * mail service when the file changed), then a listener check from where
+ * `pulumi up` runs waits for the `220` greeting on the new port. Deleting the
+ * component puts every services file back.
+ */
+export class SmtpPort extends pulumi.ComponentResource {
+    /** Per host name, what changed and what the listener check saw. */
+    public readonly results: pulumi.Output<Record<string, SmtpHostResult>>;
+    /** One line per host, for people. */
+    public readonly summary: pulumi.Output<string>;
+    /** The remote command of each host, by host name. */
+    public readonly reconcilers: Record<string, command.remote.Command>;
+    /** The listener check of each host, by host name (absent when disabled). */
+    public readonly checks: Record<string, command.local.Command>;
+
+    constructor(name: string, args: SmtpPortArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Before anything is registered: a bad input creates nothing.
+        assertValidSmtpPortArgs(name, args);
+        super("smtp-port:index:SmtpPort", name, {}, opts);
+
+        const service = args.service ?? defaults.service;
+        const protocol = args.protocol ?? defaults.protocol;
+        const aliases = args.aliases ?? defaults.aliases;
+        const conflicts = args.conflicts ?? defaults.conflicts;
+        const servicesFile = args.servicesFile ?? defaults.servicesFile;
+        const stateDir = args.stateDir ?? defaults.stateDir;
+        const sudo = args.sudo ?? defaults.sudo;
+        const check = { ...defaults.listenerCheck, ...args.listenerCheck };
+        const script = hostScript();
+        // The script travels on stdin. It is wrapped as a secret only so that
+        // `preview --diff` shows `[secret]` instead of 400 lines of shell; its
+        // digest is on the command line, so a new script still shows as a change.
+        const scriptInput = pulumi.secret(script.text);
+        const checkScript = path.relative(process.cwd(), path.join(__dirname, "listener", "listener-check.js")) || "listener-check.js";
+
+        this.reconcilers = {};
+        this.checks = {};
+        const perHost: pulumi.Output<SmtpHostResult>[] = [];
+
+        for (const h of args.hosts) {
+            const port = h.port ?? args.port;
+            const file = h.servicesFile ?? servicesFile;
+            const restart = h.restartCommand ?? args.restartCommand;
+            const hostSudo = h.sudo ?? sudo;
+            const hostState = h.stateDir ?? stateDir;
+
+            const reconcile = new command.remote.Command(`${name}-${h.name}-reconcile`, {
+                connection: h.connection,
+                create: hostCommand({ action: "apply", port, file, service, protocol, aliases, conflicts, restart, stateDir: hostState, sudo: hostSudo }),
+                delete: hostCommand({ action: "revert", file, restart, stateDir: hostState, sudo: hostSudo }),
+                stdin: scriptInput,
+                // Nothing we run reads PULUMI_COMMAND_STDOUT; injecting it only
+                // makes servers without AcceptEnv warn.
+                addPreviousOutputInEnv: false,
+            }, { parent: this });
+            this.reconcilers[h.name] = reconcile;
+
+            let banner: pulumi.Output<string | null> = pulumi.output(null);
+            if (check.enabled) {
+                const address = h.checkAddress ?? h.connection.host;
+                const probe = new command.local.Command(`${name}-${h.name}-check`, {
+                    create: pulumi.output(address).apply(a => shellWords([
+                        "node", checkScript, "--name", h.name, "--host", a, "--port", port,
+                        "--timeout-ms", check.timeoutMs, "--attempts", check.attempts, "--delay-ms", check.delayMs,
+                    ])),
+                    // Re-check whenever the host script ran again.
+                    triggers: [reconcile.stdout],
+                    addPreviousOutputInEnv: false,
+                }, { parent: this, dependsOn: [reconcile] });
+                this.checks[h.name] = probe;
+                banner = pulumi.unsecret(probe.stdout).apply(s => JSON.parse(s.trim()).banner as string);
+            }
+
+            perHost.push(pulumi.all([pulumi.unsecret(reconcile.stdout), banner]).apply(([out, b]): SmtpHostResult => {
+                const r = parseApplyResult(out);
+                return {
+                    name: h.name,
+                    port,
+                    previousPort: r.previous_port ?? null,
+                    changed: r.changed === true,
+                    added: r.added ?? null,
+                    commented: (r.commented ?? []) as string[],
+                    backup: r.backup ?? null,
+                    restarted: r.restarted === true,
+                    banner: b,
+                };
+            }));
+        }
+
+        this.results = pulumi.all(perHost).apply(rs => Object.fromEntries(rs.map(r => [r.name, r])));
+        this.summary = this.results.apply(rs => Object.values(rs).map(describe).join("\n"));
+        this.registerOutputs({ results: this.results, summary: this.summary });
+    }
+}
+
+/** One line for one host: `mx1: smtp 25 -> 17 (changed; commented 2 lines), greeting "220 ..."`. */
+export function describe(r: SmtpHostResult): string {
+    const from = r.previousPort === null ? "none" : String(r.previousPort);
+    const what = r.changed ? `changed; commented ${r.commented.length} line${r.commented.length === 1 ? "" : "s"}${r.restarted ? "; restarted" : ""}` : "unchanged";
+    const greet = r.banner === null ? "listener check off" : `greeting ${JSON.stringify(r.banner)}`;
+    return `${r.name}: smtp ${from} -> ${r.port} (${what}), ${greet}`;
+}
+
+export type { SmtpHostArgs };

@@ -1,0 +1,78 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SmtpPortArgs, SmtpHostArgs } from "./args";
+
+/** One host as written in stack config (`smtp-port:hosts`). No secrets here. */
+export interface HostConfig {
+    name: string;
+    /** SSH address. */
+    host: string;
+    /** SSH port. Default 22. */
+    sshPort?: number;
+    /** SSH user. Default root. */
+    user?: string;
+    /** Pinned host key, `ssh-ed25519 AAAA...`. */
+    hostKey?: string;
+    insecureIgnoreHostKey?: boolean;
+    port?: number | string;
+    servicesFile?: string;
+    restartCommand?: string;
+    sudo?: boolean;
+    checkAddress?: string;
+    stateDir?: string;
+}
+
+/** Credentials, all Pulumi secrets: fleet-wide, with per-host overrides by name. */
+export interface FleetSecrets {
+    privateKey?: pulumi.Output<string>;
+    password?: pulumi.Output<string>;
+    perHost?: pulumi.Output<Record<string, { privateKey?: string; password?: string }>>;
+}
+
+/** Config gives strings; whole numbers become numbers, anything else stays as written so validation can name it. */
+export function portFromConfig(v: unknown): unknown {
+    if (typeof v === "string" && /^\s*[0-9]+\s*$/.test(v)) return Number(v);
+    return v;
+}
+
+/** The component's arguments from stack config values. */
+export function fleetFromConfig(raw: {
+    port: unknown;
+    hosts: HostConfig[];
+    restartCommand?: string;
+    servicesFile?: string;
+    sudo?: boolean;
+    conflicts?: string;
+}, secrets: FleetSecrets): SmtpPortArgs {
+    const hosts: SmtpHostArgs[] = (Array.isArray(raw.hosts) ? raw.hosts : []).map(h => {
+        const per = (field: "privateKey" | "password"): pulumi.Output<string> | undefined =>
+            secrets.perHost
+                ? pulumi.secret(pulumi.all([secrets.perHost, secrets[field]]).apply(([m, d]) => (m?.[h?.name]?.[field] ?? d) as string))
+                : secrets[field];
+        return {
+            name: h?.name,
+            connection: {
+                host: h?.host,
+                port: h?.sshPort,
+                user: h?.user ?? "root",
+                hostKey: h?.hostKey,
+                privateKey: per("privateKey"),
+                password: per("password"),
+            },
+            insecureIgnoreHostKey: h?.insecureIgnoreHostKey,
+            port: portFromConfig(h?.port) as number | undefined,
+            servicesFile: h?.servicesFile,
+            restartCommand: h?.restartCommand,
+            sudo: h?.sudo,
+            checkAddress: h?.checkAddress,
+            stateDir: h?.stateDir,
+        };
+    });
+    return {
+        port: portFromConfig(raw.port) as number,
+        hosts,
+        restartCommand: raw.restartCommand,
+        servicesFile: raw.servicesFile,
+        sudo: raw.sudo,
+        conflicts: raw.conflicts as SmtpPortArgs["conflicts"],
+    };
+}

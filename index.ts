@@ -1,0 +1,23 @@
+// The stack program: the port and the fleet come from version-controlled
+// stack config (Pulumi.<stack>.yaml); credentials are config secrets.
+import * as pulumi from "@pulumi/pulumi";
+import { SmtpPort } from "./components";
+import { fleetFromConfig, HostConfig } from "./components/stackConfig";
+
+const cfg = new pulumi.Config("smtp-port");
+
+const fleet = new SmtpPort("smtp", fleetFromConfig({
+    port: cfg.require("port"),
+    hosts: cfg.requireObject<HostConfig[]>("hosts"),
+    restartCommand: cfg.get("restartCommand"),
+    servicesFile: cfg.get("servicesFile"),
+    sudo: cfg.getBoolean("sudo"),
+    conflicts: cfg.get("conflicts"),
+}, {
+    privateKey: cfg.getSecret("privateKey"),
+    password: cfg.getSecret("password"),
+    perHost: cfg.getSecretObject<Record<string, { privateKey?: string; password?: string }>>("hostSecrets"),
+}));
+
+export const hosts = fleet.results;
+export const summary = fleet.summary;
