@@ -1,41 +1,89 @@
 #!/bin/sh
-# Builds the Pulumi CLI, the Node.js language host and the command provider
-# from Go modules (the Go module proxy is the only source of them here), into
-# .engine/<version>/bin. A finished build is reused; Go's module and build
-# caches are kept, so a rebuild after a cache hit takes seconds.
+# Builds the Pulumi engine pieces this project runs with, into
+# .engine/<version>/:
+#   bin/pulumi                  the Pulumi CLI, from the Go module proxy
+#                               (github.com/pulumi/pulumi/pkg/v3, pinned)
+#   bin/pulumi-language-nodejs  our Node.js language host (engine/langhost)
+#   plugins/pulumi-resource-command
+#                               our command provider 1.2.1 (engine/provider);
+#                               kept off PATH, installed into PULUMI_HOME by
+#                               engine/env.sh
+# A finished CLI build is reused. Each plugin is rebuilt when the hash of its
+# source (Go files, go.mod, go.sum, Go version, link flags) changes. Go's
+# module and build caches are kept, so rebuilds take seconds.
+#
+# Usage: sh engine/build.sh        prints the bin directory on stdout
+# Env:   SMTP_PORT_ENGINE_DIR      where to build (default <repo>/.engine)
 set -eu
 
 PULUMI_VERSION="v3.248.0"
-# pulumi-language-nodejs has no release tags: the pseudo-version of the
-# v3.248.0 commit.
-LANGHOST_VERSION="v3.0.0-20260624180030-dc7edd58bc13"
-# pulumi-command v1.2.1 (what @pulumi/command 1.2.1 expects).
-COMMAND_VERSION="v1.2.1"
-COMMAND_PSEUDO="v0.0.0-20260303235922-7f3eb6f3b77c"
+# Version the command provider reports: what @pulumi/command 1.2.1 requests.
+COMMAND_VERSION="1.2.1"
 
 say() { printf 'engine: %s\n' "$*" >&2; }
 err() { printf 'engine: error: %s\n' "$*" >&2; exit 1; }
 
 root_dir() { cd "$(dirname "$0")/.." && pwd; }
 
-# build_one NAME MODULE_DIR GO_MOD_BODY PACKAGE LDFLAGS
-build_one() {
-    name="$1" dir="$2" gomod="$3" pkg="$4" ldflags="$5"
-    out="$BIN/$name"
+# build_cli: the CLI, from a small wrapper module (pkg/go.mod has replace
+# lines, so `go install pkg@version` refuses it).
+build_cli() {
+    out="$BIN/pulumi"
     if [ -x "$out" ]; then
-        say "$name: already built ($out)"
+        say "pulumi: already built ($out)"
         return 0
     fi
+    dir="$WORK/cli"
     mkdir -p "$dir"
-    printf '%s\n' "$gomod" > "$dir/go.mod"
+    cat > "$dir/go.mod" <<EOF
+module smtpport/engine/cli
+
+go 1.24
+
+require github.com/pulumi/pulumi/pkg/v3 $PULUMI_VERSION
+
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
+EOF
     # A blank import keeps `go mod tidy` from dropping the requirement.
-    printf 'package tools\n\nimport _ "%s"\n' "$pkg" > "$dir/tools.go"
-    say "$name: resolving modules"
-    (cd "$dir" && GOFLAGS=-mod=mod go mod tidy) || err "$name: go mod tidy failed for $pkg"
-    say "$name: building"
-    (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg") \
-        || err "$name: go build failed for $pkg"
+    printf 'package tools\n\nimport _ "%s"\n' "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi" > "$dir/tools.go"
+    say "pulumi: resolving modules"
+    (cd "$dir" && GOFLAGS=-mod=mod go mod tidy) || err "pulumi: go mod tidy failed"
+    say "pulumi: building (several minutes on a cold cache)"
+    (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -buildvcs=false -trimpath \
+        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+        -o "$out.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) \
+        || err "pulumi: go build failed"
     mv "$out.tmp" "$out"
+    say "pulumi: built $out"
+}
+
+# source_hash DIR LDFLAGS: a digest of what the binary is built from.
+source_hash() {
+    {
+        (cd "$1" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) \
+            | LC_ALL=C sort | while IFS= read -r f; do sha256sum "$f"; done)
+        go version
+        printf '%s\n' "$2"
+    } | sha256sum | cut -c1-32
+}
+
+# build_plugin NAME SOURCE_DIR OUT LDFLAGS: build a plugin from our source
+# (its own module; go.sum is committed, so the build is -mod=readonly).
+build_plugin() {
+    name="$1" src="$2" out="$3" ldflags="$4"
+    [ -f "$src/go.mod" ] || err "$name: no go.mod in $src"
+    hash="$(source_hash "$src" "$ldflags")"
+    stamp="$STAMPS/$name.src-sha256"
+    if [ -x "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then
+        say "$name: up to date ($out)"
+        return 0
+    fi
+    mkdir -p "$(dirname "$out")"
+    say "$name: building from $src"
+    (cd "$src" && CGO_ENABLED=0 go build -mod=readonly -buildvcs=false -trimpath \
+        -ldflags "$ldflags" -o "$out.tmp" .) || err "$name: go build failed"
+    mv "$out.tmp" "$out"
+    printf '%s\n' "$hash" > "$stamp"
     say "$name: built $out"
 }
 
@@ -43,35 +91,17 @@ main() {
     ROOT="$(root_dir)"
     ENGINE_DIR="${SMTP_PORT_ENGINE_DIR:-$ROOT/.engine}"
     BIN="$ENGINE_DIR/$PULUMI_VERSION/bin"
+    PLUGINS="$ENGINE_DIR/$PULUMI_VERSION/plugins"
     WORK="$ENGINE_DIR/$PULUMI_VERSION/src"
-    mkdir -p "$BIN" "$WORK"
+    STAMPS="$ENGINE_DIR/$PULUMI_VERSION/stamps"
+    mkdir -p "$BIN" "$PLUGINS" "$WORK" "$STAMPS"
     command -v go >/dev/null 2>&1 || err "go is not on PATH"
 
-    build_one pulumi "$WORK/cli" "module smtpport/engine/cli
-
-go 1.24
-
-require github.com/pulumi/pulumi/pkg/v3 $PULUMI_VERSION
-
-replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e" \
-        github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
-        "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
-
-    build_one pulumi-language-nodejs "$WORK/langhost" "module smtpport/engine/langhost
-
-go 1.24
-
-require github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 $LANGHOST_VERSION" \
-        github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 \
-        "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
-
-    build_one pulumi-resource-command "$WORK/command" "module smtpport/engine/command
-
-go 1.24
-
-require github.com/pulumi/pulumi-command/provider $COMMAND_PSEUDO" \
-        github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command \
-        "-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION"
+    build_cli
+    build_plugin pulumi-language-nodejs "$ROOT/engine/langhost" "$BIN/pulumi-language-nodejs" \
+        "-s -w -X main.version=${PULUMI_VERSION#v}"
+    build_plugin pulumi-resource-command "$ROOT/engine/provider" "$PLUGINS/pulumi-resource-command" \
+        "-s -w -X main.version=$COMMAND_VERSION"
 
     printf '%s\n' "$BIN"
 }

@@ -1,10 +1,14 @@
 #!/bin/sh
 # The init process of one lab mail host. lab.sh starts it as
-#   ip netns exec smtplab-mxK unshare --mount --propagation private -- \
-#     sh host-init.sh NAME ADDRESS HOST_DIR TEMPLATE_DIR
-# so it owns a network namespace and a fresh mount namespace. Everything it
-# starts (postfix, sshd, and every SSH login) shares that mount namespace,
-# so an SSH login sees the same /etc/services that postfix reads.
+#   ip netns exec smtplab-mxK unshare --mount --uts --pid --fork --mount-proc \
+#     --propagation private -- sh host-init.sh NAME ADDRESS HOST_DIR TEMPLATE_DIR
+# so it is PID 1 of its own network, mount, UTS and PID namespaces.
+# Everything it starts (postfix, sshd, and every SSH login) shares them, so an
+# SSH login sees the same /etc/services that postfix reads. The PID namespace
+# matters: Debian's init script uses start-stop-daemon, which refuses to start
+# postfix while *any* visible /usr/sbin/postmulti runs, so hosts restarting
+# at the same time would fail each other. It also makes killing the init
+# take down everything the host started.
 #
 # Per-host state, all under HOST_DIR:
 #   /etc        overlay on the real /etc (upper: etc.upper). Gives a private
@@ -48,7 +52,8 @@ configure_postfix() {
     postconf -e "myhostname = $name.lab.test" "mydestination = \$myhostname, localhost"
     printf '%s.lab.test\n' "$name" >/etc/mailname
     # State dir of smtp-port: must exist, empty, root-only writable.
-    mkdir -p -m 0755 /var/lib/smtp-port
+    mkdir -p /var/lib/smtp-port
+    chmod 0755 /var/lib/smtp-port
 }
 
 # Debian's master.cf keeps its default chroot column (y for smtpd and the
@@ -71,8 +76,9 @@ stop_all() {
 
 main() {
     private_mounts
-    printf '%s\n' "$$" >"$host_dir/init.pid"
-    readlink /proc/self/ns/mnt >"$host_dir/mntns"
+    hostname "$name.lab.test"
+    # lab.sh uses this to find the host's processes when tearing down.
+    stat -L -c %i /proc/self/ns/mnt >"$host_dir/mntns"
     configure_postfix
     start_postfix
     trap stop_all TERM INT HUP

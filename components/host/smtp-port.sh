@@ -113,7 +113,18 @@ check_writable() {
 
 # --- small file helpers -------------------------------------------------------
 
-sum_of() { cksum < "$1" | awk '{ print $1 "-" $2 }'; }
+# A checksum of a file, tagged with the tool (busybox may lack cksum).
+SUM_TOOL=""
+sum_of() {
+    if [ -z "$SUM_TOOL" ]; then
+        for t in sha256sum cksum md5sum; do
+            if command -v "$t" >/dev/null 2>&1; then SUM_TOOL="$t" && break; fi
+        done
+        [ -n "$SUM_TOOL" ] || err "no checksum tool on this host (sha256sum, cksum or md5sum)"
+    fi
+    s=$("$SUM_TOOL" < "$1") || err "cannot checksum $1"
+    printf '%s:%s\n' "$SUM_TOOL" "$(printf '%s' "$s" | tr -s ' \t' '--' | sed 's/-*$//')"
+}
 
 # 1 if the file ends in a newline (or is empty), 0 if its last line is bare.
 final_newline() {
@@ -175,7 +186,9 @@ cleanup() {
 commit_txn() {
     txn="$STATE_DIR/txn"
     if [ -f "$txn/clear" ]; then
-        rm -f "$STATE_DIR/orig" "$STATE_DIR/edits" "$STATE_DIR/written"
+        # Nothing of ours is left in the file: forget it entirely.
+        rm -rf "$STATE_DIR"
+        return 0
     fi
     for f in orig edits written; do
         [ ! -f "$txn/$f" ] || mv -f "$txn/$f" "$STATE_DIR/$f"

@@ -1,0 +1,560 @@
+#!/bin/sh
+# lab.sh - a fleet of real Postfix mail hosts on this machine, one network
+# namespace each, reachable over SSH, for testing smtp-port end to end.
+#
+# Usage (as root, Debian 12):
+#   sh lab/lab.sh install        apt-install what the lab needs, if missing
+#   sh lab/lab.sh up [N]         create or repair hosts mx1..mxN (default 3,
+#                                at most 240); healthy hosts are left alone
+#   sh lab/lab.sh down           remove every namespace, process, link, mount
+#                                and file the lab made (safe when half-built)
+#   sh lab/lab.sh status         print the lab state
+#   sh lab/lab.sh exec mxK -- CMD...
+#                                run CMD inside mxK (its network, mount, UTS
+#                                and PID namespaces),
+#                                e.g. `exec mx1 -- getent services smtp/tcp`
+#
+# Host mxK: namespace smtplab-mxK, address 198.18.0.(10+K)/24 on eth0, joined
+# to bridge smtplab0 (198.18.0.1) in the root namespace. sshd on port 22 (key
+# only, root allowed), Postfix 3.7 whose smtp listener follows the host's own
+# /etc/services, private /etc, /var, /run and /tmp (see host-init.sh).
+#
+# State lives in $SMTP_PORT_LAB_DIR (default: <repo>/.lab, which ignores
+# itself for git). `up` writes there:
+#   hosts.json   {"keyPath","publicKeyPath","knownHostsPath","hosts":[{"name",
+#                "address","port","user","hostKey","restartCommand",
+#                "servicesFile","namespace"}]}
+#   known_hosts  pins for every host, for ssh -o UserKnownHostsFile=
+#   hosts/mxK/   services (the file mxK sees as /etc/services), init.log,
+#                overlay upper dirs (var.upper/log/postfix.log is its mail log)
+set -eu
+
+BRIDGE=smtplab0
+NET=198.18.0
+PREFIX_LEN=24
+NS_PREFIX=smtplab-
+# Whole lab range: an unreachable route keeps stray lab traffic off eth0.
+LAB_RANGE=198.18.0.0/15
+MAX_HOSTS=240
+RESTART_COMMAND='service postfix restart'
+PACKAGES='postfix openssh-server openssh-client iproute2 socat netcat-openbsd busybox shellcheck util-linux'
+
+say() { printf '%s\n' "lab: $*" >&2; }
+err() { say "error: $*"; exit 1; }
+
+# sudo and cron may leave the sbin dirs out; sshd, postfix, ip live there.
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+
+script_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
+repo_root=$(dirname -- "$script_dir")
+lab_dir=${SMTP_PORT_LAB_DIR:-$repo_root/.lab}
+
+usage() {
+    sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0" >&2
+    exit "${1:-2}"
+}
+
+need_root() {
+    [ "$(id -u)" = 0 ] || err "run as root (namespaces, mounts, sshd)"
+}
+
+check_lab_dir() {
+    # Paths end up in overlay mount options (',' ':' break them) and in JSON.
+    case "$lab_dir" in
+        /*) ;;
+        *) err "SMTP_PORT_LAB_DIR must be absolute: $lab_dir" ;;
+    esac
+    case "$lab_dir" in
+        *[!A-Za-z0-9/._-]*) err "lab dir has unsupported characters: $lab_dir" ;;
+    esac
+    # Hosts mount over these; a lab dir inside them would vanish in the host.
+    case "$lab_dir/" in
+        /etc/* | /var/* | /run/* | /tmp/*) err "lab dir must not be under /etc, /var, /run or /tmp: $lab_dir" ;;
+    esac
+}
+
+host_addr() { printf '%s.%s' "$NET" "$((10 + $1))"; }
+host_dir() { printf '%s/hosts/mx%s' "$lab_dir" "$1"; }
+
+# --- install ---------------------------------------------------------------
+
+missing_packages() {
+    for pkg in $PACKAGES; do
+        status=$(dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null || true)
+        [ "$status" = "install ok installed" ] || printf '%s ' "$pkg"
+    done
+}
+
+# PIDs of processes named $1 in our (the root) network namespace: the
+# daemons a package install may start, as opposed to the lab's own. Not
+# /proc/1: PID 1 of a sandbox may be unreadable.
+root_ns_pids() {
+    root_net=$(readlink /proc/self/ns/net)
+    for proc in /proc/[0-9]*; do
+        [ "$(cat "$proc/comm" 2>/dev/null)" = "$1" ] || continue
+        [ "$(readlink "$proc/ns/net" 2>/dev/null)" = "$root_net" ] || continue
+        printf '%s\n' "${proc#/proc/}"
+    done
+}
+
+cmd_install() {
+    need_root
+    missing=$(missing_packages)
+    if [ -z "$missing" ]; then
+        say "all packages present: $PACKAGES"
+        return 0
+    fi
+    before_sshd=$(root_ns_pids sshd)
+    before_master=$(root_ns_pids master)
+    say "installing: $missing"
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
+    # The lab runs its own daemons in namespaces; a system-wide sshd/postfix
+    # started by the install would only confuse (never stop pre-existing ones).
+    for pid in $(root_ns_pids sshd); do
+        printf '%s\n' "$before_sshd" | grep -qx "$pid" && continue
+        say "stopping sshd $pid started by the install"
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in $(root_ns_pids master); do
+        printf '%s\n' "$before_master" | grep -qx "$pid" && continue
+        say "stopping postfix master $pid started by the install"
+        postfix stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+    done
+}
+
+ensure_installed() {
+    for tool in ip nsenter unshare sshd ssh ssh-keygen postfix socat nc; do
+        command -v "$tool" >/dev/null 2>&1 || {
+            say "$tool missing: running install"
+            cmd_install
+            return 0
+        }
+    done
+}
+
+# --- probes ----------------------------------------------------------------
+
+# First line the server at $1:$2 sends, or nothing.
+greeting() {
+    printf 'QUIT\r\n' | timeout 5 nc -w 3 "$1" "$2" 2>/dev/null | head -n 1 | tr -d '\r' || true
+}
+
+lab_ssh() {
+    _addr=$1
+    shift
+    ssh -q -i "$lab_dir/ssh/id_ed25519" -o BatchMode=yes -o ConnectTimeout=3 \
+        -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$lab_dir/known_hosts" \
+        -o IdentitiesOnly=yes -o LogLevel=ERROR "root@$_addr" "$@"
+}
+
+# Root-namespace PID of host $1's init (PID 1 of its PID namespace). It is
+# found, not recorded at start: `unshare --fork` hides it behind a child.
+init_pid() {
+    _net=$(netns_id "$1") || return 1
+    _pidfile=$(host_dir "$1")/init.pid
+    _ipid=$(cat "$_pidfile" 2>/dev/null || true)
+    if [ -n "$_ipid" ] && is_init_of "$_ipid" "$_net"; then
+        printf '%s' "$_ipid"
+        return 0
+    fi
+    _ipid=$(
+        grep -lE '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' /proc/[0-9]*/status 2>/dev/null |
+            while IFS= read -r _status; do
+                _ipid=${_status#/proc/}
+                _ipid=${_ipid%/status}
+                if is_init_of "$_ipid" "$_net"; then
+                    printf '%s' "$_ipid"
+                    break
+                fi
+            done
+    )
+    [ -n "$_ipid" ] || return 1
+    [ ! -d "$(host_dir "$1")" ] || printf '%s\n' "$_ipid" >"$_pidfile"
+    printf '%s' "$_ipid"
+}
+
+# Is $1 PID 1 of a child PID namespace, in network namespace $2?
+is_init_of() {
+    [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$2" ] &&
+        grep -qE '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/$1/status" 2>/dev/null
+}
+
+netns_id() {
+    _inode=$(stat -L -c %i "/run/netns/$NS_PREFIX""mx$1" 2>/dev/null) || return 1
+    printf 'net:[%s]' "$_inode"
+}
+
+in_host() {
+    _host=$1
+    shift
+    _pid=$(init_pid "$_host") || err "mx$_host is not running"
+    nsenter --target "$_pid" --net --mount --uts --pid -- "$@"
+}
+
+smtp_port() {
+    in_host "$1" getent services smtp/tcp 2>/dev/null | awk '{ sub("/.*", "", $2); print $2 }'
+}
+
+host_healthy() {
+    init_pid "$1" >/dev/null || return 1
+    in_host "$1" postfix status >/dev/null 2>&1 || return 1
+    lab_ssh "$(host_addr "$1")" true 2>/dev/null || return 1
+}
+
+# --- network ---------------------------------------------------------------
+
+network_up() {
+    if [ ! -e /run/netns ]; then
+        # ip creates /run/netns (and a shared mount on it); down undoes it.
+        : >"$lab_dir/created-run-netns"
+    fi
+    if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+        ip link add "$BRIDGE" type bridge
+        ip addr add "$NET.1/$PREFIX_LEN" dev "$BRIDGE"
+    fi
+    ip link set "$BRIDGE" up
+    ip route replace unreachable "$LAB_RANGE" metric 4000
+}
+
+network_down() {
+    ip link del "$BRIDGE" 2>/dev/null || true
+    ip route del unreachable "$LAB_RANGE" metric 4000 2>/dev/null || true
+    for link in $(ip -o link show | awk -F': ' '{ sub("@.*", "", $2); print $2 }' | grep "^$NS_PREFIX" || true); do
+        ip link del "$link" 2>/dev/null || true
+    done
+    if [ -e "$lab_dir/created-run-netns" ] && [ -z "$(ip netns list)" ]; then
+        umount /run/netns 2>/dev/null || true
+        rmdir /run/netns 2>/dev/null || true
+    fi
+}
+
+# --- one host --------------------------------------------------------------
+
+write_sshd_config() {
+    cat >"$1/sshd_config" <<EOF
+# Lab sshd for mx$2. Key only; root allowed with a key.
+ListenAddress $(host_addr "$2"):22
+HostKey $1/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+AuthorizedKeysFile $lab_dir/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AuthenticationMethods publickey
+# No PAM stack without systemd/logind in a namespace; sshd does it alone.
+UsePAM no
+PrintMotd no
+PrintLastLog no
+UseDNS no
+# Deployments open many connections at once (one per operation).
+MaxStartups 200:30:400
+MaxSessions 50
+Subsystem sftp internal-sftp
+LogLevel INFO
+EOF
+}
+
+host_create() {
+    name=mx$1
+    ns=$NS_PREFIX$name
+    dir=$(host_dir "$1")
+    addr=$(host_addr "$1")
+    # Keep the host key across a rebuild so existing pins stay valid.
+    mkdir -p "$dir"
+    find "$dir" -mindepth 1 -maxdepth 1 ! -name 'ssh_host_ed25519_key*' -exec rm -rf {} +
+    if [ ! -f "$dir/ssh_host_ed25519_key" ]; then
+        ssh-keygen -q -t ed25519 -N '' -C "$name.lab.test" -f "$dir/ssh_host_ed25519_key"
+    fi
+    write_sshd_config "$dir" "$1"
+    cp /etc/services "$dir/services"
+    chmod 0644 "$dir/services"
+
+    ip netns add "$ns"
+    ip link add "$ns" type veth peer name eth0 netns "$ns"
+    ip link set "$ns" master "$BRIDGE" up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add "$addr/$PREFIX_LEN" dev eth0
+    ip -n "$ns" link set eth0 up
+
+    setsid ip netns exec "$ns" unshare --mount --uts --pid --fork --mount-proc --propagation private -- \
+        sh "$script_dir/host-init.sh" "$name" "$addr" "$dir" "$script_dir" \
+        </dev/null >>"$dir/init.log" 2>&1 &
+}
+
+# PIDs of every process of hosts "$@" (numbers): those in their network
+# namespaces, plus any in their mount namespaces (nsenter'ed helpers).
+hosts_pids() {
+    hosts_pids_unsorted "$@" 2>/dev/null | { grep -vx "$$" || true; } | sort -un
+}
+
+hosts_pids_unsorted() {
+    _inodes=''
+    for _k in "$@"; do
+        ip netns pids "$NS_PREFIX""mx$_k" 2>/dev/null || true
+        _inodes="$_inodes $(cat "$(host_dir "$_k")/mntns" 2>/dev/null || true)"
+        init_pid "$_k" || true
+        echo
+    done
+    # One stat over /proc: a fork per process would take seconds at 30 hosts.
+    # shellcheck disable=SC2086 # glob over /proc on purpose
+    stat -L -c '%i %n' /proc/[0-9]*/ns/mnt 2>/dev/null |
+        awk -v inodes="$_inodes" 'BEGIN { n = split(inodes, a, " "); for (i = 1; i <= n; i++) want[a[i]] = 1 }
+            ($1 in want) { split($2, p, "/"); print p[3] }'
+}
+
+# Wait up to $1 tenths of a second for the processes of hosts $2... to go.
+wait_gone() {
+    _tries=$1
+    shift
+    while [ "$_tries" -gt 0 ]; do
+        [ -z "$(hosts_pids "$@")" ] && return 0
+        sleep 0.1
+        _tries=$((_tries - 1))
+    done
+    return 1
+}
+
+# Stop hosts "$@" (numbers) together: one host takes about a second to stop
+# Postfix, so doing them one by one would make `down` of 30 hosts slow.
+hosts_down() {
+    [ $# -gt 0 ] || return 0
+    # The init stops postfix cleanly on TERM; whatever is left gets TERM, KILL.
+    for _k in "$@"; do
+        if _pid=$(init_pid "$_k"); then
+            kill "$_pid" 2>/dev/null || true
+        fi
+    done
+    wait_gone 60 "$@" || true
+    _pids=$(hosts_pids "$@")
+    if [ -n "$_pids" ]; then
+        # shellcheck disable=SC2086 # one word per pid
+        kill $_pids 2>/dev/null || true
+        if ! wait_gone 20 "$@"; then
+            # shellcheck disable=SC2046
+            kill -9 $(hosts_pids "$@") 2>/dev/null || true
+            wait_gone 20 "$@" || say "processes left: $(hosts_pids "$@" | tr '\n' ' ')"
+        fi
+    fi
+    for _k in "$@"; do
+        ip netns del "$NS_PREFIX""mx$_k" 2>/dev/null || true
+        ip link del "$NS_PREFIX""mx$_k" 2>/dev/null || true
+    done
+}
+
+# --- up --------------------------------------------------------------------
+
+ensure_lab_dir() {
+    mkdir -p "$lab_dir/hosts" "$lab_dir/ssh"
+    chmod 0755 "$lab_dir" "$lab_dir/hosts"
+    chmod 0700 "$lab_dir/ssh"
+    # sshd's StrictModes rejects keys under group/world-writable dirs.
+    [ -e "$lab_dir/.gitignore" ] || printf '*\n' >"$lab_dir/.gitignore"
+    if [ ! -f "$lab_dir/ssh/id_ed25519" ]; then
+        ssh-keygen -q -t ed25519 -N '' -C smtplab-client -f "$lab_dir/ssh/id_ed25519"
+    fi
+    cp "$lab_dir/ssh/id_ed25519.pub" "$lab_dir/ssh/authorized_keys"
+}
+
+# Host numbers with a state dir, ascending.
+existing_hosts() {
+    for dir in "$lab_dir"/hosts/mx*; do
+        [ -d "$dir" ] && printf '%s\n' "${dir##*/mx}"
+    done | sort -n
+}
+
+host_key() { cut -d ' ' -f 1,2 "$(host_dir "$1")/ssh_host_ed25519_key.pub"; }
+
+write_known_hosts() {
+    for k in $(existing_hosts); do
+        printf '%s %s\n' "$(host_addr "$k")" "$(host_key "$k")"
+    done >"$lab_dir/known_hosts"
+}
+
+write_hosts_json() {
+    {
+        printf '{\n  "keyPath": "%s",\n' "$lab_dir/ssh/id_ed25519"
+        printf '  "publicKeyPath": "%s",\n' "$lab_dir/ssh/id_ed25519.pub"
+        printf '  "knownHostsPath": "%s",\n' "$lab_dir/known_hosts"
+        printf '  "hosts": ['
+        sep=''
+        for k in $(existing_hosts); do
+            printf '%s\n    {"name": "mx%s", "address": "%s", "port": 22, "user": "root", ' \
+                "$sep" "$k" "$(host_addr "$k")"
+            printf '"hostKey": "%s", "restartCommand": "%s", ' "$(host_key "$k")" "$RESTART_COMMAND"
+            printf '"servicesFile": "/etc/services", "namespace": "%s"}' "$NS_PREFIX""mx$k"
+            sep=','
+        done
+        printf '\n  ]\n}\n'
+    } >"$lab_dir/hosts.json.tmp"
+    mv "$lab_dir/hosts.json.tmp" "$lab_dir/hosts.json"
+}
+
+# Wait until every host in $1 answers SSH and greets 220 on its smtp port.
+wait_ready() {
+    pending=$1
+    deadline=$(($(date +%s) + 90))
+    while [ -n "$pending" ]; do
+        still=''
+        for k in $pending; do
+            addr=$(host_addr "$k")
+            port=$(smtp_port "$k" 2>/dev/null || true)
+            case "$(greeting "$addr" "${port:-25}")" in
+                220*ESMTP*) lab_ssh "$addr" true 2>/dev/null || still="$still $k" ;;
+                *) still="$still $k" ;;
+            esac
+        done
+        pending=$still
+        [ -z "$pending" ] && return 0
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            for k in $pending; do
+                say "mx$k not ready; last log lines:"
+                tail -n 5 "$(host_dir "$k")/init.log" >&2 || true
+            done
+            err "hosts not ready:$pending"
+        fi
+        sleep 0.2
+    done
+}
+
+# Prints the numbers among "$@" whose host is missing or unhealthy. Probes
+# run in parallel: an SSH handshake each, 30 in a row would take seconds.
+unhealthy_hosts() {
+    probes=$(mktemp -d "$lab_dir/probes.XXXXXX")
+    for k in "$@"; do
+        if [ -d "$(host_dir "$k")" ]; then
+            (host_healthy "$k" && : >"$probes/$k") &
+        fi
+    done
+    wait
+    for k in "$@"; do
+        if [ -e "$probes/$k" ]; then
+            say "mx$k healthy, left alone"
+        else
+            printf '%s ' "$k"
+        fi
+    done
+    rm -rf "$probes"
+}
+
+cmd_up() {
+    count=${1:-3}
+    case "$count" in
+        '' | *[!0-9]*) err "N must be a number: $count" ;;
+    esac
+    if [ "$count" -lt 1 ] || [ "$count" -gt "$MAX_HOSTS" ]; then
+        err "N must be 1..$MAX_HOSTS"
+    fi
+    need_root
+    check_lab_dir
+    ensure_installed
+    ensure_lab_dir
+    network_up
+    # Pins are needed by the health probe of existing hosts.
+    write_known_hosts
+    # Hosts beyond N that already exist are kept (and repaired): up grows.
+    wanted=$({
+        seq 1 "$count"
+        existing_hosts
+    } | sort -nu)
+    # shellcheck disable=SC2086 # one word per host number
+    broken=$(unhealthy_hosts $wanted)
+    # shellcheck disable=SC2086 # one word per host number
+    hosts_down $broken
+    for k in $broken; do
+        host_create "$k"
+    done
+    write_known_hosts
+    [ -z "$broken" ] || say "started:$broken"
+    wait_ready "$broken"
+    write_hosts_json
+    # Every host must greet on the port its own services file names (25
+    # unless a test moved it).
+    for k in $(existing_hosts); do
+        port=$(smtp_port "$k")
+        banner=$(greeting "$(host_addr "$k")" "$port")
+        say "mx$k $(host_addr "$k"):$port $banner"
+        case "$banner" in
+            220*ESMTP*) ;;
+            *) err "mx$k does not greet 220 ESMTP on port $port" ;;
+        esac
+    done
+    say "wrote $lab_dir/hosts.json"
+}
+
+# --- down, status, exec ----------------------------------------------------
+
+cmd_down() {
+    need_root
+    check_lab_dir
+    hosts=$(
+        existing_hosts 2>/dev/null
+        ip netns list 2>/dev/null | awk '{ print $1 }' | sed -n "s/^$NS_PREFIX""mx\([0-9][0-9]*\)$/\1/p"
+    )
+    # shellcheck disable=SC2046 # one word per host number
+    hosts_down $(printf '%s\n' "$hosts" | sort -nu)
+    network_down
+    rm -rf "$lab_dir"
+    say "down"
+}
+
+cmd_status() {
+    check_lab_dir
+    printf 'lab dir: %s\n' "$lab_dir"
+    if ip link show "$BRIDGE" >/dev/null 2>&1; then
+        printf 'bridge:  %s %s/%s\n' "$BRIDGE" "$NET.1" "$PREFIX_LEN"
+    else
+        printf 'bridge:  absent\n'
+    fi
+    printf '%-6s %-13s %-8s %-4s %-5s %s\n' HOST ADDRESS INIT SSH SMTP GREETING
+    for k in $(existing_hosts 2>/dev/null); do
+        addr=$(host_addr "$k")
+        pid=$(init_pid "$k" || echo down)
+        ssh=no
+        port=-
+        banner=''
+        if [ "$pid" != down ]; then
+            lab_ssh "$addr" true 2>/dev/null && ssh=yes
+            port=$(smtp_port "$k" || true)
+            banner=$(greeting "$addr" "${port:-25}")
+        fi
+        printf '%-6s %-13s %-8s %-4s %-5s %s\n' "mx$k" "$addr" "$pid" "$ssh" "${port:--}" "$banner"
+    done
+    stray=$(ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^$NS_PREFIX" | tr '\n' ' ' || true)
+    printf 'namespaces: %s\n' "${stray:-none}"
+}
+
+cmd_exec() {
+    [ $# -ge 1 ] || usage
+    name=$1
+    shift
+    [ "${1:-}" = -- ] && shift
+    [ $# -ge 1 ] || usage
+    case "$name" in
+        mx[0-9]*) ;;
+        *) err "host name must be mxK: $name" ;;
+    esac
+    need_root
+    check_lab_dir
+    in_host "${name#mx}" "$@"
+}
+
+main() {
+    [ $# -ge 1 ] || usage
+    command=$1
+    shift
+    case "$command" in
+        install) cmd_install ;;
+        up) cmd_up "$@" ;;
+        down) cmd_down ;;
+        status) cmd_status ;;
+        exec) cmd_exec "$@" ;;
+        -h | --help | help) usage 0 ;;
+        *) usage ;;
+    esac
+}
+
+main "$@"

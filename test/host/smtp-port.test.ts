@@ -1,0 +1,323 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { cases } from "./cases";
+import { SHELLS, Shell, runScript, resolvedPort, resolvedName, tempDir, SCRIPT } from "../support/hostScript";
+
+/** Every line of `after` is the same line of `before`, that line commented, or the one added line. */
+function assertOnlyOurEdits(before: string, after: string, commented: string[], added: string | null) {
+    const b = before.split("\n");
+    const a = after.split("\n");
+    const strip = (s: string) => s.replace(/\r$/, "");
+    let addedSeen = 0;
+    const gotCommented: string[] = [];
+    let j = 0;
+    for (let i = 0; i < a.length; i++) {
+        if (added !== null && strip(a[i]) === added && (j >= b.length || strip(b[j]) !== added) && addedSeen === 0) {
+            addedSeen++;
+            // The added line ends like its neighbours.
+            if (i > 0) assert.equal(a[i].endsWith("\r"), a[i - 1].endsWith("\r"), "line ending of the added line");
+            continue;
+        }
+        if (a[i] === b[j]) { j++; continue; }
+        assert.equal(a[i], "#" + b[j], `line ${i + 1}: only commenting is allowed, got ${JSON.stringify(a[i])} for ${JSON.stringify(b[j])}`);
+        gotCommented.push(strip(b[j]));
+        j++;
+    }
+    assert.equal(j, b.length, "every original line is still there");
+    assert.deepEqual(gotCommented, commented);
+    assert.equal(addedSeen, added === null ? 0 : 1);
+}
+
+function setup(text: string) {
+    const dir = tempDir();
+    const file = path.join(dir, "services");
+    fs.writeFileSync(file, text);
+    return { dir, file, state: path.join(dir, "state") };
+}
+
+for (const shell of SHELLS) {
+    describe(`host script under ${shell.name}`, function () {
+        this.timeout(60_000);
+
+        for (const c of cases()) {
+            it(`${c.name}: apply, resolver check, idempotent re-apply, byte-identical revert`, () => {
+                const { file, state } = setup(c.text);
+                const args = ["--file", file, "--state-dir", state];
+                const r = runScript(shell, ["apply", "--port", String(c.port), ...args]);
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.json.changed, true);
+                assert.equal(r.json.previous_port, c.previous);
+                assert.deepEqual(r.json.commented, c.commented);
+                assert.equal(r.json.added, c.added);
+                const after = fs.readFileSync(file, "utf8");
+                assertOnlyOurEdits(c.text, after, c.commented, c.added);
+                assert.equal(resolvedPort(file), c.port, "getent services smtp/tcp");
+                assert.equal(resolvedName(file, c.port), "smtp", `getent services ${c.port}/tcp`);
+                if (c.text.includes("\r\n")) assert.ok(!/[^\r]\n/.test(after), "still CRLF everywhere");
+                assert.equal(after.endsWith("\n"), c.text === "" || c.text.endsWith("\n"), "final newline as before");
+                assert.equal(fs.readFileSync(r.json.backup, "utf8"), c.text, "backup holds the original");
+
+                const again = runScript(shell, ["apply", "--port", String(c.port), ...args]);
+                assert.equal(again.code, 0, again.stderr);
+                assert.equal(again.json.changed, false);
+                assert.equal(again.json.previous_port, c.port);
+                assert.equal(fs.readFileSync(file, "utf8"), after, "second apply changes no byte");
+
+                const back = runScript(shell, ["revert", ...args]);
+                assert.equal(back.code, 0, back.stderr);
+                assert.equal(back.json.changed, true);
+                assert.equal(back.json.mode, "backup");
+                assert.equal(fs.readFileSync(file, "utf8"), c.text, "revert gives back the original bytes");
+                assert.equal(fs.existsSync(path.join(state)) ? fs.readdirSync(state).length : 0, 0, "no state left behind");
+            });
+        }
+
+        it("moves 25 -> 17 -> 2525 and reverts to the original; the old conflict comes back", () => {
+            const text = fs.readFileSync(path.join(__dirname, "..", "fixtures", "services.debian"), "utf8");
+            const { file, state } = setup(text);
+            const args = ["--file", file, "--state-dir", state];
+            assert.equal(runScript(shell, ["apply", "--port", "17", ...args]).code, 0);
+            const r = runScript(shell, ["apply", "--port", "2525", ...args]);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.json.previous_port, 17);
+            assert.deepEqual(r.json.commented, ["smtp\t\t25/tcp\t\tmail"]);
+            assert.equal(resolvedPort(file), 2525);
+            assert.equal(resolvedName(file, 17), "qotd", "qotd is active again once smtp left 17");
+            assertOnlyOurEdits(text, fs.readFileSync(file, "utf8"), ["smtp\t\t25/tcp\t\tmail"], "smtp\t\t2525/tcp\t\tmail");
+            assert.equal(runScript(shell, ["apply", "--port", "25", ...args]).json.changed, true);
+            assert.equal(fs.readFileSync(file, "utf8"), text, "apply 25 is the original file");
+            assert.ok(!fs.existsSync(path.join(state, file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_"))), "nothing managed any more");
+        });
+
+        it("keeps another editor's change across apply and revert (merge mode)", () => {
+            const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
+            const args = ["--file", file, "--state-dir", state];
+            assert.equal(runScript(shell, ["apply", "--port", "17", ...args]).code, 0);
+            fs.appendFileSync(file, "bar 100/tcp\n");
+            const st = runScript(shell, ["status", "--port", "17", ...args]);
+            assert.equal(st.json.drift, true);
+            const r = runScript(shell, ["apply", "--port", "17", ...args]);
+            assert.equal(r.json.changed, false, "their line does not make ours change");
+            const back = runScript(shell, ["revert", ...args]);
+            assert.equal(back.code, 0, back.stderr);
+            assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\nbar 100/tcp\n");
+        });
+
+        it("repairs a hand edit that undid part of the change (drift)", () => {
+            const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            const args = ["--file", file, "--state-dir", state];
+            runScript(shell, ["apply", "--port", "17", ...args]);
+            fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("#qotd", "qotd"));
+            assert.equal(resolvedName(file, 17), "qotd");
+            const r = runScript(shell, ["apply", "--port", "17", ...args]);
+            assert.equal(r.json.changed, true);
+            assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+            assert.equal(runScript(shell, ["revert", ...args]).code, 0);
+            assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+        });
+
+        it("status reports what the resolver would answer without writing", () => {
+            const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            const r = runScript(shell, ["status", "--port", "17", "--file", file, "--state-dir", state]);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.json, { action: "status", file, service: "smtp", protocol: "tcp", service_port: 25, port: 17, port_name: "qotd", managed: false, drift: null });
+            assert.ok(!fs.existsSync(state));
+        });
+
+        it("runs the restart command only when the file changed, with its output off stdout", () => {
+            const { dir, file, state } = setup("smtp 25/tcp mail\n");
+            const log = path.join(dir, "restarts");
+            const restart = `echo restarted >> '${log}'; echo noise`;
+            const args = ["--file", file, "--state-dir", state, "--restart", restart];
+            const r = runScript(shell, ["apply", "--port", "17", ...args]);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.json.restarted, true);
+            assert.equal(runScript(shell, ["apply", "--port", "17", ...args]).json.restarted, false);
+            assert.equal(runScript(shell, ["revert", ...args]).json.restarted, true);
+            assert.equal(fs.readFileSync(log, "utf8"), "restarted\nrestarted\n");
+        });
+
+        it("fails clearly when the restart command fails, and says how to undo", () => {
+            const { file, state } = setup("smtp 25/tcp mail\n");
+            const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state, "--restart", "exit 3"]);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /smtp-port: error: the restart command failed after .* was changed; the file keeps the change \(run 'revert' to undo\)\n$/);
+        });
+
+        it("keeps owner and mode", () => {
+            const { file, state } = setup("smtp 25/tcp mail\n");
+            fs.chmodSync(file, 0o640);
+            fs.chownSync(file, 1234, 4321);
+            assert.equal(runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]).code, 0);
+            const st = fs.statSync(file);
+            assert.equal(st.mode & 0o7777, 0o640);
+            assert.equal(st.uid, 1234);
+            assert.equal(st.gid, 4321);
+        });
+
+        it("rewrites in place when rename is refused (bind-mounted file, EBUSY)", () => {
+            const { dir, file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            const target = path.join(dir, "etc-services");
+            fs.writeFileSync(target, "");
+            const inner = [...shell.argv, SCRIPT, "apply", "--port", "17", "--file", target, "--state-dir", state].map(q).join(" ");
+            const r = spawnSync("unshare", ["-m", "sh", "-c", `mount --bind ${q(file)} ${q(target)} && ${inner} && grep -c . /proc/self/mountinfo >/dev/null`],
+                { encoding: "utf8", env: { PATH: shell.path } });
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(JSON.parse(r.stdout).changed, true);
+            assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+        });
+
+        describe("errors leave the file byte-identical", () => {
+            const expectFail = (text: string, args: string[], stderr: string | RegExp, opts: { as?: "nobody"; mode?: number } = {}) => {
+                const { dir, file, state } = setup(text);
+                fs.chmodSync(dir, 0o755);
+                if (opts.mode !== undefined) fs.chmodSync(file, opts.mode);
+                const before = fs.readFileSync(file);
+                const r = runScript(shell, args.map(a => a.replace("FILE", file).replace("STATE", state)),
+                    opts.as ? { prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] } : {});
+                assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
+                assert.equal(r.stdout, "", "no result line on failure");
+                if (typeof stderr === "string") assert.equal(r.stderr, stderr.replace(/FILE/g, file).replace(/STATE/g, state));
+                else assert.match(r.stderr, stderr);
+                assert.deepEqual(fs.readFileSync(file), before);
+                return file;
+            };
+
+            it("file missing", () => {
+                const r = runScript(shell, ["apply", "--port", "17", "--file", "/nonexistent/services", "--state-dir", "/tmp/x"]);
+                assert.equal(r.code, 1);
+                assert.equal(r.stderr, "smtp-port: error: /nonexistent/services does not exist (is this the services file? see --file)\n");
+            });
+            it("not writable (suggests sudo)", () => expectFail("smtp 25/tcp mail\n", ["apply", "--port", "17", "--file", "FILE", "--state-dir", "STATE"],
+                "smtp-port: error: cannot write FILE: permission denied (run as root or enable sudo for this host)\n", { as: "nobody" }));
+            it("unreadable", () => expectFail("smtp 25/tcp mail\n", ["apply", "--port", "17", "--file", "FILE", "--state-dir", "STATE"],
+                "smtp-port: error: cannot read FILE: permission denied (run as root or enable sudo for this host)\n", { as: "nobody", mode: 0o600 }));
+            it("a target line it cannot parse", () => expectFail("qotd 17/tcp quote\nsmtp 25tcp mail\n", ["apply", "--port", "17", "--file", "FILE", "--state-dir", "STATE"],
+                `line 2: cannot parse "smtp 25tcp mail"\nsmtp-port: error: refusing to change FILE: a smtp entry cannot be parsed (see above); fix it by hand\n`));
+            it("conflicts refused with --conflicts fail", () => expectFail("qotd 17/tcp quote\nsmtp 25/tcp mail\n", ["apply", "--port", "17", "--conflicts", "fail", "--file", "FILE", "--state-dir", "STATE"],
+                `line 1: port 17/tcp is taken by "qotd 17/tcp quote" (conflicts: fail)\nsmtp-port: error: refusing to change FILE: other entries hold 17/tcp (see above); use --conflicts comment to comment them out\n`));
+            for (const [port, msg] of [["0", "'0'"], ["65536", "'65536'"], ["17.5", "'17.5'"], ["abc", "'abc'"], ["", "''"]]) {
+                it(`bad port ${msg}`, () => expectFail("smtp 25/tcp mail\n", ["apply", "--port", port, "--file", "FILE", "--state-dir", "STATE"],
+                    port === "" ? "smtp-port: error: [port] is required for apply\n" : `smtp-port: error: [port] must be an integer from 1 to 65535, got ${msg}\n`));
+            }
+            it("a service name with shell characters", () => expectFail("smtp 25/tcp mail\n", ["apply", "--port", "17", "--service", "smtp;id", "--file", "FILE", "--state-dir", "STATE"],
+                "smtp-port: error: [service] must be a plain name (letters, digits, . _ + -), got 'smtp;id'\n"));
+            it("an alias with a glob", () => expectFail("smtp 25/tcp mail\n", ["apply", "--port", "17", "--aliases", "mail *", "--file", "FILE", "--state-dir", "STATE"],
+                "smtp-port: error: [aliases] must be plain names (letters, digits, . _ + -), got '*'\n"));
+            it("a relative path", () => {
+                const r = runScript(shell, ["apply", "--port", "17", "--file", "etc/services"]);
+                assert.equal(r.stderr, "smtp-port: error: [file] must be an absolute path, got 'etc/services'\n");
+            });
+            it("an unknown option", () => expectFail("smtp 25/tcp mail\n", ["apply", "--port", "17", "--prot", "tcp", "--file", "FILE"], /smtp-port: error: unknown option '--prot'\n$/));
+        });
+
+        describe("locking, concurrent edits and interruptions", () => {
+            const shimDir = (scripts: Record<string, string>) => {
+                const d = tempDir();
+                for (const [name, body] of Object.entries(scripts)) {
+                    fs.writeFileSync(path.join(d, name), `#!/bin/sh\nPATH=\${PATH#*:}\n${body}\n`, { mode: 0o755 });
+                }
+                return d;
+            };
+
+            it("two runs at once are serialized by the lock", async () => {
+                const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                const { spawn } = await import("child_process");
+                const run = (port: string) => new Promise<number>(res => {
+                    const p = spawn(shell.argv[0], [...shell.argv.slice(1), SCRIPT, "apply", "--port", port, "--file", file, "--state-dir", state],
+                        { env: { PATH: shell.path } });
+                    p.on("exit", code => res(code ?? -1));
+                });
+                const codes = await Promise.all([run("17"), run("2525"), run("17"), run("2525")]);
+                assert.deepEqual(codes, [0, 0, 0, 0]);
+                const port = resolvedPort(file);
+                assert.ok(port === 17 || port === 2525, `port ${port}`);
+                assert.equal(runScript(shell, ["revert", "--file", file, "--state-dir", state]).code, 0);
+                assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            });
+
+            it("a stale lock of a dead process is taken over", () => {
+                const { file, state } = setup("smtp 25/tcp mail\n");
+                const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
+                fs.mkdirSync(path.join(state, `${key}.lock`), { recursive: true });
+                fs.writeFileSync(path.join(state, `${key}.lock`, "pid"), "999999\n");
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]);
+                assert.equal(r.code, 0, r.stderr);
+                assert.match(r.stderr, /removing stale lock of process 999999/);
+            });
+
+            it("an edit made while it works is never overwritten", async () => {
+                const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                const slow = shimDir({ awk: 'sleep 0.4\nexec awk "$@"' });
+                const { spawn } = await import("child_process");
+                const p = spawn(shell.argv[0], [...shell.argv.slice(1), SCRIPT, "apply", "--port", "17", "--file", file, "--state-dir", state],
+                    { env: { PATH: `${slow}:${shell.path}` } });
+                let stderr = "";
+                p.stderr.on("data", d => stderr += d);
+                await new Promise(r => setTimeout(r, 1100));
+                fs.appendFileSync(file, "late 1/tcp\n");
+                const code = await new Promise(r => p.on("exit", r));
+                assert.equal(code, 1);
+                assert.match(stderr, /smtp-port: error: .* changed while smtp-port was working on it; nothing was written, run again\n$/);
+                assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\nlate 1/tcp\n");
+            });
+
+            it("a run killed right after the rename is completed by the next run", () => {
+                const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                const killer = shimDir({ mv: `mv "$@"; rc=$?\nfor last in "$@"; do :; done\n[ "$last" != ${q(file)} ] || kill -9 "$PPID"\nexit $rc` });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: killer });
+                assert.notEqual(r.code, 0, "killed");
+                assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n", "rename is all or nothing");
+                const next = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]);
+                assert.equal(next.code, 0, next.stderr);
+                assert.match(next.stderr, /completing an interrupted change/);
+                assert.equal(next.json.changed, false);
+                assert.equal(runScript(shell, ["revert", "--file", file, "--state-dir", state]).json.mode, "backup");
+                assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            });
+
+            it("a torn in-place write (killed mid-write) is restored by the next run", () => {
+                const original = fs.readFileSync(path.join(__dirname, "..", "fixtures", "services.debian"), "utf8");
+                const { dir, file, state } = setup(original);
+                const target = path.join(dir, "etc-services");
+                fs.writeFileSync(target, "");
+                // cat writing into the bind-mounted file writes 100 bytes and dies with the script.
+                const torn = shimDir({ cat: `if [ "$(readlink /proc/$$/fd/1)" = ${q(target)} ]; then head -c 100 "$1"; kill -9 "$PPID"; exit 1; fi\nexec cat "$@"` });
+                const inNs = (pathPrefix: string, ...args: string[]) => spawnSync("unshare", ["-m", "sh", "-c",
+                    `mount --bind ${q(file)} ${q(target)} && PATH=${q(pathPrefix + shell.path)} exec ${[...shell.argv, SCRIPT, ...args].map(q).join(" ")}`],
+                    { encoding: "utf8" });
+                const killed = inNs(`${torn}:`, "apply", "--port", "17", "--file", target, "--state-dir", state);
+                assert.notEqual(killed.status, 0);
+                assert.equal(fs.readFileSync(file, "utf8").length, 100, "the write was torn");
+                const next = inNs("", "apply", "--port", "17", "--file", target, "--state-dir", state);
+                assert.equal(next.status, 0, next.stderr);
+                assert.match(next.stderr, /restoring .* after an interrupted write/);
+                assert.equal(resolvedPort(file), 17);
+                assert.equal(inNs("", "revert", "--file", target, "--state-dir", state).status, 0);
+                assert.equal(fs.readFileSync(file, "utf8"), original);
+            });
+        });
+    });
+}
+
+function q(s: string): string {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+describe("host script lint", () => {
+    it("passes shellcheck", () => {
+        const r = spawnSync("shellcheck", ["--shell=sh", SCRIPT], { encoding: "utf8" });
+        assert.equal(r.error, undefined, "shellcheck must be installed");
+        assert.equal(r.status, 0, r.stdout);
+    });
+    it("is POSIX sh: dash -n and busybox sh -n accept it", () => {
+        for (const s of [["dash", "-n"], ["busybox", "sh", "-n"]] as const) {
+            const r = spawnSync(s[0], [...s.slice(1), SCRIPT], { encoding: "utf8" });
+            assert.equal(r.status, 0, r.stderr);
+        }
+    });
+});
+
+export type { Shell };

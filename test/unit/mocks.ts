@@ -1,0 +1,76 @@
+// Pulumi mocks for the unit tests: every registration is recorded with its
+// parent, its dependencies and its raw (serialized) inputs, so tests can
+// check parenting, ordering and that secrets stay secret. Calls to
+// functions throw: the component must not need any.
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Registration {
+    type: string;
+    name: string;
+    parent: string;
+    dependencies: string[];
+    /** Inputs as sent to the engine (secrets still wrapped). */
+    raw: Record<string, any>;
+    /** Inputs as the mock sees them. */
+    inputs: Record<string, any>;
+}
+
+export const registrations: Registration[] = [];
+
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** The stdout a host script run would print for `create`. */
+function fakeApply(create: string): string {
+    const port = Number(/--port (\d+)/.exec(create)?.[1] ?? "0");
+    return JSON.stringify({
+        action: "apply", changed: true, previous_port: 25, port,
+        added: `smtp\t\t${port}/tcp\t\tmail`, commented: ["smtp\t\t25/tcp\t\tmail"],
+        backup: "/var/lib/smtp-port/etc_services/orig", restarted: true,
+    }) + "\n";
+}
+
+// Wrap the mock monitor so that the registration request itself is kept.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+const original = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function (req: any, callback: any) {
+    registrations.push({
+        type: req.getType(),
+        name: req.getName(),
+        parent: req.getParent(),
+        dependencies: req.getDependenciesList(),
+        raw: req.getObject()?.toJavaScript() ?? {},
+        inputs: {},
+    });
+    return original.call(this, req, callback);
+};
+
+pulumi.runtime.setMocks({
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: any } {
+        const rec = [...registrations].reverse().find(r => r.name === args.name && r.type === args.type);
+        if (rec) rec.inputs = args.inputs;
+        switch (args.type) {
+            case "command:remote:Command":
+                return { id: `${args.name}-id`, state: { ...args.inputs, stdout: fakeApply(args.inputs.create), stderr: "" } };
+            case "command:local:Command":
+                return { id: `${args.name}-id`, state: { ...args.inputs, stdout: JSON.stringify({ ok: true, banner: "220 mx.example ESMTP Postfix" }) + "\n", stderr: "" } };
+            case "smtp-port:index:SmtpPort":
+                return { id: "", state: {} };
+            default:
+                throw new Error(`unexpected resource type ${args.type} (${args.name})`);
+        }
+    },
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        throw new Error(`unmocked call ${args.token}`);
+    },
+}, "smtp-port", "unit", false);
+
+/** The value of an Output, for assertions. */
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise(resolve => o.apply(v => { resolve(v); return v; }));
+}
+
+/** Whether an Output is secret. */
+export function isSecret<T>(o: pulumi.Output<T>): Promise<boolean> {
+    return (o as any).isSecret as Promise<boolean>;
+}

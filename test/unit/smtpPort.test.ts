@@ -1,0 +1,149 @@
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { registrations, valueOf, SECRET_SIG } from "./mocks";
+// The component is imported after the mocks are set.
+import { SmtpPort, SmtpPortArgs, SmtpPortArgsError, hostScript } from "../../components";
+
+const KEY1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
+const KEY2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGv8dCT7qk3n3dBsGFZgWk8nN4ayl1Jt8vEbOJH5mJ6C";
+const PRIVATE = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-private-key-7f3a\n-----END OPENSSH PRIVATE KEY-----\n";
+
+function fleet(over: Partial<SmtpPortArgs> = {}): SmtpPortArgs {
+    return {
+        port: 17,
+        restartCommand: "systemctl restart postfix",
+        hosts: [
+            { name: "mx1", connection: { host: "198.18.0.11", user: "root", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE) } },
+            { name: "mx2", connection: { host: "198.18.0.12", user: "deploy", hostKey: KEY2, privateKey: pulumi.secret(PRIVATE) }, sudo: true, port: 2525 },
+        ],
+        ...over,
+    };
+}
+
+/** Paths in a serialized input where `needle` appears outside any secret wrapper. */
+function plainTextPaths(v: any, needle: string, at = "$"): string[] {
+    if (typeof v === "string") return v.includes(needle) ? [at] : [];
+    if (v === null || typeof v !== "object") return [];
+    if (v[SECRET_SIG] !== undefined) return [];
+    return Object.entries(v).flatMap(([k, x]) => plainTextPaths(x, needle, `${at}.${k}`));
+}
+
+/** Registrations of one component instance, after its outputs resolved. */
+async function build(name: string, args: SmtpPortArgs) {
+    const c = new SmtpPort(name, args);
+    const results = await valueOf(c.results);
+    const mine = registrations.filter(r => r.name === name || r.name.startsWith(`${name}-`));
+    return { c, results, mine };
+}
+
+describe("SmtpPort (mocked engine)", () => {
+    it("creates one reconcile command and one listener check per host, named after the host", async () => {
+        const { mine } = await build("fleet1", fleet());
+        assert.deepEqual(mine.map(r => `${r.type} ${r.name}`).sort(), [
+            "command:local:Command fleet1-mx1-check",
+            "command:local:Command fleet1-mx2-check",
+            "command:remote:Command fleet1-mx1-reconcile",
+            "command:remote:Command fleet1-mx2-reconcile",
+            "smtp-port:index:SmtpPort fleet1",
+        ]);
+    });
+
+    it("parents every child to the component", async () => {
+        const { mine } = await build("fleet2", fleet());
+        const comp = mine.find(r => r.type === "smtp-port:index:SmtpPort")!;
+        assert.doesNotMatch(comp.parent, /SmtpPort/, "the component itself sits at the top");
+        for (const child of mine.filter(r => r.type !== "smtp-port:index:SmtpPort")) {
+            assert.match(child.parent, /::smtp-port:index:SmtpPort::fleet2$/, `${child.name} parent ${child.parent}`);
+        }
+    });
+
+    it("runs each host's check after its own reconcile command, not another host's", async () => {
+        const { mine } = await build("fleet3", fleet());
+        for (const host of ["mx1", "mx2"]) {
+            const check = mine.find(r => r.name === `fleet3-${host}-check`)!;
+            assert.equal(check.dependencies.length, 1);
+            assert.match(check.dependencies[0], new RegExp(`::fleet3-${host}-reconcile$`));
+        }
+    });
+
+    it("passes every parameter as a quoted argument and the script on stdin", async () => {
+        const { mine } = await build("fleet4", fleet());
+        const mx1 = mine.find(r => r.name === "fleet4-mx1-reconcile")!.inputs;
+        const digest = hostScript().digest;
+        assert.equal(mx1.create,
+            `sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port # smtp-port.sh ${digest}`);
+        assert.equal(mx1.delete,
+            `sh -s -- revert --file /etc/services --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port # smtp-port.sh ${digest}`);
+        assert.equal(mx1.addPreviousOutputInEnv, false);
+        assert.equal(mx1.environment, undefined, "no environment: it needs AcceptEnv on the server");
+        const mx2 = mine.find(r => r.name === "fleet4-mx2-reconcile")!.inputs;
+        assert.match(mx2.create, /^sudo -n sh -s -- apply --port 2525 /, "per-host port and sudo");
+        const check = mine.find(r => r.name === "fleet4-mx2-check")!.inputs;
+        assert.equal(check.create, "node components/listener/listener-check.js --name mx2 --host 198.18.0.12 --port 2525 --timeout-ms 5000 --attempts 10 --delay-ms 1000");
+    });
+
+    it("quotes hostile values instead of splicing them into the command", async () => {
+        const { mine } = await build("fleet5", fleet({ restartCommand: "echo 'it''s'; rm -rf /tmp/x", servicesFile: "/etc/my services" }));
+        const create: string = mine.find(r => r.name === "fleet5-mx1-reconcile")!.inputs.create;
+        assert.ok(create.includes(`--file '/etc/my services'`), create);
+        assert.ok(create.includes(`--restart 'echo '\\''it'\\'''\\''s'\\''; rm -rf /tmp/x'`), create);
+    });
+
+    it("keeps the private key and the script secret in what is sent to the engine", async () => {
+        const { mine } = await build("fleet6", fleet());
+        for (const r of mine.filter(r => r.type === "command:remote:Command")) {
+            assert.ok(JSON.stringify(r.raw).includes("unit-test-private-key-7f3a"), "the key is sent");
+            assert.deepEqual(plainTextPaths(r.raw, "unit-test-private-key-7f3a"), [], `${r.name}: key outside a secret`);
+            assert.deepEqual(plainTextPaths(r.raw, "set -eu"), [], `${r.name}: script outside a secret`);
+        }
+        for (const r of mine.filter(r => r.type === "command:local:Command")) {
+            assert.ok(!JSON.stringify(r.raw).includes("unit-test-private-key-7f3a"), "the check never sees the key");
+        }
+    });
+
+    it("reports per-host results and a summary", async () => {
+        const { c, results } = await build("fleet7", fleet());
+        assert.deepEqual(results.mx2, {
+            name: "mx2", port: 2525, previousPort: 25, changed: true, added: "smtp\t\t2525/tcp\t\tmail",
+            commented: ["smtp\t\t25/tcp\t\tmail"], backup: "/var/lib/smtp-port/etc_services/orig", restarted: true,
+            banner: "220 mx.example ESMTP Postfix",
+        });
+        const summary = await valueOf(c.summary);
+        assert.equal(summary.split("\n")[0], `mx1: smtp 25 -> 17 (changed; commented 1 line; restarted), greeting "220 mx.example ESMTP Postfix"`);
+    });
+
+    it("creates no listener check when it is disabled", async () => {
+        const { mine, results } = await build("fleet8", fleet({ listenerCheck: { enabled: false } }));
+        assert.equal(mine.filter(r => r.type === "command:local:Command").length, 0);
+        assert.equal(results.mx1.banner, null);
+    });
+
+    it("accepts a host without hostKey only when it opts out explicitly", async () => {
+        const args = fleet();
+        delete (args.hosts[0].connection as any).hostKey;
+        assert.throws(() => new SmtpPort("fleet9", args), /host "mx1": \[connection.hostKey\] is required/);
+        args.hosts[0].insecureIgnoreHostKey = true;
+        const { mine } = await build("fleet9b", args);
+        assert.equal(mine.length, 5);
+    });
+
+    it("creates nothing and names every problem when the input is bad", () => {
+        const before = registrations.length;
+        let err: unknown;
+        try {
+            new SmtpPort("bad", { ...fleet(), port: 65536, service: "smtp mail", hosts: [
+                { name: "mx1", connection: { host: "a", hostKey: KEY1 }, servicesFile: "etc/services" },
+                { name: "mx1", connection: { host: "b", hostKey: KEY2 } },
+            ] });
+        } catch (e) { err = e; }
+        assert.ok(err instanceof SmtpPortArgsError);
+        assert.equal(err.message, [
+            `smtp-port "bad": invalid arguments:`,
+            `  - [port] must be an integer from 1 to 65535, got 65536`,
+            `  - [service] must be a plain name (letters, digits, . _ + -; no whitespace, # or shell characters), got "smtp mail"`,
+            `  - host "mx1": [servicesFile] must be an absolute path, got "etc/services"`,
+            `  - host "mx1": [name] is used twice (hosts[0] and hosts[1])`,
+        ].join("\n"));
+        assert.equal(registrations.length, before, "no resource registered");
+    });
+});
