@@ -32,8 +32,11 @@ function probeOnce(host, port, timeoutMs, expect) {
             if (done) return;
             done = true;
             clearTimeout(timer);
-            if (p.kind === "greeting") sock.end("QUIT\r\n");
-            else sock.destroy();
+            if (p.kind === "greeting") {
+                // Say goodbye politely, but never wait on the server to hang up.
+                sock.end("QUIT\r\n");
+                setTimeout(() => sock.destroy(), 200).unref();
+            } else sock.destroy();
             resolve(p);
         };
         const timer = setTimeout(
@@ -167,11 +170,10 @@ async function cli() {
         process.exit(2);
     }
     const r = await checkListener(opts);
-    process.stdout.write(JSON.stringify(r) + "\n");
-    if (!r.ok) {
-        process.stderr.write(r.message + "\n");
-        process.exit(1);
-    }
+    process.stdout.write(JSON.stringify(r) + "\n", () => {
+        if (!r.ok) process.stderr.write(r.message + "\n", () => process.exit(1));
+        else process.exit(0);
+    });
 }
 
 module.exports = { checkListener, probeOnce, parseArgs };

@@ -1,0 +1,120 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as net from "net";
+import * as path from "path";
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { checkListener } = require("../../components/listener/listener-check.js");
+
+const CLI = path.join(__dirname, "..", "..", "components", "listener", "listener-check.js");
+
+/** A real TCP server on loopback that does `onConn` with each connection. */
+function server(onConn: (s: net.Socket) => void): Promise<{ port: number; close: () => void }> {
+    return new Promise(resolve => {
+        const sockets: net.Socket[] = [];
+        const srv = net.createServer(s => { sockets.push(s); onConn(s); });
+        srv.listen(0, "127.0.0.1", () => resolve({
+            port: (srv.address() as net.AddressInfo).port,
+            close: () => { sockets.forEach(s => s.destroy()); srv.close(); },
+        }));
+    });
+}
+
+/** A port on loopback that nothing listens on. */
+async function closedPort(): Promise<number> {
+    const s = await server(() => undefined);
+    s.close();
+    return s.port;
+}
+
+describe("listener check against real local servers", function () {
+    this.timeout(20_000);
+
+    it("accepts a server that greets 220 and says QUIT", async () => {
+        let got = "";
+        const s = await server(c => { c.write("220 mx1.lab.test ESMTP Postfix\r\n"); c.on("data", d => got += d); });
+        const r = await checkListener({ host: "127.0.0.1", port: s.port, attempts: 1 });
+        await new Promise(r => setTimeout(r, 100));
+        s.close();
+        assert.equal(r.ok, true);
+        assert.equal(r.banner, "220 mx1.lab.test ESMTP Postfix");
+        assert.equal(got, "QUIT\r\n");
+    });
+
+    it("accepts a multi-line greeting (220-)", async () => {
+        const s = await server(c => c.write("220-mx1 ESMTP\r\n220 ready\r\n"));
+        const r = await checkListener({ host: "127.0.0.1", port: s.port, attempts: 1 });
+        s.close();
+        assert.equal(r.ok, true);
+        assert.equal(r.banner, "220-mx1 ESMTP");
+    });
+
+    it("rejects another service's banner at once, quoting it", async () => {
+        const s = await server(c => c.write("SSH-2.0-OpenSSH_9.2p1\r\n"));
+        const r = await checkListener({ host: "127.0.0.1", port: s.port, name: "mx2", attempts: 5, delayMs: 1000 });
+        s.close();
+        assert.equal(r.ok, false);
+        assert.equal(r.attempts, 1, "a definite wrong answer is not retried");
+        assert.match(r.message, /^listener check failed for mx2 \(127\.0\.0\.1:\d+\): wrong banner "SSH-2\.0-OpenSSH_9\.2p1" after 1 attempt in [0-9.]+ s; expected an SMTP greeting "220 \.\.\."\. Likely cause: something other than the mail server holds port \d+\.$/);
+    });
+
+    it("rejects an SMTP server that refuses service (554)", async () => {
+        const s = await server(c => c.write("554 no service\r\n"));
+        const r = await checkListener({ host: "127.0.0.1", port: s.port, attempts: 1 });
+        s.close();
+        assert.equal(r.ok, false);
+        assert.equal(r.banner, "554 no service");
+    });
+
+    it("times out on a server that never answers, after every attempt", async () => {
+        const s = await server(() => undefined);
+        const r = await checkListener({ host: "127.0.0.1", port: s.port, name: "mx3", timeoutMs: 300, attempts: 3, delayMs: 50 });
+        s.close();
+        assert.equal(r.ok, false);
+        assert.equal(r.attempts, 3);
+        assert.ok(r.elapsedMs >= 900, `waited ${r.elapsedMs} ms`);
+        assert.match(r.message, /mx3 \(127\.0\.0\.1:\d+\): timeout \(no answer within 300 ms\) after 3 attempts/);
+    });
+
+    it("reports a closed port as refused, with the Postfix hint", async () => {
+        const port = await closedPort();
+        const r = await checkListener({ host: "127.0.0.1", port, name: "mx4", attempts: 2, delayMs: 50 });
+        assert.equal(r.ok, false);
+        assert.equal(r.seen, "connection refused");
+        assert.match(r.message, /nothing listens on \d+: .*known_tcp_ports/);
+    });
+
+    it("reports a server that hangs up without a greeting", async () => {
+        const s = await server(c => c.end());
+        const r = await checkListener({ host: "127.0.0.1", port: s.port, attempts: 1 });
+        s.close();
+        assert.equal(r.seen, "closed without a greeting");
+    });
+
+    it("waits for a listener that comes up late (retries)", async () => {
+        const port = await closedPort();
+        let srv: net.Server | undefined;
+        setTimeout(() => { srv = net.createServer(c => c.write("220 late ESMTP\r\n")).listen(port, "127.0.0.1"); }, 400);
+        const r = await checkListener({ host: "127.0.0.1", port, attempts: 10, delayMs: 200 });
+        srv?.close();
+        assert.equal(r.ok, true);
+        assert.ok(r.attempts > 1, `attempts ${r.attempts}`);
+    });
+
+    it("as a command: one JSON line and exit 0, or the message on stderr and exit 1", async () => {
+        const s = await server(c => c.write("220 cli ESMTP\r\n"));
+        // spawnSync would block the event loop that serves the connection; run it async.
+        const { execFile } = await import("child_process");
+        const ok = await new Promise<{ code: number; out: string }>(res =>
+            execFile("node", [CLI, "--host", "127.0.0.1", "--port", String(s.port), "--attempts", "1"], (e, out) => res({ code: e ? (e as any).code : 0, out })));
+        s.close();
+        assert.equal(ok.code, 0);
+        assert.equal(JSON.parse(ok.out).banner, "220 cli ESMTP");
+        const port = await closedPort();
+        const bad = spawnSync("node", [CLI, "--name", "mx9", "--host", "127.0.0.1", "--port", String(port), "--attempts", "1"], { encoding: "utf8" });
+        assert.equal(bad.status, 1);
+        assert.match(bad.stderr, /^listener check failed for mx9 \(127\.0\.0\.1:\d+\): connection refused after 1 attempt/);
+        const usage = spawnSync("node", [CLI, "--host", "127.0.0.1", "--port", "70000"], { encoding: "utf8" });
+        assert.equal(usage.status, 2);
+        assert.equal(usage.stderr, "listener-check: --port must be 1-65535\n");
+    });
+});
