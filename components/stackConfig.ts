@@ -13,6 +13,10 @@ export interface HostConfig {
     /** Pinned host key, `ssh-ed25519 AAAA...`. */
     hostKey?: string;
     insecureIgnoreHostKey?: boolean;
+    /** SSH dial attempts before the host counts as unreachable. Default 10 (the provider's). */
+    dialErrorLimit?: number;
+    /** Seconds per SSH dial attempt. Default 15 (the provider's). */
+    perDialTimeout?: number;
     port?: number | string;
     servicesFile?: string;
     restartCommand?: string;
@@ -55,6 +59,8 @@ export function fleetFromConfig(raw: {
                 port: h?.sshPort,
                 user: h?.user ?? "root",
                 hostKey: h?.hostKey,
+                dialErrorLimit: h?.dialErrorLimit,
+                perDialTimeout: h?.perDialTimeout,
                 privateKey: per("privateKey"),
                 password: per("password"),
             },
