@@ -1,0 +1,152 @@
+// End to end through the real Pulumi engine, on a lab of real Postfix hosts
+// reached over real SSH. Nothing here is mocked.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { labUp, labDown, servicesOf, getent, Lab, ROOT } from "../support/lab";
+import { Stack, PulumiRun } from "../support/pulumi";
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { checkListener } = require("../../components/listener/listener-check.js");
+
+const STACK = "e2e";
+const HOSTS = ["mx1", "mx2", "mx3"];
+
+function writeConfig(port: number, extra: string[] = []) {
+    const r = spawnSync("node", [path.join(ROOT, "lab", "stack-config.js"), STACK, String(port), ...extra], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(r.stderr);
+}
+
+async function greeting(address: string, port: number): Promise<string | null> {
+    const r = await checkListener({ host: address, port, attempts: 1, timeoutMs: 3000 });
+    return r.ok ? r.banner : `(${r.seen})`;
+}
+
+describe("end to end: real engine, real SSH, real Postfix", function () {
+    this.timeout(900_000);
+    let lab: Lab;
+    let stack: Stack;
+    let key: string;
+    const original: Record<string, string> = {};
+    const outputsSeen: PulumiRun[] = [];
+    const addr = (h: string) => lab.hosts.find(x => x.name === h)!.address;
+    const run = async (args: string[], opts: { input?: string } = {}) => {
+        const r = await stack.run(args, opts);
+        outputsSeen.push(r);
+        return r;
+    };
+    const must = async (args: string[], opts: { input?: string } = {}) => {
+        const r = await run(args, opts);
+        if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
+        return r;
+    };
+
+    before(async function () {
+        labDown();
+        lab = labUp(3);
+        for (const h of HOSTS) original[h] = servicesOf(h);
+        key = fs.readFileSync(lab.keyPath, "utf8");
+        stack = new Stack(STACK);
+        fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
+        await must(["stack", "init", STACK]);
+        writeConfig(17);
+        await must(["config", "set", "--secret", "smtp-port:privateKey"], { input: key });
+    });
+
+    after(async function () {
+        if (stack) await stack.run(["destroy", "--yes", "--continue-on-error"]).catch(() => undefined);
+        fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
+        labDown();
+    });
+
+    it("1. preview --diff names every host and shows the port change, not the script or the key", async () => {
+        const r = await must(["preview", "--diff"]);
+        for (const h of HOSTS) {
+            assert.match(r.stdout, new RegExp(`smtp-${h}-reconcile`), `${h} in preview`);
+            assert.match(r.stdout, new RegExp(`smtp-${h}-check`));
+        }
+        assert.match(r.stdout, /create\s*:\s*"sh -s -- apply --port 17 --file \/etc\/services/);
+        assert.match(r.stdout, /stdin\s*:\s*\[secret\]/);
+        assert.doesNotMatch(r.stdout, /set -eu/, "no script body in the preview");
+        assert.ok(!r.stdout.includes("OPENSSH PRIVATE KEY"), "no key in the preview");
+        for (const h of HOSTS) assert.equal(getent(h, "smtp/tcp"), "smtp 25/tcp mail", "preview changed nothing");
+    });
+
+    it("2. up moves every host to 17: resolver, qotd commented, Postfix greets on 17, 25 closed, outputs", async () => {
+        await must(["up", "--yes"]);
+        const out = await stack.outputs();
+        for (const h of HOSTS) {
+            assert.equal(getent(h, "smtp/tcp"), "smtp 17/tcp mail", `${h} resolver`);
+            assert.equal(getent(h, "17/tcp"), "smtp 17/tcp mail");
+            assert.match(servicesOf(h), /^#qotd\t\t17\/tcp\t\tquote$/m, `${h} qotd commented`);
+            assert.match((await greeting(addr(h), 17)) ?? "", /^220 .*ESMTP/, `${h} greets on 17`);
+            assert.equal(await greeting(addr(h), 25), "(connection refused)", `${h}: 25 closed`);
+            assert.equal(out.hosts[h].previousPort, 25);
+            assert.equal(out.hosts[h].changed, true);
+            assert.equal(out.hosts[h].restarted, true);
+            assert.match(out.hosts[h].banner, /^220 /);
+        }
+        assert.match(out.summary, /^mx1: smtp 25 -> 17 \(changed; commented 2 lines; restarted\), greeting "220 /m);
+    });
+
+    it("3. a second up changes nothing, on the stack or on any host", async () => {
+        const before = HOSTS.map(servicesOf);
+        const r = await must(["up", "--yes", "--expect-no-changes"]);
+        assert.doesNotMatch(r.stdout, /updated|created|replaced/);
+        assert.deepEqual(HOSTS.map(servicesOf), before);
+    });
+
+    it("4. changing the stack's port to 2525 moves every host through the update path", async () => {
+        writeConfig(2525);
+        const p = await must(["preview", "--diff"]);
+        assert.match(p.stdout, /--port 17 .*\n?.*=> .*--port 2525|--port 17[\s\S]*--port 2525/);
+        const r = await must(["up", "--yes"]);
+        assert.doesNotMatch(r.stdout, /smtp-mx\d-reconcile[^\n]*(deleting|creating)/, "reconcile commands are updated, not replaced");
+        const out = await stack.outputs();
+        for (const h of HOSTS) {
+            assert.equal(getent(h, "smtp/tcp"), "smtp 2525/tcp mail");
+            assert.equal(getent(h, "17/tcp"), "qotd 17/tcp quote", "qotd is back on 17");
+            assert.match((await greeting(addr(h), 2525)) ?? "", /^220 /);
+            assert.equal(out.hosts[h].previousPort, 17);
+        }
+    });
+
+    it("5. a per-host override puts one host on its own port", async () => {
+        writeConfig(2525, ["--override", "mx2=2526"]);
+        await must(["up", "--yes"]);
+        assert.equal(getent("mx1", "smtp/tcp"), "smtp 2525/tcp mail");
+        assert.equal(getent("mx2", "smtp/tcp"), "smtp 2526/tcp mail");
+        assert.equal(getent("mx3", "smtp/tcp"), "smtp 2525/tcp mail");
+        assert.match((await greeting(addr("mx2"), 2526)) ?? "", /^220 /);
+    });
+
+    it("6. destroy gives every host its original services file and Postfix back on 25", async () => {
+        await must(["destroy", "--yes"]);
+        for (const h of HOSTS) {
+            assert.equal(servicesOf(h), original[h], `${h} byte-identical`);
+            assert.match((await greeting(addr(h), 25)) ?? "", /^220 /, `${h} greets on 25 again`);
+        }
+    });
+
+    it("7. an unreachable host fails with its name; the other hosts still converge", async () => {
+        // 198.18.0.1 is the lab bridge in this namespace: nothing listens on port 2.
+        writeConfig(17, ["--extra-host", "mx9=198.18.0.1:2"]);
+        const r = await run(["up", "--yes", "--continue-on-error"]);
+        assert.notEqual(r.code, 0);
+        const text = r.stdout + r.stderr;
+        assert.match(text, /smtp-mx9-reconcile/);
+        assert.match(text, /198\.18\.0\.1:2|connection refused/i);
+        for (const h of HOSTS) assert.equal(getent(h, "smtp/tcp"), "smtp 17/tcp mail", `${h} converged`);
+        writeConfig(17);
+        await must(["destroy", "--yes"]);
+        for (const h of HOSTS) assert.equal(servicesOf(h), original[h]);
+    });
+
+    it("8. the private key never appears in plain text in any output or in the state", () => {
+        const body = key.split("\n").filter(l => l && !l.startsWith("-----"))[1];
+        assert.ok(body && body.length > 20);
+        for (const r of outputsSeen) assert.ok(!(r.stdout + r.stderr).includes(body), "key in pulumi output");
+        assert.ok(!stack.stateText().includes(body), "key in the state backend");
+        assert.ok(!fs.readFileSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), "utf8").includes(body), "key in stack config");
+    });
+});

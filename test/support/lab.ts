@@ -1,0 +1,56 @@
+// The lab fleet (lab/lab.sh) from the tests: bring it up, look inside hosts.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+export const ROOT = path.join(__dirname, "..", "..");
+const LAB = path.join(ROOT, "lab", "lab.sh");
+export const LAB_DIR = process.env.SMTP_PORT_LAB_DIR ?? path.join(ROOT, ".lab");
+
+export interface LabHost {
+    name: string;
+    address: string;
+    port: number;
+    user: string;
+    hostKey: string;
+    restartCommand: string;
+    servicesFile: string;
+}
+
+export interface Lab {
+    keyPath: string;
+    hosts: LabHost[];
+}
+
+function sh(args: string[], timeout = 300_000) {
+    const r = spawnSync("sh", [LAB, ...args], { encoding: "utf8", timeout });
+    if (r.status !== 0) throw new Error(`lab ${args.join(" ")} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+    return r.stdout;
+}
+
+export function labUp(n: number): Lab {
+    sh(["up", String(n)]);
+    return JSON.parse(fs.readFileSync(path.join(LAB_DIR, "hosts.json"), "utf8"));
+}
+
+export function labDown(): void {
+    sh(["down"]);
+}
+
+/** Run a command inside a lab host; returns stdout (throws on failure). */
+export function inHost(host: string, ...cmd: string[]): string {
+    const r = spawnSync("sh", [LAB, "exec", host, "--", ...cmd], { encoding: "utf8", timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`${host}: ${cmd.join(" ")} failed (${r.status}): ${r.stderr}`);
+    return r.stdout;
+}
+
+/** The services file as the host sees it. */
+export function servicesOf(host: string): string {
+    return fs.readFileSync(path.join(LAB_DIR, "hosts", host, "services"), "utf8");
+}
+
+/** What the host's resolver answers, e.g. "smtp 17/tcp mail". */
+export function getent(host: string, query: string): string {
+    const r = spawnSync("sh", [LAB, "exec", host, "--", "getent", "services", query], { encoding: "utf8" });
+    return r.status === 0 ? r.stdout.trim().replace(/\s+/g, " ") : "";
+}
