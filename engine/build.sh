@@ -60,7 +60,7 @@ EOF
 # source_hash DIR LDFLAGS: a digest of what the binary is built from.
 source_hash() {
     {
-        (cd "$1" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) \
+        (cd "$1" && find . -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) \
             | LC_ALL=C sort | while IFS= read -r f; do sha256sum "$f"; done)
         go version
         printf '%s\n' "$2"

@@ -20,8 +20,8 @@
 #   /var        overlay on the real /var (upper: var.upper): private
 #               /var/spool/postfix, /var/lib/postfix, /var/lib/smtp-port,
 #               /var/log/postfix.log, /var/mail.
-#   /run, /tmp  fresh tmpfs: sshd's privilege separation dir and pid file,
-#               postfix/sshd pid files and temp files never collide.
+#   /run, /tmp  fresh tmpfs: sshd's privilege separation dir (/run/sshd),
+#               its pid file and temp files never collide between hosts.
 set -eu
 
 name=${1:?usage: host-init.sh NAME ADDRESS HOST_DIR TEMPLATE_DIR}

@@ -36,6 +36,7 @@ NS_PREFIX=smtplab-
 # Whole lab range: an unreachable route keeps stray lab traffic off eth0.
 LAB_RANGE=198.18.0.0/15
 MAX_HOSTS=240
+MARKER=.smtplab
 RESTART_COMMAND='service postfix restart'
 PACKAGES='postfix openssh-server openssh-client iproute2 socat netcat-openbsd busybox shellcheck util-linux'
 
@@ -108,6 +109,10 @@ cmd_install() {
     before_sshd=$(root_ns_pids sshd)
     before_master=$(root_ns_pids master)
     say "installing: $missing"
+    # A fresh CI image has no package lists yet.
+    if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+        apt-get update -q >&2
+    fi
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     # shellcheck disable=SC2086 # one word per package
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
@@ -245,12 +250,13 @@ PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 AuthenticationMethods publickey
-# No PAM stack without systemd/logind in a namespace; sshd does it alone.
+# Key auth needs no PAM; Debian's PAM session modules (loginuid, systemd,
+# limits) expect a booted system and only add ways to fail in a namespace.
 UsePAM no
 PrintMotd no
 PrintLastLog no
 UseDNS no
-# Deployments open many connections at once (one per operation).
+# A deployment opens one connection per operation, many at once.
 MaxStartups 200:30:400
 MaxSessions 50
 Subsystem sftp internal-sftp
@@ -286,7 +292,7 @@ host_create() {
 }
 
 # PIDs of every process of hosts "$@" (numbers): those in their network
-# namespaces, plus any in their mount namespaces (nsenter'ed helpers).
+# namespaces (the init among them), plus any left in their mount namespaces.
 hosts_pids() {
     hosts_pids_unsorted "$@" 2>/dev/null | { grep -vx "$$" || true; } | sort -un
 }
@@ -296,47 +302,52 @@ hosts_pids_unsorted() {
     for _k in "$@"; do
         ip netns pids "$NS_PREFIX""mx$_k" 2>/dev/null || true
         _inodes="$_inodes $(cat "$(host_dir "$_k")/mntns" 2>/dev/null || true)"
-        init_pid "$_k" || true
-        echo
     done
     # One stat over /proc: a fork per process would take seconds at 30 hosts.
-    # shellcheck disable=SC2086 # glob over /proc on purpose
     stat -L -c '%i %n' /proc/[0-9]*/ns/mnt 2>/dev/null |
         awk -v inodes="$_inodes" 'BEGIN { n = split(inodes, a, " "); for (i = 1; i <= n; i++) want[a[i]] = 1 }
             ($1 in want) { split($2, p, "/"); print p[3] }'
 }
 
-# Wait up to $1 tenths of a second for the processes of hosts $2... to go.
+# Wait up to $1 seconds for the processes of hosts $2... to go.
 wait_gone() {
-    _tries=$1
+    _deadline=$(($(date +%s) + $1))
     shift
-    while [ "$_tries" -gt 0 ]; do
-        [ -z "$(hosts_pids "$@")" ] && return 0
+    while [ -n "$(hosts_pids "$@")" ]; do
+        [ "$(date +%s)" -lt "$_deadline" ] || return 1
         sleep 0.1
-        _tries=$((_tries - 1))
     done
-    return 1
 }
 
 # Stop hosts "$@" (numbers) together: one host takes about a second to stop
 # Postfix, so doing them one by one would make `down` of 30 hosts slow.
 hosts_down() {
     [ $# -gt 0 ] || return 0
-    # The init stops postfix cleanly on TERM; whatever is left gets TERM, KILL.
+    # TERM lets the init stop postfix cleanly. An init still busy starting
+    # postfix runs its trap late, so it gets KILL, which as PID 1 of the
+    # host's PID namespace takes every process of the host with it.
+    _inits=''
     for _k in "$@"; do
         if _pid=$(init_pid "$_k"); then
-            kill "$_pid" 2>/dev/null || true
+            _inits="$_inits $_pid"
         fi
     done
-    wait_gone 60 "$@" || true
-    _pids=$(hosts_pids "$@")
-    if [ -n "$_pids" ]; then
+    if [ -n "$_inits" ]; then
         # shellcheck disable=SC2086 # one word per pid
-        kill $_pids 2>/dev/null || true
-        if ! wait_gone 20 "$@"; then
+        kill $_inits 2>/dev/null || true
+        if ! wait_gone 3 "$@"; then
+            # shellcheck disable=SC2086
+            kill -9 $_inits 2>/dev/null || true
+        fi
+    fi
+    # Leftovers (a half-built host has no init): TERM, then KILL.
+    if ! wait_gone 1 "$@"; then
+        # shellcheck disable=SC2046 # one word per pid
+        kill $(hosts_pids "$@") 2>/dev/null || true
+        if ! wait_gone 2 "$@"; then
             # shellcheck disable=SC2046
             kill -9 $(hosts_pids "$@") 2>/dev/null || true
-            wait_gone 20 "$@" || say "processes left: $(hosts_pids "$@" | tr '\n' ' ')"
+            wait_gone 2 "$@" || say "processes left: $(hosts_pids "$@" | tr '\n' ' ')"
         fi
     fi
     for _k in "$@"; do
@@ -348,10 +359,16 @@ hosts_down() {
 # --- up --------------------------------------------------------------------
 
 ensure_lab_dir() {
+    # down deletes the lab dir wholesale: never adopt a dir that has other
+    # content (SMTP_PORT_LAB_DIR=. would otherwise delete the repo).
+    if [ -d "$lab_dir" ] && [ ! -e "$lab_dir/$MARKER" ] && [ -n "$(ls -A "$lab_dir")" ]; then
+        err "$lab_dir exists and is not a lab dir (no $MARKER); pick another SMTP_PORT_LAB_DIR"
+    fi
     mkdir -p "$lab_dir/hosts" "$lab_dir/ssh"
+    : >"$lab_dir/$MARKER"
+    # sshd's StrictModes rejects keys under group/world-writable dirs.
     chmod 0755 "$lab_dir" "$lab_dir/hosts"
     chmod 0700 "$lab_dir/ssh"
-    # sshd's StrictModes rejects keys under group/world-writable dirs.
     [ -e "$lab_dir/.gitignore" ] || printf '*\n' >"$lab_dir/.gitignore"
     if [ ! -f "$lab_dir/ssh/id_ed25519" ]; then
         ssh-keygen -q -t ed25519 -N '' -C smtplab-client -f "$lab_dir/ssh/id_ed25519"
@@ -497,7 +514,11 @@ cmd_down() {
     # shellcheck disable=SC2046 # one word per host number
     hosts_down $(printf '%s\n' "$hosts" | sort -nu)
     network_down
-    rm -rf "$lab_dir"
+    if [ -e "$lab_dir/$MARKER" ]; then
+        rm -rf "$lab_dir"
+    elif [ -e "$lab_dir" ]; then
+        say "left $lab_dir alone: no $MARKER in it"
+    fi
     say "down"
 }
 

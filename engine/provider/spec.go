@@ -85,9 +85,13 @@ var connectionFields = map[string]kind{
 // Outputs that are not inputs.
 var outputOnly = map[string]bool{"stdout": true, "stderr": true, "assets": true, "archive": true}
 
-// Inputs whose values reach the command that runs; when one of them is
-// secret, stdout and stderr are returned as secrets too (and not logged).
-var commandInputs = []string{"create", "update", "delete", "stdin", "environment", "interpreter", "dir"}
+// Inputs whose values reach the command line or environment of the command
+// that runs; when one of them is secret, stdout and stderr are returned as
+// secrets too (and not logged), since error messages quote the command.
+// stdin is left out, as in Pulumi's own provider (which propagates no
+// secrecy to stdout at all): it is data the command reads, never printed in
+// an error, and a secret stdin must not hide the command's own error text.
+var commandInputs = []string{"create", "update", "delete", "environment", "interpreter", "dir"}
 
 var loggingValues = map[string]bool{"stdout": true, "stderr": true, "stdoutAndStderr": true, "none": true}
 
