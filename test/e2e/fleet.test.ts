@@ -48,7 +48,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         key = fs.readFileSync(lab.keyPath, "utf8");
         stack = new Stack(STACK);
         fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
-        await must(["stack", "init", STACK]);
+        await must(["stack", "init"]);
         writeConfig(17);
         await must(["config", "set", "--secret", "smtp-port:privateKey"], { input: key });
     });
