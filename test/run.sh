@@ -14,6 +14,12 @@ main() {
     root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd -P)
     cd "$root"
     [ -d node_modules ] || err "run 'npm ci' first"
+    if command -v go >/dev/null 2>&1; then
+        say "engine plugins: go test"
+        for m in engine/langhost engine/provider; do
+            (cd "$m" && go test -count=1 ./...) || err "go test failed in $m"
+        done
+    fi
     say "type check"
     node_modules/.bin/tsc -p . || err "type check failed"
     # tsc has checked the types; ts-node only needs to strip them.
