@@ -39,7 +39,8 @@ main() {
 
     pulumi stack select "$STACK" 2>/dev/null || pulumi stack init "$STACK"
     node lab/stack-config.js "$STACK" "$port" >/dev/null
-    pulumi config set --secret smtp-port:privateKey --stack "$STACK" < .lab/ssh/id_ed25519
+    lab_dir=$(sh lab/lab.sh dir)
+    pulumi config set --secret smtp-port:privateKey --stack "$STACK" < "$lab_dir/ssh/id_ed25519"
 
     say "pulumi preview --diff"
     pulumi preview --diff --stack "$STACK"
@@ -49,7 +50,7 @@ main() {
 
     say "what each host reported"
     pulumi stack output summary --stack "$STACK"
-    for h in $(node -e 'for (const h of require("./.lab/hosts.json").hosts) console.log(h.name)'); do
+    for h in $(node -e 'for (const h of require(process.argv[1]).hosts) console.log(h.name)' "$lab_dir/hosts.json"); do
         printf '%s: getent says "%s"\n' "$h" "$(sh lab/lab.sh exec "$h" -- getent services smtp/tcp | tr -s ' ')"
     done
     say "done: 'npm run demo -- destroy' puts the hosts back, 'sh lab/lab.sh down' removes the lab"

@@ -9,6 +9,7 @@
 #   sh lab/lab.sh down           remove every namespace, process, link, mount
 #                                and file the lab made (safe when half-built)
 #   sh lab/lab.sh status         print the lab state
+#   sh lab/lab.sh dir            print the lab's state folder
 #   sh lab/lab.sh exec mxK -- CMD...
 #                                run CMD inside mxK (its network, mount, UTS
 #                                and PID namespaces),
@@ -29,10 +30,18 @@
 #                overlay upper dirs (var.upper/log/postfix.log is its mail log)
 set -eu
 
-BRIDGE=smtplab0
-NET=198.18.0
+# SMTP_PORT_LAB_ID (0-9, default 0) lets labs run side by side, e.g. the
+# benchmarks beside the tests: lab N uses bridge smtplabN, namespaces
+# smtplabN-mxK (smtplab-mxK for 0), 198.18.N.0/24 and .lab-N.
+LAB_ID=${SMTP_PORT_LAB_ID:-0}
+case "$LAB_ID" in
+    [0-9]) ;;
+    *) printf 'lab: error: SMTP_PORT_LAB_ID must be a digit 0-9, got %s\n' "$LAB_ID" >&2; exit 1 ;;
+esac
+BRIDGE=smtplab$LAB_ID
+NET=198.18.$LAB_ID
 PREFIX_LEN=24
-NS_PREFIX=smtplab-
+if [ "$LAB_ID" = 0 ]; then NS_PREFIX=smtplab-; else NS_PREFIX=smtplab$LAB_ID-; fi
 # Whole lab range: an unreachable route keeps stray lab traffic off eth0.
 LAB_RANGE=198.18.0.0/15
 MAX_HOSTS=240
@@ -49,7 +58,13 @@ export PATH
 
 script_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
 repo_root=$(dirname -- "$script_dir")
-lab_dir=${SMTP_PORT_LAB_DIR:-$repo_root/.lab}
+if [ "$LAB_ID" = 0 ]; then default_lab_dir=$repo_root/.lab; else default_lab_dir=$repo_root/.lab-$LAB_ID; fi
+# Hosts mount their own /etc, /var, /run and /tmp: a clone in one of those
+# (CI may clone into /tmp) keeps its lab in /srv instead.
+case "$repo_root/" in
+    /etc/* | /var/* | /run/* | /tmp/* | *[!A-Za-z0-9/._-]*) default_lab_dir=/srv/smtp-port-lab-$LAB_ID ;;
+esac
+lab_dir=${SMTP_PORT_LAB_DIR:-$default_lab_dir}
 
 usage() {
     sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0" >&2
@@ -226,7 +241,10 @@ network_up() {
 
 network_down() {
     ip link del "$BRIDGE" 2>/dev/null || true
-    ip route del unreachable "$LAB_RANGE" metric 4000 2>/dev/null || true
+    # The catch-all route is shared by all labs: the last one out removes it.
+    if ! ip -o link show type bridge 2>/dev/null | grep -q ': smtplab[0-9]:'; then
+        ip route del unreachable "$LAB_RANGE" metric 4000 2>/dev/null || true
+    fi
     for link in $(ip -o link show | awk -F': ' '{ sub("@.*", "", $2); print $2 }' | grep "^$NS_PREFIX" || true); do
         ip link del "$link" 2>/dev/null || true
     done
@@ -572,6 +590,7 @@ main() {
         up) cmd_up "$@" ;;
         down) cmd_down ;;
         status) cmd_status ;;
+        dir) printf '%s\n' "$lab_dir" ;;
         exec) cmd_exec "$@" ;;
         -h | --help | help) usage 0 ;;
         *) usage ;;

@@ -18,7 +18,7 @@ function main(argv) {
     const [stack, port, ...rest] = argv;
     if (!stack || !port) throw new Error("usage: stack-config.js STACK PORT [--hosts a,b] [--override name=port] [--extra-host name=addr:port]");
     const root = path.join(__dirname, "..");
-    const labDir = process.env.SMTP_PORT_LAB_DIR || path.join(root, ".lab");
+    const labDir = require("child_process").execFileSync("sh", [path.join(root, "lab", "lab.sh"), "dir"], { encoding: "utf8" }).trim();
     const lab = JSON.parse(fs.readFileSync(path.join(labDir, "hosts.json"), "utf8"));
     /** @type {Record<string, string>} */
     const opts = {};

@@ -5,7 +5,8 @@ import * as path from "path";
 
 export const ROOT = path.join(__dirname, "..", "..");
 const LAB = path.join(ROOT, "lab", "lab.sh");
-export const LAB_DIR = process.env.SMTP_PORT_LAB_DIR ?? path.join(ROOT, ".lab");
+/** Where lab.sh keeps its state (it decides: the repo may live where hosts mount over). */
+export const LAB_DIR = spawnSync("sh", [LAB, "dir"], { encoding: "utf8" }).stdout.trim();
 
 export interface LabHost {
     name: string;
