@@ -6,12 +6,23 @@
 #                          [--protocol tcp] [--aliases mail]
 #                          [--conflicts comment|fail] [--restart CMD]
 #                          [--state-dir /var/lib/smtp-port]
-#   sh smtp-port.sh revert [--file /etc/services] [--restart CMD] [--state-dir ...]
+#                          [--mta postfix|exim|sendmail|auto|none]
+#                          [--verify yes|no] [--old-port closed|any]
+#                          [--check-address 127.0.0.1] [--check-timeout 20]
+#   sh smtp-port.sh revert [--file /etc/services] [--restart CMD] [--mta ...]
+#                          [--state-dir ...]
 #   sh smtp-port.sh status [--file /etc/services] [--port N] [--service smtp]
 #                          [--protocol tcp] [--state-dir ...]
 #
 # Every command prints exactly one JSON line on stdout. Errors go to stderr
 # and exit non-zero, leaving the services file as it was.
+#
+# With --mta, the mail server is handled too (Postfix: the listener follows
+# the file, outbound stays on 25), restarted when anything changed, and
+# checked from the host itself: the new port must greet 220 and the old one
+# be closed. If the restart or that check fails, the host is rolled back
+# (file, state and MTA settings as before the run, restarted) and the run
+# fails saying so.
 #
 # Model: the file the user owns (the "base") plus our edits gives the managed
 # file. Our edits are a pure function of the base and the parameters, so a
@@ -40,7 +51,9 @@ usage() {
     cat >&2 <<'USAGE'
 usage: smtp-port.sh apply  --port N [--file PATH] [--service NAME] [--protocol tcp|udp]
                            [--aliases "A B"] [--conflicts comment|fail] [--restart CMD]
-                           [--state-dir DIR]
+                           [--state-dir DIR] [--mta postfix|exim|sendmail|auto|none]
+                           [--verify yes|no] [--old-port closed|any]
+                           [--check-address 127.0.0.1] [--check-timeout 20]
        smtp-port.sh revert [--file PATH] [--restart CMD] [--state-dir DIR]
        smtp-port.sh status [--file PATH] [--port N] [--service NAME] [--protocol tcp|udp]
                            [--state-dir DIR]
@@ -96,6 +109,24 @@ check_args() {
     case "$STATE_ROOT" in
         /*) ;;
         *) err "[state-dir] must be an absolute path, got '$STATE_ROOT'" ;;
+    esac
+    case "$MTA" in
+        postfix | exim | sendmail | auto | none) ;;
+        *) err "[mta] must be postfix, exim, sendmail, auto or none, got '$MTA'" ;;
+    esac
+    case "$VERIFY" in
+        yes | no) ;;
+        *) err "[verify] must be yes or no, got '$VERIFY'" ;;
+    esac
+    case "$OLD_PORT" in
+        closed | any) ;;
+        *) err "[old-port] must be closed or any, got '$OLD_PORT'" ;;
+    esac
+    case "$CHECK_TIMEOUT" in
+        '' | *[!0-9]*) err "[check-timeout] must be a number of seconds, got '$CHECK_TIMEOUT'" ;;
+    esac
+    case "$CHECK_ADDRESS" in
+        '' | *[!A-Za-z0-9.:_-]*) err "[check-address] must be a host name or address, got '$CHECK_ADDRESS'" ;;
     esac
 }
 
@@ -380,21 +411,319 @@ num_or_null() {
     esac
 }
 
+# --- mail servers -------------------------------------------------------------
+# What makes a services-file change take effect, per mail server, and what
+# keeps outbound mail on 25. Everything an adapter changes is saved in
+# $STATE_DIR/mta and put back by revert (and by a rollback).
+
+TAB=$(printf '\t')
+
+detect_mta() {
+    case "$MTA" in
+        auto)
+            if command -v postconf >/dev/null 2>&1 && postconf -h mail_version >/dev/null 2>&1; then
+                MTA=postfix
+            elif exim_bin >/dev/null; then
+                MTA=exim
+            elif [ -f /etc/mail/sendmail.cf ]; then
+                MTA=sendmail
+            else
+                MTA=none
+            fi
+            ;;
+        postfix)
+            command -v postconf >/dev/null 2>&1 || err "[mta] postfix: postconf is not installed on this host"
+            ;;
+        exim)
+            exim_bin >/dev/null || err "[mta] exim: neither exim4 nor exim is installed on this host"
+            ;;
+    esac
+}
+
+exim_bin() {
+    for b in exim4 exim; do
+        if command -v "$b" >/dev/null 2>&1; then
+            printf '%s\n' "$b"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# The restart that makes the mail server resolve the service again.
+default_restart() {
+    unit=""
+    case "$MTA" in
+        postfix) unit=postfix ;;
+        exim) unit=$(exim_bin) ;;
+        *) return 0 ;;
+    esac
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+        printf 'systemctl restart %s\n' "$unit"
+    elif command -v service >/dev/null 2>&1; then
+        printf 'service %s restart\n' "$unit"
+    elif [ "$MTA" = postfix ]; then
+        printf 'postfix stop; postfix start\n'
+    fi
+}
+
+# Refuse, before anything changes, a mail server whose listener will not
+# follow the services file or whose outbound mail would follow it.
+mta_preflight() {
+    case "$MTA" in
+        postfix) pf_preflight ;;
+        exim) exim_preflight ;;
+        sendmail)
+            err "[mta] sendmail: not handled automatically: its daemon follows the services file on restart (DaemonPortOptions=Port=smtp), but its mailers would send outbound mail to the new port too; pin them to 25 by hand, then use --mta none --restart 'systemctl restart sendmail'"
+            ;;
+    esac
+}
+
+pf_preflight() {
+    # postconf -M: "name type private unpriv chroot wakeup maxproc command..."
+    verdict=$(postconf -M 2>/dev/null | awk -v svc="$SERVICE" '
+        $2 == "inet" && ($8 == "smtpd" || $8 == "postscreen") {
+            p = $1; sub(/.*:/, "", p)
+            if (p == svc) named = 1; else if (p ~ /^[0-9]+$/) numeric = numeric " " $1
+        }
+        END { if (named) print "named"; else if (numeric != "") print "numeric" numeric; else print "none" }')
+    case "$verdict" in
+        named) ;;
+        numeric*) err "[mta] postfix: master.cf runs smtpd on port${verdict#numeric} by number, so it will not follow the services file; use the service name ('$SERVICE inet ... smtpd') in master.cf" ;;
+        *) err "[mta] postfix: master.cf has no '$SERVICE inet' smtpd listener" ;;
+    esac
+}
+
+exim_preflight() {
+    x=$(exim_bin)
+    ports=$("$x" -bP daemon_smtp_ports 2>/dev/null | sed 's/^[^=]*= *//')
+    case " $(printf '%s' "$ports" | tr ':,' '  ') " in
+        *" $SERVICE "*) ;;
+        *) err "[mta] exim: daemon_smtp_ports is '$ports', not the service name '$SERVICE', so the listener will not follow the services file" ;;
+    esac
+    if [ "$SERVICE" = smtp ]; then
+        tport=$("$x" -bP transport remote_smtp 2>/dev/null | sed -n 's/^port = *//p')
+        case "$tport" in
+            '' | *[!0-9]*) err "[mta] exim: transport remote_smtp sends to port '${tport:-smtp}', which would follow the services file to $PORT; set 'port = 25' on remote_smtp first" ;;
+        esac
+    fi
+}
+
+# pf_save KEY: "KEY<TAB>set<TAB>VALUE" or "KEY<TAB>unset", as main.cf has it.
+pf_save() {
+    line=$(postconf -n "$1" 2>/dev/null || true)
+    if [ -n "$line" ]; then
+        printf '%s%sset%s%s\n' "$1" "$TAB" "$TAB" "${line#*= }"
+    else
+        printf '%s%sunset\n' "$1" "$TAB"
+    fi
+}
+
+pf_keys() {
+    postconf -d known_tcp_ports >/dev/null 2>&1 && echo known_tcp_ports
+    [ "$SERVICE" != smtp ] || echo smtp_tcp_port
+}
+
+# The saved values of the keys we may change, to put back later.
+mta_save() {
+    case "$MTA" in
+        postfix) for k in $(pf_keys); do pf_save "$k"; done ;;
+    esac
+}
+
+mta_restore() {
+    [ -s "$1" ] || return 0
+    case "$MTA" in
+        postfix)
+            while IFS="$TAB" read -r key how value; do
+                [ "$(pf_save "$key")" != "$(printf '%s%s%s%s%s' "$key" "$TAB" "$how" "${value:+$TAB}" "$value")" ] || continue
+                if [ "$how" = set ]; then postconf -e "$key = $value"; else postconf -X "$key"; fi
+                MTA_CHANGED=true
+            done < "$1"
+            ;;
+    esac
+}
+
+# Postfix 3.6+ maps smtp=25 before it reads the services file: drop that
+# mapping so the listener follows the file, and pin the SMTP client to 25
+# so that outbound mail does not follow it.
+mta_manage() {
+    case "$MTA" in
+        postfix)
+            if postconf -d known_tcp_ports >/dev/null 2>&1; then
+                want=$(postconf -h known_tcp_ports | awk -v svc="$SERVICE" 'BEGIN { RS = "," }
+                    { gsub(/^[ \t\n]+|[ \t\n]+$/, ""); if ($0 == "") next
+                      n = split($0, p, "="); out = ""
+                      for (i = 1; i < n; i++) if (p[i] != svc) out = out p[i] "="
+                      if (out != "") { printf "%s%s", sep, out p[n]; sep = ", " } }')
+                if [ "$(postconf -h known_tcp_ports)" != "$want" ]; then
+                    postconf -e "known_tcp_ports = $want"
+                    MTA_CHANGED=true
+                fi
+            fi
+            if [ "$SERVICE" = smtp ] && [ "$(postconf -h smtp_tcp_port)" = smtp ]; then
+                postconf -e "smtp_tcp_port = 25"
+                MTA_CHANGED=true
+            fi
+            ;;
+    esac
+}
+
+# Debian runs Postfix chrooted with a copy of the services file; a restart
+# through the init script refreshes it, a reload or a plain `postfix start`
+# does not.
+mta_sync_chroot() {
+    [ "$MTA" = postfix ] && [ "$FILE" = /etc/services ] || return 0
+    q=$(postconf -h queue_directory 2>/dev/null) || return 0
+    if [ -f "$q/etc/services" ] && ! cmp -s "$FILE" "$q/etc/services"; then
+        cat "$FILE" > "$q/etc/services"
+    fi
+}
+
+# --- checks on the host ---------------------------------------------------------
+
+# banner ADDRESS PORT: the first line the server sends. Exit 2 when the
+# connection is refused, 3 on timeout, 4 when no tool can connect.
+banner() {
+    if command -v perl >/dev/null 2>&1; then
+        perl -MIO::Socket::INET -e '
+            $SIG{ALRM} = sub { exit 3 }; alarm 5;
+            my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], PeerPort => $ARGV[1], Proto => "tcp", Timeout => 4) or exit 2;
+            my $l = <$s>; defined $l or exit 3; $l =~ s/\r?\n$//; print "$l\n"; print $s "QUIT\r\n"; exit 0' "$1" "$2" </dev/null
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -c '
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 4)
+except ConnectionRefusedError:
+    sys.exit(2)
+except OSError:
+    sys.exit(3)
+s.settimeout(4)
+try:
+    print(s.makefile("rb").readline().decode("latin-1").rstrip("\r\n"))
+except OSError:
+    sys.exit(3)' "$1" "$2" </dev/null
+    elif command -v nc >/dev/null 2>&1; then
+        # nc's exit codes differ between variants: judge by what came back.
+        out=$(printf 'QUIT\r\n' | nc -w 4 "$1" "$2" 2>/dev/null) || [ -n "$out" ] || return 2
+        [ -n "$out" ] || return 3
+        printf '%s\n' "$out" | head -n 1 | tr -d '\r'
+    else
+        return 4
+    fi
+}
+
+SEEN=""
+# wait_greeting PORT: wait up to CHECK_TIMEOUT seconds for a 220 greeting.
+wait_greeting() {
+    waited=0
+    while :; do
+        rc=0
+        line=$(banner "$CHECK_ADDRESS" "$1") || rc=$?
+        case "$rc:$line" in
+            0:220*) SEEN="$line"; return 0 ;;
+            0:*) SEEN="wrong banner '$line'" ;;
+            2:*) SEEN="connection refused" ;;
+            3:*) SEEN="timeout" ;;
+            4:*) SEEN="no perl, python3 or nc to check with"; return 2 ;;
+            *) SEEN="error $rc" ;;
+        esac
+        [ "$waited" -lt "$CHECK_TIMEOUT" ] || return 1
+        sleep 1
+        waited=$((waited + 1))
+    done
+}
+
 # --- commands -----------------------------------------------------------------
 
+# restart_if CHANGED: run the restart command when something changed.
+# Returns non-zero when the restart command fails.
 restart_if() {
     RESTARTED=false
     [ "$1" = true ] && [ -n "$RESTART" ] || return 0
     say "restarting the mail service: $RESTART"
-    if ! sh -c "$RESTART" >&2; then
-        err "the restart command failed after $FILE was changed; the file keeps the change (run 'revert' to undo)"
-    fi
+    # stdin is the script itself when run as `sh -s`: keep it away.
+    sh -c "$RESTART" </dev/null >&2 || return 1
     RESTARTED=true
+}
+
+# After a restart: the new port greets, the old one is closed. Sets FAILED.
+verify() {
+    FAILED=""
+    [ "$RESTARTED" = true ] && [ "$VERIFY" = yes ] || return 0
+    rc=0
+    wait_greeting "$1" || rc=$?
+    case "$rc" in
+        0) VERIFIED="$SEEN" ;;
+        2) say "not verified on the host: $SEEN"; return 0 ;;
+        *) FAILED="no SMTP greeting on $CHECK_ADDRESS:$1 after ${CHECK_TIMEOUT}s ($SEEN)"; return 0 ;;
+    esac
+    if [ "$OLD_PORT" = closed ] && [ -n "$2" ] && [ "$2" != - ] && [ "$2" != "$1" ]; then
+        rc=0
+        banner "$CHECK_ADDRESS" "$2" >/dev/null || rc=$?
+        [ "$rc" = 2 ] || FAILED="the old port $2 still accepts connections (set old port checking to 'any' if that is intended)"
+    fi
+}
+
+# Put the host back as it was before this run: file, state, MTA
+# configuration, restart, and the old port greeting again. Then fail.
+rollback() {
+    t0=$(date +%s)
+    say "rolling back: $1"
+    if ! cmp -s "$WORK/snap" "$FILE"; then
+        replace_file "$WORK/snap" || err "$1; ROLLBACK FAILED: could not restore $FILE (backup: $WORK/snap)"
+    fi
+    rm -rf "$STATE_DIR"
+    [ ! -d "$WORK/state.prev" ] || cp -Rp "$WORK/state.prev" "$STATE_DIR"
+    mta_restore "$WORK/mta.prev"
+    mta_sync_chroot
+    back=""
+    if [ -n "$RESTART" ]; then
+        say "restarting the mail service: $RESTART"
+        if sh -c "$RESTART" </dev/null >&2; then
+            RESTARTED=true
+            if [ "$VERIFY" = yes ] && [ -n "$2" ] && [ "$2" != - ]; then
+                if wait_greeting "$2"; then back=", greeting on $2 again ('$SEEN')"; else back=", but no greeting on $2 yet ($SEEN)"; fi
+            fi
+        else
+            back=", but the restart after the rollback failed too"
+        fi
+    fi
+    err "$1; rolled back in $(($(date +%s) - t0))s: $FILE and the $MTA configuration are as before$back"
+}
+
+# write_services NEW: replace the file with NEW through the journal, with the
+# state that goes with it (WORK/edits, WORK/base, BASE_FROM).
+write_services() {
+    txn="$STATE_DIR/txn"
+    rm -rf "$txn"
+    mkdir -p "$txn"
+    if [ ! -s "$WORK/edits" ]; then
+        : > "$txn/clear"
+    else
+        [ "$BASE_FROM" = backup ] || put_state "$WORK/base" "$txn/orig"
+        put_state "$WORK/edits" "$txn/edits"
+    fi
+    sum_of "$1" > "$txn/written"
+    put_state "$WORK/snap" "$txn/prev"
+    : > "$txn/ready"
+    flush "$txn/ready"
+    # Somebody else may have written the file since we read it.
+    if ! cmp -s "$WORK/snap" "$FILE"; then
+        rm -rf "$txn"
+        err "$FILE changed while smtp-port was working on it; nothing was written, run again"
+    fi
+    replace_file "$1" || { recover; err "could not write $FILE; it was left as it was"; }
+    commit_txn
 }
 
 do_apply() {
     check_file
     check_writable
+    detect_mta
+    mta_preflight
+    [ -n "$RESTART" ] || RESTART=$(default_restart)
     mkdir -p "$STATE_DIR"
     lock
     recover
@@ -411,32 +740,21 @@ do_apply() {
         4) err "refusing to change $FILE: a $SERVICE entry cannot be parsed (see above); fix it by hand" ;;
         *) err "could not compute the new $FILE (awk exit $rc)" ;;
     esac
+    # What a rollback needs: the state and the MTA settings of before.
+    [ ! -f "$STATE_DIR/written" ] || cp -Rp "$STATE_DIR" "$WORK/state.prev"
+    rm -rf "$WORK/state.prev/txn"
+    mta_save > "$WORK/mta.prev"
+    # The MTA's original settings, kept while smtp-port manages the host.
+    saved_mta="$STATE_DIR/mta"
+    if [ -f "$saved_mta" ]; then cp "$saved_mta" "$WORK/mta.orig"; else cp "$WORK/mta.prev" "$WORK/mta.orig"; fi
+
     changed=false
     if ! cmp -s "$WORK/new" "$WORK/snap"; then
         changed=true
-        txn="$STATE_DIR/txn"
-        rm -rf "$txn"
-        mkdir -p "$txn"
-        if [ ! -s "$WORK/edits" ]; then
-            : > "$txn/clear"
-        else
-            [ "$BASE_FROM" = backup ] || put_state "$WORK/base" "$txn/orig"
-            put_state "$WORK/edits" "$txn/edits"
-            sum_of "$WORK/new" > "$txn/written"
-        fi
-        [ -f "$txn/written" ] || sum_of "$WORK/new" > "$txn/written"
-        put_state "$WORK/snap" "$txn/prev"
-        : > "$txn/ready"
-        flush "$txn/ready"
-        # Somebody else may have written the file since we read it.
-        if ! cmp -s "$WORK/snap" "$FILE"; then
-            rm -rf "$txn"
-            err "$FILE changed while smtp-port was working on it; nothing was written, run again"
-        fi
-        replace_file "$WORK/new" || { recover; err "could not write $FILE; it was left as it was"; }
-        commit_txn
-    elif [ ! -s "$WORK/edits" ] && [ -d "$STATE_DIR" ]; then
+        write_services "$WORK/new"
+    elif [ ! -s "$WORK/edits" ] && [ -f "$STATE_DIR/written" ]; then
         # Nothing of ours is left in the file: forget the old state.
+        mta_restore "$WORK/mta.orig"
         rm -rf "$STATE_DIR"
     elif [ -s "$WORK/edits" ]; then
         # Unchanged but the base moved (somebody else's edit): remember it.
@@ -447,54 +765,62 @@ do_apply() {
         sum_of "$WORK/snap" > "$WORK/written"
         put_state "$WORK/written" "$STATE_DIR/written"
     fi
-    restart_if "$changed"
+    if [ -s "$WORK/edits" ]; then
+        mta_manage
+        put_state "$WORK/mta.orig" "$STATE_DIR/mta"
+    else
+        mta_restore "$WORK/mta.orig"
+        [ -f "$STATE_DIR/written" ] || rm -rf "$STATE_DIR"
+    fi
+    if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then
+        mta_sync_chroot
+        restart_if true || rollback "$HOST_LABEL: the restart command failed" "$previous"
+    fi
+    verify "$PORT" "$previous"
+    [ -z "$FAILED" ] || rollback "$HOST_LABEL: $FAILED" "$previous"
     backup=null
     [ ! -f "$STATE_DIR/orig" ] || backup="\"$(json_str "$STATE_DIR/orig")\""
     added=$(awk 'substr($0, 1, 1) == "I" { print substr($0, 3); exit }' "$WORK/edits")
-    printf '{"action":"apply","file":"%s","service":"%s","protocol":"%s","port":%s,"changed":%s,"previous_port":%s,"added":%s,"commented":[%s],"backup":%s,"restarted":%s}\n' \
+    printf '{"action":"apply","file":"%s","service":"%s","protocol":"%s","port":%s,"changed":%s,"previous_port":%s,"added":%s,"commented":[%s],"backup":%s,"mta":"%s","mta_changed":%s,"restarted":%s,"verified":%s}\n' \
         "$(json_str "$FILE")" "$SERVICE" "$PROTOCOL" "$PORT" "$changed" "$(num_or_null "$previous")" \
         "$(if [ -n "$added" ]; then printf '"%s"' "$(json_str "$added")"; else printf null; fi)" \
-        "$(json_edits "$WORK/edits" C)" "$backup" "$RESTARTED"
+        "$(json_edits "$WORK/edits" C)" "$backup" "$MTA" "$MTA_CHANGED" "$RESTARTED" \
+        "$(if [ -n "$VERIFIED" ]; then printf '"%s"' "$(json_str "$VERIFIED")"; else printf null; fi)"
 }
 
 do_revert() {
     check_file
     if [ ! -d "$STATE_DIR" ]; then
         printf '{"action":"revert","file":"%s","changed":false,"managed":false,"restarted":false}\n' "$(json_str "$FILE")"
-            return 0
+        return 0
     fi
     check_writable
+    detect_mta
+    [ -n "$RESTART" ] || RESTART=$(default_restart)
     lock
     recover
     WORK=$(mktemp -d "$STATE_DIR.work.XXXXXX")
     cp "$FILE" "$WORK/snap"
     changed=false
     mode=none
+    [ ! -f "$STATE_DIR/mta" ] || cp "$STATE_DIR/mta" "$WORK/mta.orig"
     if [ -f "$STATE_DIR/written" ]; then
         compute_base "$WORK/snap" "$WORK/base"
         mode="$BASE_FROM"
         if ! cmp -s "$WORK/base" "$WORK/snap"; then
             changed=true
-            txn="$STATE_DIR/txn"
-            rm -rf "$txn"
-            mkdir -p "$txn"
-            : > "$txn/clear"
-            sum_of "$WORK/base" > "$txn/written"
-            put_state "$WORK/snap" "$txn/prev"
-            : > "$txn/ready"
-            flush "$txn/ready"
-            if ! cmp -s "$WORK/snap" "$FILE"; then
-                rm -rf "$txn"
-                err "$FILE changed while smtp-port was working on it; nothing was written, run again"
-            fi
-            replace_file "$WORK/base" || { recover; err "could not write $FILE; it was left as it was"; }
-            commit_txn
+            : > "$WORK/edits"
+            write_services "$WORK/base"
         fi
     fi
     rm -rf "$STATE_DIR"
-    restart_if "$changed"
-    printf '{"action":"revert","file":"%s","changed":%s,"managed":true,"mode":"%s","restarted":%s}\n' \
-        "$(json_str "$FILE")" "$changed" "$mode" "$RESTARTED"
+    [ ! -f "$WORK/mta.orig" ] || mta_restore "$WORK/mta.orig"
+    if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then
+        mta_sync_chroot
+        restart_if true || err "$HOST_LABEL: $FILE and the $MTA configuration were put back, but the restart command failed: the mail service may be down"
+    fi
+    printf '{"action":"revert","file":"%s","changed":%s,"managed":true,"mode":"%s","mta":"%s","mta_changed":%s,"restarted":%s}\n' \
+        "$(json_str "$FILE")" "$changed" "$mode" "$MTA" "$MTA_CHANGED" "$RESTARTED"
 }
 
 do_status() {
@@ -523,6 +849,8 @@ main() {
     esac
     PORT="" FILE="/etc/services" SERVICE="smtp" PROTOCOL="tcp" ALIASES="mail"
     CONFLICTS="comment" RESTART="" STATE_ROOT="/var/lib/smtp-port"
+    MTA="none" VERIFY="yes" OLD_PORT="closed" CHECK_ADDRESS="127.0.0.1" CHECK_TIMEOUT=20
+    HOST_LABEL=$(hostname 2>/dev/null || uname -n)
     while [ "$#" -gt 0 ]; do
         [ "$#" -ge 2 ] || err "option $1 needs a value"
         case "$1" in
@@ -534,6 +862,12 @@ main() {
             --conflicts) CONFLICTS="$2" ;;
             --restart) RESTART="$2" ;;
             --state-dir) STATE_ROOT="$2" ;;
+            --mta) MTA="$2" ;;
+            --verify) VERIFY="$2" ;;
+            --old-port) OLD_PORT="$2" ;;
+            --check-address) CHECK_ADDRESS="$2" ;;
+            --check-timeout) CHECK_TIMEOUT="$2" ;;
+            --host-label) HOST_LABEL="$2" ;;
             *) usage; err "unknown option '$1'" ;;
         esac
         shift 2
@@ -543,7 +877,7 @@ main() {
     STATE_DIR="$STATE_ROOT/$(printf '%s' "$FILE" | sed 's|^/||; s|[^A-Za-z0-9._-]|_|g')"
     trap cleanup EXIT
     trap 'exit 130' INT TERM HUP
-    RESTARTED=false
+    RESTARTED=false MTA_CHANGED=false VERIFIED="" FAILED=""
     "do_$ACTION"
 }
 

@@ -130,7 +130,7 @@ for (const shell of SHELLS) {
             const { dir, file, state } = setup("smtp 25/tcp mail\n");
             const log = path.join(dir, "restarts");
             const restart = `echo restarted >> '${log}'; echo noise`;
-            const args = ["--file", file, "--state-dir", state, "--restart", restart];
+            const args = ["--file", file, "--state-dir", state, "--restart", restart, "--verify", "no"];
             const r = runScript(shell, ["apply", "--port", "17", ...args]);
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.json.restarted, true);
@@ -141,9 +141,73 @@ for (const shell of SHELLS) {
 
         it("fails clearly when the restart command fails, and says how to undo", () => {
             const { file, state } = setup("smtp 25/tcp mail\n");
-            const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state, "--restart", "exit 3"]);
+            const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state, "--restart", "exit 3", "--host-label", "mx7"]);
             assert.equal(r.code, 1);
-            assert.match(r.stderr, /smtp-port: error: the restart command failed after .* was changed; the file keeps the change \(run 'revert' to undo\)\n$/);
+            assert.match(r.stderr, /smtp-port: error: mx7: the restart command failed; rolled back in \d+s: .* and the none configuration are as before, but the restart after the rollback failed too\n$/);
+            assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n", "rolled back");
+            assert.ok(!fs.existsSync(state) || fs.readdirSync(state).length === 0, "no state of a change that did not happen");
+        });
+
+        describe("check on the host and rollback (a stand-in MTA that follows the file)", () => {
+            const FAKE = path.join(__dirname, "..", "fixtures", "fake-mta.sh");
+            const start = (text: string) => {
+                const s = setup(text);
+                const pid = path.join(s.dir, "mta.pid");
+                const restart = `sh ${q(FAKE)} ${q(s.file)} ${q(pid)}`;
+                assert.equal(spawnSync("sh", ["-c", restart]).status, 0, "stand-in MTA starts");
+                return { ...s, pid, restart };
+            };
+            const stop = (pid: string) => spawnSync("sh", ["-c", `kill $(cat ${q(pid)}) 2>/dev/null`]);
+            const greets = (port: number) => spawnSync("sh", ["-c", `printf '' | timeout 3 socat -T2 - TCP:127.0.0.1:${port}`], { encoding: "utf8" }).stdout;
+
+            it("verifies the greeting on the new port and that the old one is closed", () => {
+                const s = start("smtp 27525/tcp mail\n");
+                try {
+                    const r = runScript(shell, ["apply", "--port", "27526", "--file", s.file, "--state-dir", s.state, "--restart", s.restart, "--check-timeout", "5"]);
+                    assert.equal(r.code, 0, r.stderr);
+                    assert.equal(r.json.verified, "220 fake ESMTP");
+                    assert.equal(r.json.restarted, true);
+                    assert.equal(greets(27525), "", "old port closed");
+                } finally { stop(s.pid); }
+            });
+
+            it("rolls the host back when the new port is taken by another process", async () => {
+                const text = "qotd 27527/tcp quote\nsmtp 27528/tcp mail\n";
+                const s = start(text);
+                const net = await import("net");
+                const squatter = net.createServer(c => c.end("SSH-2.0-squatter\r\n")).listen(27527, "127.0.0.1");
+                try {
+                    const { spawn } = await import("child_process");
+                    const p = spawn(shell.argv[0], [...shell.argv.slice(1), SCRIPT, "apply", "--port", "27527", "--file", s.file, "--state-dir", s.state,
+                        "--restart", s.restart, "--check-timeout", "3", "--host-label", "mx8"], { env: { PATH: shell.path } });
+                    let stderr = "", stdout = "";
+                    p.stderr.on("data", d => stderr += d);
+                    p.stdout.on("data", d => stdout += d);
+                    const code = await new Promise(res => p.on("exit", res));
+                    assert.equal(code, 1);
+                    assert.equal(stdout, "");
+                    assert.match(stderr, /smtp-port: error: mx8: the restart command failed; rolled back in \d+s: .* and the none configuration are as before, greeting on 27528 again \('220 fake ESMTP'\)\n$/);
+                    assert.equal(fs.readFileSync(s.file, "utf8"), text, "services file byte-identical");
+                    assert.ok(!fs.existsSync(s.state) || fs.readdirSync(s.state).length === 0);
+                } finally { squatter.close(); stop(s.pid); }
+            });
+
+            it("rolls back when the old port still answers", () => {
+                const s = start("smtp 27529/tcp mail\n");
+                // A second greeter keeps the old port open after the restart.
+                const other = path.join(s.dir, "other.pid");
+                stop(s.pid);
+                spawnSync("sh", ["-c", `sleep 0.2; socat TCP-LISTEN:27529,bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo 220 other' </dev/null >/dev/null 2>&1 & echo $! > ${q(other)}; sleep 0.3`]);
+                try {
+                    assert.match(greets(27529), /^220 other/, "the other greeter holds the old port");
+                    const r = runScript(shell, ["apply", "--port", "27530", "--file", s.file, "--state-dir", s.state, "--restart", s.restart, "--check-timeout", "3", "--host-label", "mx9"]);
+                    assert.equal(r.code, 1);
+                    assert.match(r.stderr, /error: mx9: the old port 27529 still accepts connections .*; rolled back in \d+s/);
+                    assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27529/tcp mail\n");
+                    const ok = runScript(shell, ["apply", "--port", "27530", "--file", s.file, "--state-dir", s.state, "--restart", s.restart, "--check-timeout", "3", "--old-port", "any"]);
+                    assert.equal(ok.code, 0, ok.stderr);
+                } finally { stop(other); stop(s.pid); }
+            });
         });
 
         it("keeps owner and mode", () => {

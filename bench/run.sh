@@ -1,0 +1,55 @@
+#!/bin/sh
+# npm run bench: smtp-port against Ansible, pyinfra and a plain-ssh floor on
+# lab 1 (SMTP_PORT_LAB_ID=1, bridge smtplab1, 198.18.1.0/24), beside the
+# tests' lab 0. Installs ansible-core and pyinfra into bench/.venv when
+# missing, sets up the offline Pulumi engine, then runs bench/bench.js.
+#
+# Knobs (environment):
+#   BENCH_SIZES=3,10,30   fleet sizes          BENCH_ROUNDS=3   rounds per size
+#   BENCH_TOOLS=floor,ansible,pyinfra,pulumi   BENCH_PHASES=change,noop,revert
+#   BENCH_IANA_RUNS=30    host-script runs on the IANA-size file (0: skip)
+#   BENCH_DESTROY=0       skip timing `pulumi destroy`
+#   BENCH_PULUMI_ARGS     extra `pulumi up` flags (e.g. "--skip-preview")
+#   BENCH_OUT_DIR         where results go (default bench/results)
+# Quick run: BENCH_SIZES=3 BENCH_ROUNDS=1 BENCH_IANA_RUNS=5 npm run bench
+set -eu
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+err() { say "error: $*"; exit 1; }
+
+ANSIBLE_CORE_VERSION=${ANSIBLE_CORE_VERSION:-2.19.14}
+PYINFRA_VERSION=${PYINFRA_VERSION:-3.10.0}
+
+ensure_venv() {
+    venv=$1
+    if [ -x "$venv/bin/ansible-playbook" ] && [ -x "$venv/bin/pyinfra" ]; then
+        return 0
+    fi
+    say "installing ansible-core $ANSIBLE_CORE_VERSION and pyinfra $PYINFRA_VERSION into $venv"
+    python3 -m venv "$venv" || err "python3 -m venv failed"
+    "$venv/bin/pip" install -q "ansible-core==$ANSIBLE_CORE_VERSION" "pyinfra==$PYINFRA_VERSION" >&2 ||
+        err "pip install failed"
+}
+
+main() {
+    root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd -P)
+    cd "$root"
+    [ "$(id -u)" = 0 ] || err "the lab needs root (network namespaces, mounts)"
+    SMTP_PORT_LAB_ID=1
+    export SMTP_PORT_LAB_ID
+    sh lab/lab.sh install
+    [ -d node_modules ] || npm ci --no-audit --no-fund
+    ensure_venv "$root/bench/.venv"
+    mkdir -p "$root/bench/out/state"
+    SMTP_PORT_ROOT=$root
+    PULUMI_BACKEND_URL="file://$root/bench/out/state"
+    PULUMI_CONFIG_PASSPHRASE=bench
+    export SMTP_PORT_ROOT PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE
+    # shellcheck source=/dev/null
+    . engine/env.sh || err "could not set up the Pulumi engine"
+    BENCH_PULUMI_ENV=$(node -e 'process.stdout.write(JSON.stringify({ ...process.env, PULUMI_SKIP_CONFIRMATIONS: "true", NO_COLOR: "1" }))')
+    export BENCH_PULUMI_ENV
+    exec node bench/bench.js "$@"
+}
+
+main "$@"
