@@ -13,6 +13,9 @@ const fleet = new SmtpPort("smtp", fleetFromConfig({
     servicesFile: cfg.get("servicesFile"),
     sudo: cfg.getBoolean("sudo"),
     conflicts: cfg.get("conflicts"),
+    mta: cfg.get("mta"),
+    verifyOnHost: cfg.getBoolean("verifyOnHost"),
+    requireOldPortClosed: cfg.getBoolean("requireOldPortClosed"),
 }, {
     privateKey: cfg.getSecret("privateKey"),
     password: cfg.getSecret("password"),

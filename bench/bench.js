@@ -481,7 +481,7 @@ function report(result) {
     const m = result.machine;
     const L = [];
     L.push(`Machine: ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB, Linux ${m.kernel}, ${m.os}; ${m.date}.`);
-    L.push(`Versions: ${m.ansible.replace(/^ansible /, "ansible-core ")}, pyinfra ${m.pyinfra.replace(/^pyinfra:? ?v?/i, "")} (paramiko ${m.paramiko}), ` +
+    L.push(`Versions: ansible-core ${m.ansible.replace(/^ansible \[core ([^\]]*)\].*/, "$1")}, pyinfra ${m.pyinfra.replace(/^pyinfra:? ?v?/i, "")} (paramiko ${m.paramiko}), ` +
         `Pulumi ${m.pulumi} (@pulumi/pulumi ${m.pulumiNodejsSdk}, command provider ${m.commandProvider}), Node ${m.node}, ${m.python}, ${m.openssh}, Postfix ${m.postfix.replace(/^mail_version = /, "")}; smtp-port ${m.gitCommit}.`);
     L.push("");
     L.push("Median wall time in seconds over the runs that passed every check (ok/runs), and the ratio to smtp-port (`pulumi up --yes`). " +

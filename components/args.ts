@@ -4,6 +4,18 @@ import * as command from "@pulumi/command";
 /** What to do with other active entries that already hold the target port. */
 export type ConflictPolicy = "comment" | "fail";
 
+/**
+ * The mail server on a host: what makes the new port take effect.
+ * - `postfix`: drop smtp=25 from `known_tcp_ports` (3.6+) so the listener
+ *   follows the services file, pin outbound delivery to 25
+ *   (`smtp_tcp_port`), keep the chroot copy in sync, restart.
+ * - `exim`: check that the daemon listens by service name and that
+ *   `remote_smtp` is pinned to 25 (else refuse before changing anything), restart.
+ * - `sendmail`: refused with instructions (outbound would follow the file).
+ * - `auto`: whichever is installed; `none`: the services file only.
+ */
+export type MailServer = "postfix" | "exim" | "sendmail" | "auto" | "none";
+
 /** One mail server whose SMTP listener moves. */
 export interface SmtpHostArgs {
     /**
@@ -37,6 +49,10 @@ export interface SmtpHostArgs {
     restartCommand?: string;
     /** Run the host script through `sudo -n`. Default: the component's `sudo`. */
     sudo?: boolean;
+    /** This host's mail server. Default: the component's `mta`. */
+    mta?: MailServer;
+    /** Require the old port to be closed after the change. Default: the component's `requireOldPortClosed`. */
+    requireOldPortClosed?: boolean;
     /**
      * Address the listener check connects to from where `pulumi up` runs.
      * Default: `connection.host`.
@@ -87,6 +103,21 @@ export interface SmtpPortArgs {
     sudo?: boolean;
     /** State folder on every host (backups, journal). Default `"/var/lib/smtp-port"`. */
     stateDir?: string;
+    /** The mail server on every host. Default `"auto"`. */
+    mta?: MailServer;
+    /**
+     * After a restart, check on the host itself (loopback) that the new port
+     * greets 220 within `verifyTimeout` seconds, and roll the host back
+     * (file, MTA settings, restart) when it does not. Default `true`.
+     */
+    verifyOnHost?: boolean;
+    /** Seconds the on-host check waits for the greeting. Default `20`. */
+    verifyTimeout?: number;
+    /**
+     * After the change the old port must refuse connections (else: rollback).
+     * Set `false` for hosts that keep 25 open on purpose. Default `true`.
+     */
+    requireOldPortClosed?: boolean;
     /** The listener check after the change. Default: enabled, 10 attempts of 5 s, 1 s apart. */
     listenerCheck?: ListenerCheckArgs;
 }
@@ -100,5 +131,9 @@ export const defaults = {
     servicesFile: "/etc/services",
     stateDir: "/var/lib/smtp-port",
     sudo: false,
+    mta: "auto" as MailServer,
+    verifyOnHost: true,
+    verifyTimeout: 20,
+    requireOldPortClosed: true,
     listenerCheck: { enabled: true, timeoutMs: 5000, attempts: 10, delayMs: 1000 },
 };

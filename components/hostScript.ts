@@ -30,6 +30,12 @@ export interface HostScriptCall {
     restart?: string;
     stateDir: string;
     sudo: boolean;
+    mta?: string;
+    verify?: boolean;
+    verifyTimeout?: number;
+    oldPort?: "closed" | "any";
+    /** Host name for the script's messages. */
+    label?: string;
 }
 
 /**
@@ -48,5 +54,10 @@ export function hostCommand(call: HostScriptCall): string {
     if (call.conflicts !== undefined) words.push("--conflicts", call.conflicts);
     if (call.restart !== undefined) words.push("--restart", call.restart);
     words.push("--state-dir", call.stateDir);
+    if (call.mta !== undefined) words.push("--mta", call.mta);
+    if (call.verify !== undefined) words.push("--verify", call.verify ? "yes" : "no");
+    if (call.verifyTimeout !== undefined) words.push("--check-timeout", call.verifyTimeout);
+    if (call.oldPort !== undefined) words.push("--old-port", call.oldPort);
+    if (call.label !== undefined) words.push("--host-label", call.label);
     return `${shellWords(words)} # smtp-port.sh ${hostScript().digest}`;
 }

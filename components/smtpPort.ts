@@ -24,6 +24,12 @@ export interface SmtpHostResult {
     backup: string | null;
     /** Whether the mail service was restarted by the last run. */
     restarted: boolean;
+    /** The mail server handled (`postfix`, `exim`, `none`). */
+    mta: string;
+    /** Whether the mail server's configuration was changed by the last run. */
+    mtaChanged: boolean;
+    /** The greeting the host saw on loopback after the restart, or null. */
+    verifiedOnHost: string | null;
     /** The greeting the listener check saw, or null when the check is disabled. */
     banner: string | null;
 }
@@ -69,6 +75,8 @@ export class SmtpPort extends pulumi.ComponentResource {
         const stateDir = args.stateDir ?? defaults.stateDir;
         const sudo = args.sudo ?? defaults.sudo;
         const check = { ...defaults.listenerCheck, ...args.listenerCheck };
+        const verify = args.verifyOnHost ?? defaults.verifyOnHost;
+        const verifyTimeout = args.verifyTimeout ?? defaults.verifyTimeout;
         const script = hostScript();
         // The script travels on stdin. It is wrapped as a secret only so that
         // `preview --diff` shows `[secret]` instead of 400 lines of shell; its
@@ -86,11 +94,16 @@ export class SmtpPort extends pulumi.ComponentResource {
             const restart = h.restartCommand ?? args.restartCommand;
             const hostSudo = h.sudo ?? sudo;
             const hostState = h.stateDir ?? stateDir;
+            const mta = h.mta ?? args.mta ?? defaults.mta;
+            const oldPort = (h.requireOldPortClosed ?? args.requireOldPortClosed ?? defaults.requireOldPortClosed) ? "closed" : "any";
 
             const reconcile = new command.remote.Command(`${name}-${h.name}-reconcile`, {
                 connection: h.connection,
-                create: hostCommand({ action: "apply", port, file, service, protocol, aliases, conflicts, restart, stateDir: hostState, sudo: hostSudo }),
-                delete: hostCommand({ action: "revert", file, restart, stateDir: hostState, sudo: hostSudo }),
+                create: hostCommand({
+                    action: "apply", port, file, service, protocol, aliases, conflicts, restart, stateDir: hostState, sudo: hostSudo,
+                    mta, verify, verifyTimeout, oldPort, label: h.name,
+                }),
+                delete: hostCommand({ action: "revert", file, restart, stateDir: hostState, sudo: hostSudo, mta, label: h.name }),
                 stdin: scriptInput,
                 // Nothing we run reads PULUMI_COMMAND_STDOUT; injecting it only
                 // makes servers without AcceptEnv warn.
@@ -105,7 +118,10 @@ export class SmtpPort extends pulumi.ComponentResource {
                     create: pulumi.output(address).apply(a => shellWords([
                         "node", checkScript, "--name", h.name, "--host", a, "--port", port,
                         "--timeout-ms", check.timeoutMs, "--attempts", check.attempts, "--delay-ms", check.delayMs,
+                        ...(oldPort === "closed" ? ["--closed-port-from-stdin", "yes"] : []),
                     ])),
+                    // The host script's result: which port was there before.
+                    stdin: pulumi.unsecret(reconcile.stdout),
                     // Re-check whenever the host script ran again.
                     triggers: [reconcile.stdout],
                     addPreviousOutputInEnv: false,
@@ -125,6 +141,9 @@ export class SmtpPort extends pulumi.ComponentResource {
                     commented: (r.commented ?? []) as string[],
                     backup: r.backup ?? null,
                     restarted: r.restarted === true,
+                    mta: r.mta ?? "none",
+                    mtaChanged: r.mta_changed === true,
+                    verifiedOnHost: r.verified ?? null,
                     banner: b,
                 };
             }));

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SmtpPortArgs, SmtpHostArgs } from "./args";
+import { SmtpPortArgs, SmtpHostArgs, MailServer } from "./args";
 
 /** One host as written in stack config (`smtp-port:hosts`). No secrets here. */
 export interface HostConfig {
@@ -23,6 +23,8 @@ export interface HostConfig {
     sudo?: boolean;
     checkAddress?: string;
     stateDir?: string;
+    mta?: string;
+    requireOldPortClosed?: boolean;
 }
 
 /** Credentials, all Pulumi secrets: fleet-wide, with per-host overrides by name. */
@@ -46,6 +48,9 @@ export function fleetFromConfig(raw: {
     servicesFile?: string;
     sudo?: boolean;
     conflicts?: string;
+    mta?: string;
+    verifyOnHost?: boolean;
+    requireOldPortClosed?: boolean;
 }, secrets: FleetSecrets): SmtpPortArgs {
     const hosts: SmtpHostArgs[] = (Array.isArray(raw.hosts) ? raw.hosts : []).map(h => {
         const per = (field: "privateKey" | "password"): pulumi.Output<string> | undefined =>
@@ -71,6 +76,8 @@ export function fleetFromConfig(raw: {
             sudo: h?.sudo,
             checkAddress: h?.checkAddress,
             stateDir: h?.stateDir,
+            mta: h?.mta as MailServer | undefined,
+            requireOldPortClosed: h?.requireOldPortClosed,
         };
     });
     return {
@@ -80,5 +87,8 @@ export function fleetFromConfig(raw: {
         servicesFile: raw.servicesFile,
         sudo: raw.sudo,
         conflicts: raw.conflicts as SmtpPortArgs["conflicts"],
+        mta: raw.mta as MailServer | undefined,
+        verifyOnHost: raw.verifyOnHost,
+        requireOldPortClosed: raw.requireOldPortClosed,
     };
 }

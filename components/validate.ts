@@ -3,6 +3,7 @@ import { SmtpPortArgs, SmtpHostArgs } from "./args";
 
 /** Names that go into a services file and resource names: no whitespace, `#` or shell metacharacters. */
 const NAME = /^[A-Za-z0-9._+-]+$/;
+const MTAS = ["postfix", "exim", "sendmail", "auto", "none"];
 const HOST_NAME = /^[A-Za-z0-9._-]+$/;
 /** Host keys as OpenSSH prints them: type and base64 blob. */
 const HOST_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+={0,3}( .*)?$/;
@@ -66,6 +67,7 @@ function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): st
         const p = absPathProblem(h.stateDir);
         if (p) add("stateDir", p);
     }
+    if (h.mta !== undefined && !MTAS.includes(h.mta)) add("mta", `must be one of ${MTAS.join(", ")}, got ${show(h.mta)}`);
     if (h.restartCommand !== undefined && (typeof h.restartCommand !== "string" || h.restartCommand.trim() === "")) {
         add("restartCommand", "must be a non-empty command");
     }
@@ -128,6 +130,8 @@ export function validateSmtpPortArgs(args: SmtpPortArgs): string[] {
     if (args.restartCommand !== undefined && (typeof args.restartCommand !== "string" || args.restartCommand.trim() === "")) {
         out.push("[restartCommand] must be a non-empty command");
     }
+    if (args.mta !== undefined && !MTAS.includes(args.mta)) out.push(`[mta] must be one of ${MTAS.join(", ")}, got ${show(args.mta)}`);
+    if (args.verifyTimeout !== undefined && !positiveInt(args.verifyTimeout)) out.push(`[verifyTimeout] must be a positive integer, got ${show(args.verifyTimeout)}`);
     const lc = args.listenerCheck;
     if (lc !== undefined) {
         for (const f of ["timeoutMs", "attempts", "delayMs"] as const) {

@@ -71,6 +71,7 @@ function probeOnce(host, port, timeoutMs, expect) {
  * @property {number} [timeoutMs]  per attempt, default 5000
  * @property {number} [attempts]  default 10
  * @property {number} [delayMs]    between attempts, default 1000
+ * @property {number} [closedPort] a port that must refuse connections (the old one)
  */
 
 /**
@@ -104,7 +105,14 @@ async function checkListener(o) {
         n++;
         last = await probeOnce(o.host, o.port, timeoutMs, expect);
         if (last.kind === "greeting") {
-            return { ok: true, host: o.host, port: o.port, banner: last.banner, attempts: n, elapsedMs: Date.now() - start };
+            const ok = { ok: true, host: o.host, port: o.port, banner: last.banner, attempts: n, elapsedMs: Date.now() - start };
+            if (o.closedPort === undefined || o.closedPort === o.port) return ok;
+            const old = await probeOnce(o.host, o.closedPort, timeoutMs, expect);
+            if (old.kind === "refused") return ok;
+            const who = `${o.name ? `${o.name} ` : ""}(${o.host})`;
+            const seen = old.kind === "greeting" || old.kind === "wrong-banner" ? `greets ${JSON.stringify(old.banner)}` : `answers (${old.detail})`;
+            return { ...ok, ok: false, seen: `old port ${o.closedPort} ${seen}`,
+                message: `listener check failed for ${who}: the new port ${o.port} greets, but the old port ${o.closedPort} still accepts connections (${seen}). Likely cause: a second listener (another MTA instance, a proxy) holds it; set requireOldPortClosed: false if that is intended.` };
         }
         if (last.kind === "wrong-banner") break;
         if (n < attempts) await new Promise(r => setTimeout(r, delayMs));
@@ -146,7 +154,7 @@ function parseArgs(argv) {
     const a = {};
     for (let i = 0; i < argv.length; i += 2) {
         const k = argv[i];
-        if (!k.startsWith("--") || i + 1 >= argv.length) throw new Error(`bad argument ${JSON.stringify(k)}; usage: listener-check.js --host H --port N [--name NAME] [--expect 220] [--timeout-ms N] [--attempts N] [--delay-ms N]`);
+        if (!k.startsWith("--") || i + 1 >= argv.length) throw new Error(`bad argument ${JSON.stringify(k)}; usage: listener-check.js --host H --port N [--name NAME] [--expect 220] [--timeout-ms N] [--attempts N] [--delay-ms N] [--closed-port N] [--closed-port-from-stdin yes]`);
         a[k.slice(2)] = argv[i + 1];
     }
     /** @param {string} k */
@@ -158,13 +166,29 @@ function parseArgs(argv) {
     if (!a.host) throw new Error("--host is required");
     const port = int("port");
     if (port === undefined || port < 1 || port > 65535) throw new Error("--port must be 1-65535");
-    return { host: a.host, port, name: a.name, expect: a.expect, timeoutMs: int("timeout-ms"), attempts: int("attempts"), delayMs: int("delay-ms") };
+    return { host: a.host, port, name: a.name, expect: a.expect, timeoutMs: int("timeout-ms"), attempts: int("attempts"), delayMs: int("delay-ms"), closedPort: int("closed-port") };
+}
+
+/** The host script's result line on stdin: its previous_port is the port that must now be closed. */
+function previousPortFromStdin() {
+    try {
+        const text = require("fs").readFileSync(0, "utf8").trim().split("\n").pop() || "";
+        const r = JSON.parse(text);
+        return typeof r.previous_port === "number" ? r.previous_port : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 async function cli() {
     let opts;
     try {
-        opts = parseArgs(process.argv.slice(2));
+        const argv = process.argv.slice(2);
+        const i = argv.indexOf("--closed-port-from-stdin");
+        const fromStdin = i >= 0 && argv[i + 1] === "yes";
+        if (i >= 0) argv.splice(i, 2);
+        opts = parseArgs(argv);
+        if (fromStdin && opts.closedPort === undefined) opts.closedPort = previousPortFromStdin();
     } catch (e) {
         process.stderr.write(`listener-check: ${/** @type {Error} */ (e).message}\n`);
         process.exit(2);

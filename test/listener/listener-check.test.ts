@@ -118,3 +118,33 @@ describe("listener check against real local servers", function () {
         assert.equal(usage.stderr, "listener-check: --port must be 1-65535\n");
     });
 });
+
+describe("listener check: the old port", function () {
+    this.timeout(20_000);
+    it("fails when the old port still accepts connections, passes when it refuses", async () => {
+        const s = await server(c => c.write("220 new ESMTP\r\n"));
+        const old = await server(c => c.write("220 old ESMTP\r\n"));
+        const bad = await checkListener({ host: "127.0.0.1", port: s.port, name: "mx5", attempts: 1, closedPort: old.port });
+        old.close();
+        assert.equal(bad.ok, false);
+        assert.match(bad.message, new RegExp(`mx5 \\(127\\.0\\.0\\.1\\): the new port ${s.port} greets, but the old port ${old.port} still accepts connections \\(greets "220 old ESMTP"\\)`));
+        await new Promise(r => setTimeout(r, 100));
+        const good = await checkListener({ host: "127.0.0.1", port: s.port, attempts: 1, closedPort: old.port });
+        s.close();
+        assert.equal(good.ok, true);
+    });
+
+    it("as a command, takes the old port from the host script's result on stdin", async () => {
+        const s = await server(c => c.write("220 new ESMTP\r\n"));
+        const old = await server(c => c.write("220 old ESMTP\r\n"));
+        const { execFile } = await import("child_process");
+        const r = await new Promise<{ code: number; err: string }>(res => {
+            const p = execFile("node", [CLI, "--host", "127.0.0.1", "--port", String(s.port), "--attempts", "1", "--closed-port-from-stdin", "yes"],
+                (e, _out, err) => res({ code: e ? (e as any).code : 0, err }));
+            p.stdin!.end(JSON.stringify({ action: "apply", previous_port: old.port }) + "\n");
+        });
+        s.close(); old.close();
+        assert.equal(r.code, 1);
+        assert.match(r.err, new RegExp(`old port ${old.port} still accepts connections`));
+    });
+});

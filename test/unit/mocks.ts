@@ -26,6 +26,7 @@ function fakeApply(create: string): string {
         action: "apply", changed: true, previous_port: 25, port,
         added: `smtp\t\t${port}/tcp\t\tmail`, commented: ["smtp\t\t25/tcp\t\tmail"],
         backup: "/var/lib/smtp-port/etc_services/orig", restarted: true,
+        mta: "postfix", mta_changed: true, verified: "220 mx.example ESMTP Postfix",
     }) + "\n";
 }
 

@@ -71,15 +71,16 @@ describe("SmtpPort (mocked engine)", () => {
         const mx1 = mine.find(r => r.name === "fleet4-mx1-reconcile")!.inputs;
         const digest = hostScript().digest;
         assert.equal(mx1.create,
-            `sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port # smtp-port.sh ${digest}`);
+            `sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --verify yes --check-timeout 20 --old-port closed --host-label mx1 # smtp-port.sh ${digest}`);
         assert.equal(mx1.delete,
-            `sh -s -- revert --file /etc/services --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port # smtp-port.sh ${digest}`);
+            `sh -s -- revert --file /etc/services --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --host-label mx1 # smtp-port.sh ${digest}`);
         assert.equal(mx1.addPreviousOutputInEnv, false);
         assert.equal(mx1.environment, undefined, "no environment: it needs AcceptEnv on the server");
         const mx2 = mine.find(r => r.name === "fleet4-mx2-reconcile")!.inputs;
         assert.match(mx2.create, /^sudo -n sh -s -- apply --port 2525 /, "per-host port and sudo");
         const check = mine.find(r => r.name === "fleet4-mx2-check")!.inputs;
-        assert.equal(check.create, "node components/listener/listener-check.js --name mx2 --host 198.18.0.12 --port 2525 --timeout-ms 5000 --attempts 10 --delay-ms 1000");
+        assert.equal(check.create, "node components/listener/listener-check.js --name mx2 --host 198.18.0.12 --port 2525 --timeout-ms 5000 --attempts 10 --delay-ms 1000 --closed-port-from-stdin yes");
+        assert.match(check.stdin, /"previous_port":25/, "the check learns the old port from the host script's result");
     });
 
     it("quotes hostile values instead of splicing them into the command", async () => {
@@ -106,6 +107,7 @@ describe("SmtpPort (mocked engine)", () => {
         assert.deepEqual(results.mx2, {
             name: "mx2", port: 2525, previousPort: 25, changed: true, added: "smtp\t\t2525/tcp\t\tmail",
             commented: ["smtp\t\t25/tcp\t\tmail"], backup: "/var/lib/smtp-port/etc_services/orig", restarted: true,
+            mta: "postfix", mtaChanged: true, verifiedOnHost: "220 mx.example ESMTP Postfix",
             banner: "220 mx.example ESMTP Postfix",
         });
         const summary = await valueOf(c.summary);
@@ -116,6 +118,18 @@ describe("SmtpPort (mocked engine)", () => {
         const { mine, results } = await build("fleet8", fleet({ listenerCheck: { enabled: false } }));
         assert.equal(mine.filter(r => r.type === "command:local:Command").length, 0);
         assert.equal(results.mx1.banner, null);
+    });
+
+    it("passes the mail server and check settings per host", async () => {
+        const args = fleet({ mta: "postfix", verifyOnHost: false, requireOldPortClosed: false });
+        args.hosts[1].mta = "none";
+        args.hosts[1].requireOldPortClosed = true;
+        const { mine } = await build("fleet10", args);
+        const c1: string = mine.find(r => r.name === "fleet10-mx1-reconcile")!.inputs.create;
+        const c2: string = mine.find(r => r.name === "fleet10-mx2-reconcile")!.inputs.create;
+        assert.match(c1, / --mta postfix --verify no --check-timeout 20 --old-port any --host-label mx1 /);
+        assert.match(c2, / --mta none --verify no --check-timeout 20 --old-port closed --host-label mx2 /);
+        assert.doesNotMatch(mine.find(r => r.name === "fleet10-mx1-check")!.inputs.create, /closed-port/);
     });
 
     it("accepts a host without hostKey only when it opts out explicitly", async () => {

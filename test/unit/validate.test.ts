@@ -67,6 +67,13 @@ describe("validateSmtpPortArgs", () => {
         ]);
     });
 
+    it("rejects an unknown mail server, fleet-wide and per host", () => {
+        assert.deepEqual(problems({ mta: "qmail", hosts: [{ name: "mx1", connection: { host: "h", hostKey: KEY }, mta: "courier" }] }), [
+            `[mta] must be one of postfix, exim, sendmail, auto, none, got "qmail"`,
+            `host "mx1": [mta] must be one of postfix, exim, sendmail, auto, none, got "courier"`,
+        ]);
+    });
+
     it("collects every problem into one list", () => {
         assert.equal(problems({ port: "abc", service: "a b", hosts: [] }).length, 3);
     });
