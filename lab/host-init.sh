@@ -51,6 +51,14 @@ configure_postfix() {
     cp "$template_dir/postfix/main.cf" /etc/postfix/main.cf
     postconf -e "myhostname = $name.lab.test" "mydestination = \$myhostname, localhost"
     printf '%s.lab.test\n' "$name" >/etc/mailname
+    # Names of every possible lab host, so that mail between lab hosts
+    # needs no DNS (the outbound tests send from one host to another).
+    net=${address%.*}
+    k=1
+    while [ "$k" -le 240 ]; do
+        printf '%s.%s\tmx%s.lab.test\n' "$net" "$((10 + k))" "$k"
+        k=$((k + 1))
+    done >>/etc/hosts
     # State dir of smtp-port: must exist, empty, root-only writable.
     mkdir -p /var/lib/smtp-port
     chmod 0755 /var/lib/smtp-port

@@ -304,8 +304,15 @@ host_create() {
     ip -n "$ns" addr add "$addr/$PREFIX_LEN" dev eth0
     ip -n "$ns" link set eth0 up
 
+    # Hosts mount their own /tmp, /etc, /var and /run: a repo under one of
+    # those would vanish from their view, so they start from a copy kept in
+    # the lab dir.
+    tpl="$lab_dir/templates"
+    mkdir -p "$tpl/postfix"
+    cp "$script_dir/host-init.sh" "$tpl/host-init.sh"
+    cp "$script_dir/postfix/main.cf" "$tpl/postfix/main.cf"
     setsid ip netns exec "$ns" unshare --mount --uts --pid --fork --mount-proc --propagation private -- \
-        sh "$script_dir/host-init.sh" "$name" "$addr" "$dir" "$script_dir" \
+        sh "$tpl/host-init.sh" "$name" "$addr" "$dir" "$tpl" \
         </dev/null >>"$dir/init.log" 2>&1 &
 }
 

@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { labUp, labDown, servicesOf, getent, Lab, ROOT } from "../support/lab";
+import { labUp, labDown, servicesOf, getent, inHost, Lab, ROOT } from "../support/lab";
 import { Stack, PulumiRun } from "../support/pulumi";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { checkListener } = require("../../components/listener/listener-check.js");
@@ -13,7 +13,8 @@ const STACK = "e2e";
 const HOSTS = ["mx1", "mx2", "mx3"];
 
 function writeConfig(port: number, extra: string[] = []) {
-    const r = spawnSync("node", [path.join(ROOT, "lab", "stack-config.js"), STACK, String(port), ...extra], { encoding: "utf8" });
+    // mx4 is not in the stack: it plays "the internet" for outbound mail.
+    const r = spawnSync("node", [path.join(ROOT, "lab", "stack-config.js"), STACK, String(port), "--hosts", HOSTS.join(","), ...extra], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(r.stderr);
 }
 
@@ -28,6 +29,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
     let stack: Stack;
     let key: string;
     const original: Record<string, string> = {};
+    const mainCf: Record<string, string> = {};
     const outputsSeen: PulumiRun[] = [];
     const addr = (h: string) => lab.hosts.find(x => x.name === h)!.address;
     const run = async (args: string[], opts: { input?: string } = {}) => {
@@ -43,8 +45,11 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
 
     before(async function () {
         labDown();
-        lab = labUp(3);
-        for (const h of HOSTS) original[h] = servicesOf(h);
+        lab = labUp(4);
+        for (const h of HOSTS) {
+            original[h] = servicesOf(h);
+            mainCf[h] = inHost(h, "cat", "/etc/postfix/main.cf");
+        }
         key = fs.readFileSync(lab.keyPath, "utf8");
         stack = new Stack(STACK);
         fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
@@ -85,8 +90,32 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
             assert.equal(out.hosts[h].changed, true);
             assert.equal(out.hosts[h].restarted, true);
             assert.match(out.hosts[h].banner, /^220 /);
+            assert.equal(out.hosts[h].mta, "postfix");
+            assert.equal(out.hosts[h].mtaChanged, true);
+            assert.match(out.hosts[h].verifiedOnHost, /^220 /);
+            // The Postfix adapter: listener follows the file, outbound pinned to 25.
+            assert.equal(inHost(h, "postconf", "-h", "known_tcp_ports").trim(), "lmtp=24, smtps=submissions=465, submission=587");
+            assert.equal(inHost(h, "postconf", "-h", "smtp_tcp_port").trim(), "25");
+            assert.match(inHost(h, "cat", "/var/spool/postfix/etc/services"), /^smtp\t\t17\/tcp\t\tmail$/m, "chroot copy in sync");
         }
         assert.match(out.summary, /^mx1: smtp 25 -> 17 \(changed; commented 2 lines; restarted\), greeting "220 /m);
+    });
+
+    it("2b. outbound mail still goes out on port 25 (to mx4, which plays the internet)", async () => {
+        const token = `smtp-port-e2e-${Date.now()}`;
+        inHost("mx1", "sh", "-c", `printf 'Subject: %s\\n\\n%s\\n' ${token} ${token} | sendmail -f root@mx1.lab.test root@mx4.lab.test`);
+        let log = "";
+        for (let i = 0; i < 40 && !/status=sent/.test(log); i++) {
+            await new Promise(r => setTimeout(r, 250));
+            log = inHost("mx1", "sh", "-c", "grep 'to=<root@mx4.lab.test>' /var/log/postfix.log || true");
+        }
+        assert.match(log, /relay=mx4\.lab\.test\[198\.18\.0\.14\]:25, .*status=sent/, `mx1 log: ${log}`);
+        let mbox = "";
+        for (let i = 0; i < 40 && !mbox.includes(token); i++) {
+            await new Promise(r => setTimeout(r, 250));
+            mbox = inHost("mx4", "sh", "-c", "cat /var/mail/root 2>/dev/null || true");
+        }
+        assert.ok(mbox.includes(token), "delivered into mx4's mailbox");
     });
 
     it("3. a second up changes nothing, on the stack or on any host", async () => {
@@ -96,19 +125,37 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         assert.deepEqual(HOSTS.map(servicesOf), before);
     });
 
-    it("4. changing the stack's port to 2525 moves every host through the update path", async () => {
-        writeConfig(2525);
-        const p = await must(["preview", "--diff"]);
-        assert.match(p.stdout, /--port 17 .*\n?.*=> .*--port 2525|--port 17[\s\S]*--port 2525/);
-        const r = await must(["up", "--yes"]);
-        assert.doesNotMatch(r.stdout, /smtp-mx\d-reconcile[^\n]*(deleting|creating)/, "reconcile commands are updated, not replaced");
-        const out = await stack.outputs();
-        for (const h of HOSTS) {
-            assert.equal(getent(h, "smtp/tcp"), "smtp 2525/tcp mail");
-            assert.equal(getent(h, "17/tcp"), "qotd 17/tcp quote", "qotd is back on 17");
-            assert.match((await greeting(addr(h), 2525)) ?? "", /^220 /);
-            assert.equal(out.hosts[h].previousPort, 17);
+    it("4. port 2525 with 2525 taken on mx2: mx2 rolls itself back, mx1 and mx3 move through the update path", async () => {
+        const before = servicesOf("mx2");
+        inHost("mx2", "sh", "-c", "setsid socat TCP-LISTEN:2525,fork,reuseaddr SYSTEM:'echo SSH-2.0-squatter' </dev/null >/dev/null 2>&1 & echo $! > /run/squatter.pid");
+        try {
+            writeConfig(2525);
+            const p = await must(["preview", "--diff"]);
+            assert.match(p.stdout, /--port 17 [\s\S]*--port 2525/);
+            const r = await run(["up", "--yes", "--continue-on-error"]);
+            const text = r.stdout + r.stderr;
+            assert.notEqual(r.code, 0, "the up fails");
+            assert.match(text, /smtp-port: error: mx2: the restart command failed; rolled back in \d+s: \/etc\/services and the postfix configuration are as before, greeting on 17 again \('220 mx2\.lab\.test ESMTP Postfix'\)/);
+            const took = /mx2: the restart command failed; rolled back in (\d+)s/.exec(text)!;
+            console.log(`      (mx2 rolled back in ${took[1]} s)`);
+            assert.equal(servicesOf("mx2"), before, "mx2's services file is as before the run");
+            assert.equal(getent("mx2", "smtp/tcp"), "smtp 17/tcp mail");
+            assert.match((await greeting(addr("mx2"), 17)) ?? "", /^220 mx2/, "mx2 keeps accepting mail on its old port");
+            for (const h of ["mx1", "mx3"]) {
+                assert.equal(getent(h, "smtp/tcp"), "smtp 2525/tcp mail");
+                assert.equal(getent(h, "17/tcp"), "qotd 17/tcp quote", "qotd is back on 17");
+                assert.match((await greeting(addr(h), 2525)) ?? "", /^220 /);
+            }
+            assert.doesNotMatch(r.stdout, /smtp-mx[13]-reconcile[^\n]*(deleting|creating)/, "updated, not replaced");
+        } finally {
+            inHost("mx2", "sh", "-c", "kill $(cat /run/squatter.pid) 2>/dev/null; true");
         }
+        // The port is free again: the next up finishes the job on mx2.
+        await must(["up", "--yes"]);
+        assert.equal(getent("mx2", "smtp/tcp"), "smtp 2525/tcp mail");
+        const out = await stack.outputs();
+        assert.equal(out.hosts.mx2.previousPort, 17);
+        assert.match(out.hosts.mx2.banner, /^220 mx2/);
     });
 
     it("5. a per-host override puts one host on its own port", async () => {
@@ -124,6 +171,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         await must(["destroy", "--yes"]);
         for (const h of HOSTS) {
             assert.equal(servicesOf(h), original[h], `${h} byte-identical`);
+            assert.equal(inHost(h, "cat", "/etc/postfix/main.cf"), mainCf[h], `${h} main.cf byte-identical`);
             assert.match((await greeting(addr(h), 25)) ?? "", /^220 /, `${h} greets on 25 again`);
         }
     });
