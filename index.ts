@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SmtpPort } from "./components";
 import { fleetFromConfig, HostConfig } from "./components/stackConfig";
+import { RolloutArgs } from "./components/rollout";
 
 const cfg = new pulumi.Config("smtp-port");
 
@@ -16,6 +17,7 @@ const fleet = new SmtpPort("smtp", fleetFromConfig({
     mta: cfg.get("mta"),
     verifyOnHost: cfg.getBoolean("verifyOnHost"),
     requireOldPortClosed: cfg.getBoolean("requireOldPortClosed"),
+    rollout: cfg.getObject<RolloutArgs>("rollout"),
 }, {
     privateKey: cfg.getSecret("privateKey"),
     password: cfg.getSecret("password"),

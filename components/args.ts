@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { RolloutArgs } from "./rollout";
 
 /** What to do with other active entries that already hold the target port. */
 export type ConflictPolicy = "comment" | "fail";
@@ -120,6 +121,8 @@ export interface SmtpPortArgs {
     requireOldPortClosed?: boolean;
     /** The listener check after the change. Default: enabled, 10 attempts of 5 s, 1 s apart. */
     listenerCheck?: ListenerCheckArgs;
+    /** Canary and batches. Default: every host at once. */
+    rollout?: RolloutArgs;
 }
 
 /** Every default, in one place. */

@@ -3,3 +3,4 @@ export { SmtpPortArgs, SmtpHostArgs, ListenerCheckArgs, ConflictPolicy, MailServ
 export { validateSmtpPortArgs, assertValidSmtpPortArgs, SmtpPortArgsError, portProblem } from "./validate";
 export { hostCommand, hostScript, hostScriptPath } from "./hostScript";
 export { shellQuote, shellWords } from "./shell";
+export { RolloutArgs, planWaves, rolloutProblems } from "./rollout";

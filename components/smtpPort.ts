@@ -5,6 +5,7 @@ import { SmtpPortArgs, SmtpHostArgs, defaults } from "./args";
 import { assertValidSmtpPortArgs } from "./validate";
 import { hostCommand, hostScript } from "./hostScript";
 import { shellWords } from "./shell";
+import { planWaves } from "./rollout";
 
 /** What one host reports after `pulumi up`. */
 export interface SmtpHostResult {
@@ -87,8 +88,16 @@ export class SmtpPort extends pulumi.ComponentResource {
         this.reconcilers = {};
         this.checks = {};
         const perHost: pulumi.Output<SmtpHostResult>[] = [];
+        // Waves: each host of a wave waits for every host of the previous
+        // wave to pass (its check, or its reconcile when checks are off).
+        const waves = planWaves(args.hosts.map(h => h.name), args.rollout);
+        const waveOf = new Map<string, number>();
+        waves.forEach((w, i) => w.forEach(n => waveOf.set(n, i)));
+        const gates: pulumi.Resource[][] = waves.map(() => []);
+        const ordered = waves.flat().map(n => args.hosts.find(h => h.name === n)!);
 
-        for (const h of args.hosts) {
+        for (const h of ordered) {
+            const wave = waveOf.get(h.name)!;
             const port = h.port ?? args.port;
             const file = h.servicesFile ?? servicesFile;
             const restart = h.restartCommand ?? args.restartCommand;
@@ -108,8 +117,9 @@ export class SmtpPort extends pulumi.ComponentResource {
                 // Nothing we run reads PULUMI_COMMAND_STDOUT; injecting it only
                 // makes servers without AcceptEnv warn.
                 addPreviousOutputInEnv: false,
-            }, { parent: this });
+            }, { parent: this, dependsOn: wave > 0 ? gates[wave - 1] : [] });
             this.reconcilers[h.name] = reconcile;
+            let gate: pulumi.Resource = reconcile;
 
             let banner: pulumi.Output<string | null> = pulumi.output(null);
             if (check.enabled) {
@@ -127,8 +137,11 @@ export class SmtpPort extends pulumi.ComponentResource {
                     addPreviousOutputInEnv: false,
                 }, { parent: this, dependsOn: [reconcile] });
                 this.checks[h.name] = probe;
+                gate = probe;
                 banner = pulumi.unsecret(probe.stdout).apply(s => JSON.parse(s.trim()).banner as string);
             }
+
+            gates[wave].push(gate);
 
             perHost.push(pulumi.all([pulumi.unsecret(reconcile.stdout), banner]).apply(([out, b]): SmtpHostResult => {
                 const r = parseApplyResult(out);

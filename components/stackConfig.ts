@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SmtpPortArgs, SmtpHostArgs, MailServer } from "./args";
+import { RolloutArgs } from "./rollout";
 
 /** One host as written in stack config (`smtp-port:hosts`). No secrets here. */
 export interface HostConfig {
@@ -51,6 +52,7 @@ export function fleetFromConfig(raw: {
     mta?: string;
     verifyOnHost?: boolean;
     requireOldPortClosed?: boolean;
+    rollout?: RolloutArgs;
 }, secrets: FleetSecrets): SmtpPortArgs {
     const hosts: SmtpHostArgs[] = (Array.isArray(raw.hosts) ? raw.hosts : []).map(h => {
         const per = (field: "privateKey" | "password"): pulumi.Output<string> | undefined =>
@@ -90,5 +92,6 @@ export function fleetFromConfig(raw: {
         mta: raw.mta as MailServer | undefined,
         verifyOnHost: raw.verifyOnHost,
         requireOldPortClosed: raw.requireOldPortClosed,
+        rollout: raw.rollout,
     };
 }

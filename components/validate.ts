@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SmtpPortArgs, SmtpHostArgs } from "./args";
+import { rolloutProblems } from "./rollout";
 
 /** Names that go into a services file and resource names: no whitespace, `#` or shell metacharacters. */
 const NAME = /^[A-Za-z0-9._+-]+$/;
@@ -143,6 +144,7 @@ export function validateSmtpPortArgs(args: SmtpPortArgs): string[] {
     } else {
         const seen = new Map<string, number>();
         args.hosts.forEach((h, i) => out.push(...hostProblems(h, i, seen)));
+        out.push(...rolloutProblems(args.rollout, args.hosts.map(h => h?.name)));
     }
     return out;
 }

@@ -6,7 +6,7 @@
 // (`pulumi config set --secret smtp-port:privateKey < key`).
 //
 //   node lab/stack-config.js STACK PORT [--hosts mx1,mx2] [--override mx2=2526]
-//        [--extra-host name=ADDRESS:SSHPORT]
+//        [--extra-host name=ADDRESS:SSHPORT] [--rollout '{"canary":"mx2","batchSize":1}']
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -48,11 +48,13 @@ function main(argv) {
         // Pinned to the first lab host's key: the point is that SSH fails.
         hosts.push({ name: m[1], host: m[2], sshPort: Number(m[3]), user: "root", hostKey: lab.hosts[0].hostKey, dialErrorLimit: 2, perDialTimeout: 3 });
     }
+    /** @type {Record<string, unknown>} */
     const config = {
         "smtp-port:port": String(port),
         "smtp-port:restartCommand": lab.hosts[0].restartCommand,
         "smtp-port:hosts": hosts,
     };
+    if (opts.rollout) config["smtp-port:rollout"] = JSON.parse(opts.rollout);
     const file = path.join(root, `Pulumi.${stack}.yaml`);
     // JSON is YAML: no YAML library needed.
     let keep = "";

@@ -3,8 +3,9 @@
   pyinfra INVENTORY deploy.py --data action=apply --data port=17 --data old_port=25
   pyinfra INVENTORY deploy.py --data action=revert --data port=17
 
-files.replace / files.line edit the services file, the restart runs only when
-one of them changed something, then the 220 greeting is awaited on the new
+files.replace / files.line edit the services file and Postfix's main.cf
+(known_tcp_ports without smtp=25, smtp_tcp_port = 25), the restart runs only
+when one of them changed something, then the 220 greeting is awaited on the new
 port from the control machine (python.call runs here, not on the host).
 
 pyinfra edits with `sed -i`, which renames a temporary file over the target:
@@ -22,6 +23,7 @@ from pyinfra.operations import files, python, server
 from pyinfra.operations.util import any_changed
 
 SERVICES = "/etc/services"
+MAIN_CF = "/etc/postfix/main.cf"
 SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim")
 ENV = {"PATH": SHIM + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 
@@ -79,7 +81,23 @@ if action == "apply":
         extended_regex=True,
         _env=ENV,
     )
-    changed = any_changed(old, conflict, new)
+    known = files.line(
+        name="Postfix listener follows the services file",
+        path=MAIN_CF,
+        line=r"^known_tcp_ports[[:space:]]*=.*$",
+        replace="known_tcp_ports = lmtp=24, smtps=submissions=465, submission=587",
+        extended_regex=True,
+        _env=ENV,
+    )
+    client = files.line(
+        name="Postfix client stays on 25",
+        path=MAIN_CF,
+        line=r"^smtp_tcp_port[[:space:]]*=.*$",
+        replace="smtp_tcp_port = 25",
+        extended_regex=True,
+        _env=ENV,
+    )
+    changed = any_changed(old, conflict, new, known, client)
     wait_port = port
 else:
     new = files.line(
@@ -98,7 +116,15 @@ else:
         extended_regex=True,
         _env=ENV,
     )
-    changed = any_changed(new, back)
+    settings = files.line(
+        name="Postfix settings back to their defaults",
+        path=MAIN_CF,
+        line=r"^(known_tcp_ports|smtp_tcp_port)[[:space:]]*=.*$",
+        present=False,
+        extended_regex=True,
+        _env=ENV,
+    )
+    changed = any_changed(new, back, settings)
     wait_port = 25
 
 server.shell(name="restart the mail service", commands=[restart_command], _if=changed)

@@ -176,6 +176,37 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         }
     });
 
+    it("6b. rollout: a failing canary stops the fleet; a passing one goes first, then one batch at a time", async () => {
+        const rollout = ["--rollout", JSON.stringify({ canary: "mx2", batchSize: 1 })];
+        writeConfig(17, rollout);
+        inHost("mx2", "sh", "-c", "setsid socat TCP-LISTEN:17,fork,reuseaddr SYSTEM:'echo SSH-2.0-squatter' </dev/null >/dev/null 2>&1 & echo $! > /run/squatter.pid");
+        try {
+            const r = await run(["up", "--yes", "--continue-on-error"]);
+            assert.notEqual(r.code, 0);
+            assert.match(r.stdout + r.stderr, /mx2: the restart command failed; rolled back/);
+            for (const h of HOSTS) assert.equal(servicesOf(h), original[h], `${h} untouched or rolled back`);
+            assert.doesNotMatch(r.stdout, /smtp-mx[13]-reconcile\s+creat/, "no other host was touched");
+        } finally {
+            inHost("mx2", "sh", "-c", "kill $(cat /run/squatter.pid) 2>/dev/null; true");
+        }
+        const events = path.join(stack.backendDir, "events.jsonl");
+        await must(["up", "--yes", "--event-log", events]);
+        const order: string[] = [];
+        for (const line of fs.readFileSync(events, "utf8").split("\n").filter(Boolean)) {
+            const e = JSON.parse(line);
+            const pre = e.resourcePreEvent?.metadata?.urn as string | undefined;
+            const done = e.resOutputsEvent?.metadata?.urn as string | undefined;
+            if (pre && /-(reconcile|check)$/.test(pre)) order.push(`start ${pre.split("::").pop()}`);
+            if (done && /-(reconcile|check)$/.test(done)) order.push(`done ${done.split("::").pop()}`);
+        }
+        const at = (x: string) => { const i = order.indexOf(x); assert.ok(i >= 0, `${x} in ${order.join(", ")}`); return i; };
+        assert.ok(at("done smtp-mx2-check") < at("start smtp-mx1-reconcile"), "mx1 waits for the canary");
+        assert.ok(at("done smtp-mx1-check") < at("start smtp-mx3-reconcile"), "mx3 waits for mx1's batch");
+        for (const h of HOSTS) assert.equal(getent(h, "smtp/tcp"), "smtp 17/tcp mail");
+        await must(["destroy", "--yes"]);
+        for (const h of HOSTS) assert.equal(servicesOf(h), original[h]);
+    });
+
     it("7. an unreachable host fails with its name; the other hosts still converge", async () => {
         // 198.18.0.1 is the lab bridge in this namespace: nothing listens on port 2.
         writeConfig(17, ["--extra-host", "mx9=198.18.0.1:2"]);

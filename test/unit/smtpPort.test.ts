@@ -132,6 +132,16 @@ describe("SmtpPort (mocked engine)", () => {
         assert.doesNotMatch(mine.find(r => r.name === "fleet10-mx1-check")!.inputs.create, /closed-port/);
     });
 
+    it("orders waves through the dependency graph: canary, then batches", async () => {
+        const args = fleet({ rollout: { canary: "mx3", batchSize: 1 } });
+        args.hosts.push({ name: "mx3", connection: { host: "198.18.0.13", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE) } });
+        const { mine } = await build("fleet11", args);
+        const deps = (n: string) => mine.find(r => r.name === `fleet11-${n}-reconcile`)!.dependencies.map(d => d.split("::").pop());
+        assert.deepEqual(deps("mx3"), [], "the canary goes first");
+        assert.deepEqual(deps("mx1"), ["fleet11-mx3-check"], "then mx1, after the canary's check passed");
+        assert.deepEqual(deps("mx2"), ["fleet11-mx1-check"], "then mx2, after mx1's");
+    });
+
     it("accepts a host without hostKey only when it opts out explicitly", async () => {
         const args = fleet();
         delete (args.hosts[0].connection as any).hostKey;

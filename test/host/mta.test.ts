@@ -1,0 +1,114 @@
+// The host script's mail-server adapters, against stand-in postconf and exim4
+// commands (the lab has the real Postfix; Debian cannot install Exim beside it).
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { SHELLS, runScript, tempDir } from "../support/hostScript";
+
+const FIX = path.join(__dirname, "..", "fixtures");
+const SMTPD = "smtp       inet  n       -       y       -       -       smtpd\n";
+
+function bin(tools: Record<string, string>): string {
+    const d = tempDir();
+    for (const [name, target] of Object.entries(tools)) {
+        fs.writeFileSync(path.join(d, name), `#!/bin/sh\nexec /bin/sh ${target} "$@"\n`, { mode: 0o755 });
+    }
+    return d;
+}
+
+for (const shell of SHELLS) {
+    describe(`mail-server adapters under ${shell.name}`, function () {
+        this.timeout(30_000);
+
+        function world(master = SMTPD, mainCf = "myhostname = mx1\n") {
+            const dir = tempDir();
+            const file = path.join(dir, "services");
+            fs.writeFileSync(file, "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            fs.writeFileSync(path.join(dir, "main.cf"), mainCf);
+            fs.writeFileSync(path.join(dir, "master"), master);
+            const env = { FAKE_MAIN_CF: path.join(dir, "main.cf"), FAKE_MASTER: path.join(dir, "master") };
+            const pathPrefix = bin({ postconf: path.join(FIX, "fake-postconf.sh") });
+            const run = (...args: string[]) => runScript(shell,
+                [...args, "--file", file, "--state-dir", path.join(dir, "state"), "--restart", "true", "--verify", "no", "--host-label", "mx1"],
+                { env, pathPrefix });
+            return { dir, file, run, mainCf: () => fs.readFileSync(env.FAKE_MAIN_CF, "utf8") };
+        }
+
+        it("postfix: the listener follows the file, outbound is pinned to 25, and revert restores main.cf byte for byte", () => {
+            const w = world();
+            const before = w.mainCf();
+            const r = w.run("apply", "--port", "17", "--mta", "auto");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.json.mta, "postfix");
+            assert.equal(r.json.mta_changed, true);
+            assert.equal(r.json.restarted, true);
+            assert.equal(w.mainCf(), "myhostname = mx1\nknown_tcp_ports = lmtp=24, smtps=submissions=465, submission=587\nsmtp_tcp_port = 25\n");
+            const again = w.run("apply", "--port", "17", "--mta", "postfix");
+            assert.equal(again.json.changed, false);
+            assert.equal(again.json.mta_changed, false);
+            assert.equal(again.json.restarted, false, "nothing changed: no restart");
+            const back = w.run("revert", "--mta", "postfix");
+            assert.equal(back.code, 0, back.stderr);
+            assert.equal(back.json.mta_changed, true);
+            assert.equal(w.mainCf(), before);
+        });
+
+        it("postfix: settings made by the admin are kept and put back as they were", () => {
+            const w = world(SMTPD, "known_tcp_ports = smtp=25, submission=587\nsmtp_tcp_port = 2525\n");
+            const before = w.mainCf();
+            assert.equal(w.run("apply", "--port", "17", "--mta", "postfix").code, 0);
+            assert.equal(w.mainCf(), "smtp_tcp_port = 2525\nknown_tcp_ports = submission=587\n", "an explicit client port is not overridden");
+            assert.equal(w.run("revert", "--mta", "postfix").code, 0);
+            assert.deepEqual(w.mainCf().split("\n").sort(), before.split("\n").sort());
+        });
+
+        it("postfix: refuses, before changing anything, an smtpd bound by port number", () => {
+            const w = world("25         inet  n       -       y       -       -       smtpd\n");
+            const r = w.run("apply", "--port", "17", "--mta", "postfix");
+            assert.equal(r.code, 1);
+            assert.equal(r.stderr, "smtp-port: error: [mta] postfix: master.cf runs smtpd on port 25 by number, so it will not follow the services file; use the service name ('smtp inet ... smtpd') in master.cf\n");
+            assert.equal(fs.readFileSync(w.file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            assert.equal(w.mainCf(), "myhostname = mx1\n");
+        });
+
+        it("postfix: refuses when master.cf has no smtp listener at all", () => {
+            const r = world("pickup     unix  n       -       y       60      1       pickup\n").run("apply", "--port", "17", "--mta", "postfix");
+            assert.equal(r.stderr, "smtp-port: error: [mta] postfix: master.cf has no 'smtp inet' smtpd listener\n");
+        });
+
+        describe("exim", () => {
+            const exim = (ports: string, transportPort: string, ...args: string[]) => {
+                const dir = tempDir();
+                const file = path.join(dir, "services");
+                fs.writeFileSync(file, "smtp 25/tcp mail\n");
+                const r = runScript(shell, [...args, "--file", file, "--state-dir", path.join(dir, "state"), "--restart", "true", "--verify", "no"],
+                    { env: { FAKE_EXIM_PORTS: ports, FAKE_EXIM_TRANSPORT_PORT: transportPort }, pathPrefix: bin({ exim4: path.join(FIX, "fake-exim.sh") }) });
+                return { r, text: fs.readFileSync(file, "utf8") };
+            };
+            it("goes ahead when the daemon listens by name and remote_smtp is pinned", () => {
+                const { r, text } = exim("smtp : 587", "25", "apply", "--port", "17", "--mta", "auto");
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.json.mta, "exim");
+                assert.equal(r.json.restarted, true);
+                assert.equal(text, "#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+            });
+            it("refuses when outbound mail would follow the new port", () => {
+                const { r, text } = exim("smtp", "", "apply", "--port", "17", "--mta", "exim");
+                assert.equal(r.stderr, "smtp-port: error: [mta] exim: transport remote_smtp sends to port 'smtp', which would follow the services file to 17; set 'port = 25' on remote_smtp first\n");
+                assert.equal(text, "smtp 25/tcp mail\n");
+            });
+            it("refuses when the daemon listens by number", () => {
+                const { r } = exim("25 : 587", "25", "apply", "--port", "17", "--mta", "exim");
+                assert.equal(r.stderr, "smtp-port: error: [mta] exim: daemon_smtp_ports is '25 : 587', not the service name 'smtp', so the listener will not follow the services file\n");
+            });
+        });
+
+        it("sendmail: refuses with instructions", () => {
+            const w = world();
+            const r = w.run("apply", "--port", "17", "--mta", "sendmail");
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /^smtp-port: error: \[mta\] sendmail: not handled automatically: .* pin them to 25 by hand, then use --mta none --restart 'systemctl restart sendmail'\n$/);
+            assert.equal(fs.readFileSync(w.file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+        });
+    });
+}
