@@ -42,9 +42,13 @@ const LAB_ENV = { ...process.env, SMTP_PORT_LAB_ID: LAB_ID };
 const STACK = "bench";
 const CONFIG_FILE = path.join(OUT, "Pulumi.bench.yaml");
 const VENV_BIN = path.join(BENCH, ".venv", "bin");
-const HOST_SCRIPT = path.join(ROOT, "components", "host", "smtp-port.sh");
+// smtp-port itself (the Pulumi project, the host script, the listener check)
+// runs from a snapshot of one commit (bench/run.sh makes it), so that work in
+// progress in the working tree does not change the numbers mid-run.
+const SNAP = process.env.BENCH_SNAPSHOT || ROOT;
+const HOST_SCRIPT = path.join(SNAP, "components", "host", "smtp-port.sh");
 const RESTART = "service postfix restart";
-const { checkListener } = require(path.join(ROOT, "components", "listener", "listener-check.js"));
+const { checkListener } = require(path.join(SNAP, "components", "listener", "listener-check.js"));
 
 const env = process.env;
 const SIZES = (env.BENCH_SIZES || "3,10,30").split(",").map(Number).filter(n => n > 0);
@@ -119,6 +123,9 @@ async function labUp(n) {
 /** @param {Lab} lab @param {LabHost} h */
 const hostDir = (lab, h) => path.join(lab.dir, "hosts", h.name);
 
+/** The host's /etc/postfix/main.cf (its /etc overlay's upper dir). @param {Lab} lab @param {LabHost} h */
+const mainCfOf = (lab, h) => path.join(hostDir(lab, h), "etc.upper", "postfix", "main.cf");
+
 /** "Accepted publickey" lines in each host's sshd log. @param {Lab} lab */
 function acceptedCounts(lab) {
     /** @type {Record<string, number>} */
@@ -167,6 +174,14 @@ async function verify(lab, port, pristine, phase, pidsBefore) {
         const on17 = text.split("\n").map(l => l.replace(/#.*/, "").trim().split(/\s+/)).filter(f => f[1] === "17/tcp");
         if (port === 17 && (on17.length !== 1 || on17[0][0] !== "smtp")) problems.push(`${h.name}: active entries on 17/tcp: ${JSON.stringify(on17.map(f => f.join(" ")))}`);
         if (phase === "revert" && sha(file) !== pristine[h.name]) problems.push(`${h.name}: services file not back to its original bytes`);
+        const mainCf = fs.readFileSync(mainCfOf(lab, h), "utf8");
+        if (phase === "revert") {
+            if (sha(mainCfOf(lab, h)) !== pristine[`${h.name}/main.cf`]) problems.push(`${h.name}: main.cf not back to its original bytes`);
+        } else {
+            const known = /^known_tcp_ports\s*=(.*)$/m.exec(mainCf);
+            if (!known || known[1].split(",").some(x => x.trim().split("=").includes("smtp"))) problems.push(`${h.name}: known_tcp_ports still maps smtp (${known ? known[1].trim() : "default"})`);
+            if (!/^smtp_tcp_port\s*=\s*25\s*$/m.test(mainCf)) problems.push(`${h.name}: smtp_tcp_port is not pinned to 25`);
+        }
         const restarted = pidsAfter[h.name] !== pidsBefore[h.name];
         if (phase === "noop" && restarted) problems.push(`${h.name}: Postfix restarted on a no-op run`);
         if (phase !== "noop" && !restarted) problems.push(`${h.name}: Postfix was not restarted`);
@@ -193,7 +208,7 @@ const tools = {
             const rs = await Promise.all(lab.hosts.map(async h => {
                 const r = await run("ssh", ["-q", "-i", lab.keyPath, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
                     "-o", `UserKnownHostsFile=${lab.knownHostsPath}`, "-o", "ControlMaster=no", `root@${h.address}`,
-                    "sh", "-s", "--", "apply", "--port", String(port), "--restart", `'${RESTART}'`], { input: script });
+                    "sh", "-s", "--", "apply", "--port", String(port), "--restart", `'${RESTART}'`, "--mta", "auto"], { input: script });
                 if (r.code !== 0) return { code: r.code, log: `${h.name}: ${r.stderr}` };
                 const c = await checkListener({ host: h.address, port, timeoutMs: 5000, attempts: 50, delayMs: 100 });
                 return { code: c.ok ? 0 : 1, log: c.ok ? "" : `${h.name}: ${c.message}` };
@@ -260,20 +275,20 @@ const tools = {
         async prepare(lab) {
             if (!PULUMI_ENV) throw new Error("BENCH_PULUMI_ENV is not set (run bench/run.sh)");
             const e = PULUMI_ENV;
-            const have = await run("pulumi", ["stack", "select", STACK, "--non-interactive"], { env: e });
+            const have = await run("pulumi", ["stack", "select", STACK, "--non-interactive"], { env: e, cwd: SNAP });
             if (have.code !== 0) {
-                await must("pulumi", ["stack", "init", STACK, "--non-interactive"], { env: e });
+                await must("pulumi", ["stack", "init", STACK, "--non-interactive"], { env: e, cwd: SNAP });
             }
             // stack init writes Pulumi.bench.yaml (the salt) at the project
             // root; the benchmark keeps its config under bench/out instead.
-            const rootCfg = path.join(ROOT, "Pulumi.bench.yaml");
+            const rootCfg = path.join(SNAP, "Pulumi.bench.yaml");
             if (fs.existsSync(rootCfg)) {
                 if (!fs.existsSync(CONFIG_FILE)) fs.copyFileSync(rootCfg, CONFIG_FILE);
                 fs.rmSync(rootCfg);
             }
             writePulumiConfig(lab, 25);
             await must("pulumi", ["config", "set", "--secret", "smtp-port:privateKey", "--stack", STACK, "--config-file", CONFIG_FILE],
-                { env: e, input: fs.readFileSync(lab.keyPath, "utf8") });
+                { env: e, cwd: SNAP, input: fs.readFileSync(lab.keyPath, "utf8") });
             // The fleet is already under management at 25 (untimed): the
             // timed change is then an update, as it is in real use.
             const r = await pulumiRun(["up", "--yes"]);
@@ -284,12 +299,25 @@ const tools = {
             return pulumiRun(["up", "--yes"]);
         },
     },
+    // The same program and stack with three settings changed, none of them
+    // in components/: no preview pass before the update, ts-node without
+    // type checking (the type check is `npm run build`'s job), and enough
+    // engine parallelism for every host at once. Not in the default tools.
+    "pulumi-tuned": {
+        async prepare(lab) {
+            if (!TOOLS.includes("pulumi")) await tools.pulumi.prepare?.(lab);
+        },
+        async run(lab, phase) {
+            writePulumiConfig(lab, portOf(phase));
+            return pulumiRun(["up", "--yes", "--skip-preview", "--parallel", "64"], { PULUMI_NODEJS_TRANSPILE_ONLY: "true" });
+        },
+    },
 };
 
-/** @param {string[]} args */
-async function pulumiRun(args) {
+/** @param {string[]} args @param {NodeJS.ProcessEnv} [extraEnv] */
+async function pulumiRun(args, extraEnv = {}) {
     const r = await run("pulumi", [...args, "--stack", STACK, "--config-file", CONFIG_FILE, "--non-interactive", "--color", "never", ...(env.BENCH_PULUMI_ARGS ? env.BENCH_PULUMI_ARGS.split(" ") : [])],
-        { env: PULUMI_ENV });
+        { env: { ...PULUMI_ENV, ...extraEnv }, cwd: SNAP });
     return { code: r.code, ms: r.ms, log: r.stdout.slice(-6000) + r.stderr.slice(-3000) };
 }
 
@@ -382,7 +410,7 @@ function machine() {
         openssh: v("ssh -V 2>&1"),
         postfix: v("postconf -d mail_version 2>/dev/null"),
         sh: fs.realpathSync("/bin/sh"),
-        gitCommit: v("git rev-parse --short HEAD"),
+        gitCommit: env.BENCH_SNAPSHOT_COMMIT || v("git rev-parse --short HEAD"),
     };
 }
 
@@ -404,9 +432,15 @@ async function main() {
     for (const n of SIZES) {
         const lab = await labUp(n);
         // Start from the lab's pristine state: smtp on 25, original bytes.
-        const pristine = Object.fromEntries(lab.hosts.map(h => [h.name, sha(path.join(hostDir(lab, h), "services"))]));
+        /** @type {Record<string, string>} */
+        const pristine = {};
         fs.mkdirSync(path.join(OUT, "pristine"), { recursive: true });
-        for (const h of lab.hosts) fs.copyFileSync(path.join(hostDir(lab, h), "services"), path.join(OUT, "pristine", h.name));
+        for (const h of lab.hosts) {
+            pristine[h.name] = sha(path.join(hostDir(lab, h), "services"));
+            pristine[`${h.name}/main.cf`] = sha(mainCfOf(lab, h));
+            fs.copyFileSync(path.join(hostDir(lab, h), "services"), path.join(OUT, "pristine", h.name));
+            fs.copyFileSync(mainCfOf(lab, h), path.join(OUT, "pristine", `${h.name}.main.cf`));
+        }
         const bad = lab.hosts.filter(h => !fs.readFileSync(path.join(hostDir(lab, h), "services"), "utf8").match(/^smtp\t\t25\/tcp/m));
         if (bad.length) throw new Error(`hosts not at 25 before the benchmark: ${bad.map(h => h.name)}; run 'SMTP_PORT_LAB_ID=1 sh lab/lab.sh down' first`);
         for (const t of TOOLS) await tools[t].prepare?.(lab);
@@ -416,6 +450,8 @@ async function main() {
                 for (const phase of /** @type {("change"|"noop"|"revert")[]} */ (PHASES)) {
                     const acc0 = acceptedCounts(lab);
                     const pids0 = masterPids(lab);
+                    // The machine may be shared (other work on lab 0): keep the load.
+                    const load1 = Math.round(os.loadavg()[0] * 100) / 100;
                     const r = await tools[t].run(lab, phase);
                     const acc1 = acceptedCounts(lab);
                     const conns = lab.hosts.map(h => acc1[h.name] - acc0[h.name]);
@@ -423,7 +459,7 @@ async function main() {
                     problems.push(...await verify(lab, portOf(phase), pristine, phase, pids0));
                     const sessions = r.sessions ? lab.hosts.map(h => /** @type {Record<string, number>} */ (r.sessions)[h.name]) : null;
                     const rec = {
-                        n, round, tool: t, phase, ms: Math.round(r.ms), ok: problems.length === 0, problems,
+                        n, round, tool: t, phase, ms: Math.round(r.ms), ok: problems.length === 0, problems, load1Before: load1,
                         connectionsPerHost: { min: Math.min(...conns), max: Math.max(...conns), mean: conns.reduce((a, b) => a + b, 0) / n },
                         sessionsPerHost: sessions && { min: Math.min(...sessions), max: Math.max(...sessions), mean: sessions.reduce((a, b) => a + b, 0) / n },
                     };
@@ -468,10 +504,11 @@ async function resetHosts(lab, pristine) {
     await tools.floor.run(lab, "revert");
     for (const h of lab.hosts) {
         const file = path.join(hostDir(lab, h), "services");
-        if (sha(file) === pristine[h.name]) continue;
+        if (sha(file) === pristine[h.name] && sha(mainCfOf(lab, h)) === pristine[`${h.name}/main.cf`]) continue;
         // A peer's partial edit: write the original bytes in place (the
         // host's /etc/services is a bind mount of this file) and restart.
         fs.writeFileSync(file, fs.readFileSync(path.join(OUT, "pristine", h.name)));
+        fs.writeFileSync(mainCfOf(lab, h), fs.readFileSync(path.join(OUT, "pristine", `${h.name}.main.cf`)));
         await run("sh", ["lab/lab.sh", "exec", h.name, "--", "sh", "-c", `rm -rf /var/lib/smtp-port/* && ${RESTART}`], { env: LAB_ENV });
     }
 }
@@ -498,7 +535,9 @@ function report(result) {
             return { med: ok.length ? median(ok.map((/** @type {any} */ r) => r.ms)) / 1000 : NaN, ok: ok.length, all: rs.length, rs };
         };
         for (const tool of result.settings.tools) {
-            const row = [String(n), tool === "pulumi" ? "**smtp-port** (pulumi up)" : tool === "floor" ? "floor (1 ssh/host)" : tool];
+            const label = /** @type {Record<string, string>} */ ({ pulumi: "**smtp-port** (`pulumi up --yes`)", floor: "floor (1 ssh/host)",
+                "pulumi-tuned": "smtp-port, tuned (`--skip-preview --parallel 64`, transpile-only)" })[tool] ?? tool;
+            const row = [String(n), label];
             const conns = [], sess = [];
             for (const phase of ["change", "noop", "revert"]) {
                 const c = cell(tool, phase);
@@ -510,7 +549,7 @@ function report(result) {
                 conns.push(Number.isInteger(cm) ? String(cm) : cm.toFixed(1));
                 if (c.rs[0]?.sessionsPerHost) sess.push(String(median(c.rs.map((/** @type {any} */ r) => r.sessionsPerHost.mean))));
             }
-            row.push(conns.join(", "), sess.length ? sess.join(", ") : tool === "floor" ? "1, 1, 1" : tool === "pulumi" ? "= conn" : "n/a");
+            row.push(conns.join(", "), sess.length ? sess.join(", ") : tool === "floor" ? "1, 1, 1" : tool.startsWith("pulumi") ? "= conn" : "n/a");
             L.push(`| ${row.join(" | ")} |`);
         }
     }

@@ -11,6 +11,9 @@
 #   BENCH_DESTROY=0       skip timing `pulumi destroy`
 #   BENCH_PULUMI_ARGS     extra `pulumi up` flags (e.g. "--skip-preview")
 #   BENCH_OUT_DIR         where results go (default bench/results)
+#   BENCH_REF=HEAD        the commit of smtp-port that is measured: it is
+#                         exported (git archive) to bench/out/snap, so that
+#                         uncommitted work in the tree does not leak in
 # Quick run: BENCH_SIZES=3 BENCH_ROUNDS=1 BENCH_IANA_RUNS=5 npm run bench
 set -eu
 
@@ -31,6 +34,21 @@ ensure_venv() {
         err "pip install failed"
 }
 
+# snapshot ROOT REF: export REF to ROOT/bench/out/snap (with the project's
+# node_modules linked in) and say which commit it is.
+snapshot() {
+    snap=$1/bench/out/snap
+    commit=$(git -C "$1" rev-parse --short "$2") || err "no commit $2"
+    rm -rf "$snap"
+    mkdir -p "$snap"
+    git -C "$1" archive --format=tar "$commit" | tar -x -C "$snap" || err "git archive $commit failed"
+    ln -s "$1/node_modules" "$snap/node_modules"
+    BENCH_SNAPSHOT=$snap
+    BENCH_SNAPSHOT_COMMIT=$commit
+    export BENCH_SNAPSHOT BENCH_SNAPSHOT_COMMIT
+    say "measuring smtp-port at $commit (snapshot in $snap)"
+}
+
 main() {
     root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd -P)
     cd "$root"
@@ -41,6 +59,7 @@ main() {
     [ -d node_modules ] || npm ci --no-audit --no-fund
     ensure_venv "$root/bench/.venv"
     mkdir -p "$root/bench/out/state"
+    snapshot "$root" "${BENCH_REF:-HEAD}"
     SMTP_PORT_ROOT=$root
     PULUMI_BACKEND_URL="file://$root/bench/out/state"
     PULUMI_CONFIG_PASSPHRASE=bench
