@@ -1,0 +1,100 @@
+// Read-only look at a host during `pulumi preview` (and the preview inside
+// `pulumi up`): what the host script would change, over one SSH session
+// with the system's OpenSSH client and the pinned host key. Nothing is
+// written on the host.
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** What the host script's `preview` action reports. */
+export interface HostPreview {
+    /** Whether an apply would change the services file or the MTA settings. */
+    wouldChange: boolean;
+    /** The file differs from what smtp-port last wrote (someone edited it). */
+    drift: boolean;
+    /** Changes applied on this host so far; an apply that changes something adds one. */
+    generation: number;
+    /** The port `smtp` resolves to now, or null. */
+    servicePort: number | null;
+    /** The port the MTA listens on for smtp, where the adapter can tell, or null. */
+    mtaPort: number | null;
+    /** `-`/`+` lines of the services file change. */
+    diff: string[];
+    /** MTA settings that would change, as `key: old -> new`. */
+    mtaDiff: string[];
+}
+
+export interface SshTarget {
+    host: string;
+    port: number;
+    user: string;
+    privateKey?: string;
+    hostKey?: string;
+    insecureIgnoreHostKey: boolean;
+    timeoutSeconds: number;
+}
+
+/** Parse the `preview` JSON line. */
+export function parsePreview(stdout: string): HostPreview {
+    const r = JSON.parse(stdout.trim().split("\n").pop() ?? "");
+    return {
+        wouldChange: r.would_change === true,
+        drift: r.drift === true,
+        generation: Number(r.generation ?? 0),
+        servicePort: r.service_port ?? null,
+        mtaPort: r.mta_port ?? null,
+        diff: r.diff ?? [],
+        mtaDiff: r.mta_diff ?? [],
+    };
+}
+
+/** Run `sh -s -- ARGS` on the host with the script on stdin; resolve with stdout, reject with a clear reason. */
+export function runOverSsh(t: SshTarget, script: string, command: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+        if (!t.privateKey) {
+            reject(new Error("no private key (the preview reads hosts with key authentication only)"));
+            return;
+        }
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-ssh-"));
+        const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+        try {
+            const key = path.join(dir, "key");
+            fs.writeFileSync(key, t.privateKey.endsWith("\n") ? t.privateKey : t.privateKey + "\n", { mode: 0o600 });
+            const known = path.join(dir, "known_hosts");
+            const hostId = t.port === 22 ? t.host : `[${t.host}]:${t.port}`;
+            fs.writeFileSync(known, t.hostKey ? `${hostId} ${t.hostKey.trim().split(/\s+/).slice(0, 2).join(" ")}\n` : "");
+            const args = [
+                "-i", key, "-p", String(t.port), "-l", t.user,
+                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", `ConnectTimeout=${t.timeoutSeconds}`,
+                "-o", `UserKnownHostsFile=${t.insecureIgnoreHostKey ? "/dev/null" : known}`,
+                "-o", `StrictHostKeyChecking=${t.insecureIgnoreHostKey ? "no" : "yes"}`,
+                "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-F", "/dev/null",
+                t.host, command,
+            ];
+            const p = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
+            let out = "", err = "";
+            p.stdout.on("data", d => out += d);
+            p.stderr.on("data", d => err += d);
+            p.on("error", e => { cleanup(); reject(new Error(`cannot run ssh: ${e.message}`)); });
+            p.on("close", code => {
+                cleanup();
+                if (code === 0) resolve(out);
+                else reject(new Error(err.trim().split("\n").slice(-3).join(" / ") || `ssh exited with ${code}`));
+            });
+            p.stdin.end(script);
+        } catch (e) {
+            cleanup();
+            reject(e);
+        }
+    });
+}
+
+/** What a person reads in the preview for one host. */
+export function describePreview(name: string, file: string, port: number, p: HostPreview): string {
+    if (!p.wouldChange) return `${name}: ${file} already has smtp on ${port}; nothing to change`;
+    const lines = [`${name}: ${file}${p.drift ? " (drifted: changed on the host since smtp-port wrote it)" : ""}`];
+    for (const l of p.diff) lines.push(`${l[0]}  ${l.slice(1)}`);
+    for (const m of p.mtaDiff) lines.push(`~  ${m}`);
+    return lines.join("\n");
+}
