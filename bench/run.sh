@@ -15,6 +15,8 @@
 #                         exported (git archive) to bench/out/snap, so that
 #                         uncommitted work in the tree does not leak in
 # Quick run: BENCH_SIZES=3 BENCH_ROUNDS=1 BENCH_IANA_RUNS=5 npm run bench
+# `sh bench/run.sh analyze`: where `pulumi up` spends its time without hosts
+# (bench/analyze.js; preview only, safe beside a running benchmark).
 set -eu
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -59,7 +61,13 @@ main() {
     [ -d node_modules ] || npm ci --no-audit --no-fund
     ensure_venv "$root/bench/.venv"
     mkdir -p "$root/bench/out/state"
-    snapshot "$root" "${BENCH_REF:-HEAD}"
+    if [ "${1:-}" = analyze ] && [ -d "$root/bench/out/snap" ]; then
+        # Beside a running benchmark: reuse its snapshot, never replace it.
+        BENCH_SNAPSHOT=$root/bench/out/snap
+        export BENCH_SNAPSHOT
+    else
+        snapshot "$root" "${BENCH_REF:-HEAD}"
+    fi
     SMTP_PORT_ROOT=$root
     PULUMI_BACKEND_URL="file://$root/bench/out/state"
     PULUMI_CONFIG_PASSPHRASE=bench
@@ -68,6 +76,9 @@ main() {
     . engine/env.sh || err "could not set up the Pulumi engine"
     BENCH_PULUMI_ENV=$(node -e 'process.stdout.write(JSON.stringify({ ...process.env, PULUMI_SKIP_CONFIRMATIONS: "true", NO_COLOR: "1" }))')
     export BENCH_PULUMI_ENV
+    if [ "${1:-}" = analyze ]; then
+        exec node bench/analyze.js
+    fi
     exec node bench/bench.js "$@"
 }
 

@@ -123,6 +123,16 @@ export interface SmtpPortArgs {
     listenerCheck?: ListenerCheckArgs;
     /** Canary and batches. Default: every host at once. */
     rollout?: RolloutArgs;
+    /**
+     * Read every host over SSH (read-only) while the program runs, so that
+     * `pulumi preview` shows per host what will change and hosts that
+     * drifted show as changing. Needs key authentication and the system's
+     * `ssh` client. `false`: previews contact no host (and cannot see
+     * drift). Default `true`.
+     */
+    previewHosts?: boolean;
+    /** Fail the program (and so `pulumi preview`) when any host drifted. Default `false`. */
+    failOnDrift?: boolean;
 }
 
 /** Every default, in one place. */
@@ -138,5 +148,7 @@ export const defaults = {
     verifyOnHost: true,
     verifyTimeout: 20,
     requireOldPortClosed: true,
+    previewHosts: true,
+    failOnDrift: false,
     listenerCheck: { enabled: true, timeoutMs: 5000, attempts: 10, delayMs: 1000 },
 };

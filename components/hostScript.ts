@@ -20,7 +20,7 @@ export function hostScript(): { text: string; digest: string } {
 
 /** Parameters of one host script run. */
 export interface HostScriptCall {
-    action: "apply" | "revert" | "status";
+    action: "apply" | "revert" | "status" | "preview";
     port?: number;
     file: string;
     service?: string;
@@ -36,6 +36,8 @@ export interface HostScriptCall {
     oldPort?: "closed" | "any";
     /** Host name for the script's messages. */
     label?: string;
+    /** The change number this apply makes (see the host script's --change). */
+    change?: number | string;
 }
 
 /**
@@ -59,5 +61,6 @@ export function hostCommand(call: HostScriptCall): string {
     if (call.verifyTimeout !== undefined) words.push("--check-timeout", call.verifyTimeout);
     if (call.oldPort !== undefined) words.push("--old-port", call.oldPort);
     if (call.label !== undefined) words.push("--host-label", call.label);
+    if (call.change !== undefined) words.push("--change", call.change);
     return `${shellWords(words)} # smtp-port.sh ${hostScript().digest}`;
 }

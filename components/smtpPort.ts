@@ -3,9 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SmtpPortArgs, SmtpHostArgs, defaults } from "./args";
 import { assertValidSmtpPortArgs } from "./validate";
-import { hostCommand, hostScript } from "./hostScript";
+import { hostCommand, hostScript, HostScriptCall } from "./hostScript";
 import { shellWords } from "./shell";
 import { planWaves } from "./rollout";
+import { HostPreview, describePreview, parsePreview, runOverSsh } from "./hostPreview";
 
 /** What one host reports after `pulumi up`. */
 export interface SmtpHostResult {
@@ -31,6 +32,12 @@ export interface SmtpHostResult {
     mtaChanged: boolean;
     /** The greeting the host saw on loopback after the restart, or null. */
     verifiedOnHost: string | null;
+    /** The port the host's resolver gave smtp after the last run. */
+    resolverPort: number | null;
+    /** The port the MTA listens on for smtp after the last run, where the adapter can tell. */
+    mtaPort: number | null;
+    /** Whether this update changed the host (from the look before it), or null when hosts are not looked at. */
+    changedThisUpdate: boolean | null;
     /** The greeting the listener check saw, or null when the check is disabled. */
     banner: string | null;
 }
@@ -54,6 +61,8 @@ export function parseApplyResult(stdout: string): any {
  * component puts every services file back.
  */
 export class SmtpPort extends pulumi.ComponentResource {
+    /** Per host name, what the read-only look at the host found while the program ran (null: not looked). */
+    public readonly previews: pulumi.Output<Record<string, HostPreview | null>>;
     /** Per host name, what changed and what the listener check saw. */
     public readonly results: pulumi.Output<Record<string, SmtpHostResult>>;
     /** One line per host, for people. */
@@ -78,6 +87,10 @@ export class SmtpPort extends pulumi.ComponentResource {
         const check = { ...defaults.listenerCheck, ...args.listenerCheck };
         const verify = args.verifyOnHost ?? defaults.verifyOnHost;
         const verifyTimeout = args.verifyTimeout ?? defaults.verifyTimeout;
+        const previewHosts = args.previewHosts ?? defaults.previewHosts;
+        const failOnDrift = args.failOnDrift ?? defaults.failOnDrift;
+        const dryRun = pulumi.runtime.isDryRun();
+        const looks: pulumi.Output<[string, HostPreview | null]>[] = [];
         const script = hostScript();
         // The script travels on stdin. It is wrapped as a secret only so that
         // `preview --diff` shows `[secret]` instead of 400 lines of shell; its
@@ -104,14 +117,44 @@ export class SmtpPort extends pulumi.ComponentResource {
             const hostSudo = h.sudo ?? sudo;
             const hostState = h.stateDir ?? stateDir;
             const mta = h.mta ?? args.mta ?? defaults.mta;
-            const oldPort = (h.requireOldPortClosed ?? args.requireOldPortClosed ?? defaults.requireOldPortClosed) ? "closed" : "any";
+            const oldPort: "closed" | "any" = (h.requireOldPortClosed ?? args.requireOldPortClosed ?? defaults.requireOldPortClosed) ? "closed" : "any";
+
+            const applyCall: HostScriptCall = {
+                action: "apply", port, file, service, protocol, aliases, conflicts, restart, stateDir: hostState, sudo: hostSudo,
+                mta, verify, verifyTimeout, oldPort, label: h.name,
+            };
+            // Look at the host (read-only) and carry the change number an
+            // apply would make in the command line: a host that drifted then
+            // shows as changing, a host that is right does not.
+            let look: pulumi.Output<{ preview: HostPreview | null; error?: string }> = pulumi.output({ preview: null });
+            let create: pulumi.Input<string> = hostCommand(applyCall);
+            if (previewHosts) {
+                look = pulumi.unsecret(pulumi.output(h.connection).apply(async c => {
+                    try {
+                        const out = await runOverSsh({
+                            host: c.host, port: c.port ?? 22, user: c.user ?? "root", privateKey: c.privateKey,
+                            hostKey: c.hostKey, insecureIgnoreHostKey: h.insecureIgnoreHostKey === true, timeoutSeconds: 10,
+                        }, script.text, hostCommand({ ...applyCall, action: "preview" }).replace(/ # smtp-port\.sh \w+$/, ""));
+                        return { preview: parsePreview(out) };
+                    } catch (e) {
+                        return { preview: null, error: (e as Error).message };
+                    }
+                }));
+                look.apply(l => {
+                    if (!dryRun) return;
+                    if (l.preview) pulumi.log.info(describePreview(h.name, file, port, l.preview), this);
+                    else pulumi.log.warn(`${h.name}: could not look at the host for this preview: ${l.error}`, this);
+                });
+                create = look.apply(l => hostCommand({
+                    ...applyCall,
+                    change: l.preview ? l.preview.generation + (l.preview.wouldChange ? 1 : 0) : "unknown",
+                }));
+            }
+            looks.push(look.apply(l => [h.name, l.preview] as [string, HostPreview | null]));
 
             const reconcile = new command.remote.Command(`${name}-${h.name}-reconcile`, {
                 connection: h.connection,
-                create: hostCommand({
-                    action: "apply", port, file, service, protocol, aliases, conflicts, restart, stateDir: hostState, sudo: hostSudo,
-                    mta, verify, verifyTimeout, oldPort, label: h.name,
-                }),
+                create,
                 delete: hostCommand({ action: "revert", file, restart, stateDir: hostState, sudo: hostSudo, mta, label: h.name }),
                 stdin: scriptInput,
                 // Nothing we run reads PULUMI_COMMAND_STDOUT; injecting it only
@@ -143,7 +186,7 @@ export class SmtpPort extends pulumi.ComponentResource {
 
             gates[wave].push(gate);
 
-            perHost.push(pulumi.all([pulumi.unsecret(reconcile.stdout), banner]).apply(([out, b]): SmtpHostResult => {
+            perHost.push(pulumi.all([pulumi.unsecret(reconcile.stdout), banner, look]).apply(([out, b, l]): SmtpHostResult => {
                 const r = parseApplyResult(out);
                 return {
                     name: h.name,
@@ -157,14 +200,24 @@ export class SmtpPort extends pulumi.ComponentResource {
                     mta: r.mta ?? "none",
                     mtaChanged: r.mta_changed === true,
                     verifiedOnHost: r.verified ?? null,
+                    resolverPort: r.resolver_port ?? null,
+                    mtaPort: r.mta_port ?? null,
+                    changedThisUpdate: l.preview ? l.preview.wouldChange : null,
                     banner: b,
                 };
             }));
         }
 
+        this.previews = pulumi.all(looks).apply(ls => {
+            const drifted = ls.filter(([, p]) => p?.drift).map(([n]) => n);
+            if (failOnDrift && drifted.length > 0) {
+                throw new Error(`smtp-port "${name}": drift on ${drifted.join(", ")}: the services file or MTA settings were changed on the host since smtp-port wrote them (failOnDrift)`);
+            }
+            return Object.fromEntries(ls);
+        });
         this.results = pulumi.all(perHost).apply(rs => Object.fromEntries(rs.map(r => [r.name, r])));
         this.summary = this.results.apply(rs => Object.values(rs).map(describe).join("\n"));
-        this.registerOutputs({ results: this.results, summary: this.summary });
+        this.registerOutputs({ results: this.results, summary: this.summary, previews: this.previews });
     }
 }
 

@@ -53,6 +53,8 @@ export function fleetFromConfig(raw: {
     verifyOnHost?: boolean;
     requireOldPortClosed?: boolean;
     rollout?: RolloutArgs;
+    previewHosts?: boolean;
+    failOnDrift?: boolean;
 }, secrets: FleetSecrets): SmtpPortArgs {
     const hosts: SmtpHostArgs[] = (Array.isArray(raw.hosts) ? raw.hosts : []).map(h => {
         const per = (field: "privateKey" | "password"): pulumi.Output<string> | undefined =>
@@ -93,5 +95,7 @@ export function fleetFromConfig(raw: {
         verifyOnHost: raw.verifyOnHost,
         requireOldPortClosed: raw.requireOldPortClosed,
         rollout: raw.rollout,
+        previewHosts: raw.previewHosts,
+        failOnDrift: raw.failOnDrift,
     };
 }

@@ -13,6 +13,8 @@
 #                          [--state-dir ...]
 #   sh smtp-port.sh status [--file /etc/services] [--port N] [--service smtp]
 #                          [--protocol tcp] [--state-dir ...]
+#   sh smtp-port.sh preview (the apply options): what apply would change,
+#                          read-only (a diff, drift, the change number)
 #
 # Every command prints exactly one JSON line on stdout. Errors go to stderr
 # and exit non-zero, leaving the services file as it was.
@@ -57,6 +59,7 @@ usage: smtp-port.sh apply  --port N [--file PATH] [--service NAME] [--protocol t
        smtp-port.sh revert [--file PATH] [--restart CMD] [--state-dir DIR]
        smtp-port.sh status [--file PATH] [--port N] [--service NAME] [--protocol tcp|udp]
                            [--state-dir DIR]
+       smtp-port.sh preview (apply's options): what apply would change, writing nothing
 USAGE
 }
 
@@ -80,8 +83,8 @@ is_name() {
 
 check_args() {
     case "$ACTION" in
-        apply)
-            [ -n "$PORT" ] || err "[port] is required for apply"
+        apply | preview)
+            [ -n "$PORT" ] || err "[port] is required for $ACTION"
             ;;
     esac
     if [ -n "$PORT" ] && ! is_port "$PORT"; then
@@ -637,6 +640,103 @@ wait_greeting() {
 
 # --- commands -----------------------------------------------------------------
 
+generation() { cat "$GENERATION_FILE" 2>/dev/null || echo 0; }
+
+bump_generation() {
+    printf '%s\n' "$(($(generation) + 1))" > "$GENERATION_FILE.tmp"
+    mv -f "$GENERATION_FILE.tmp" "$GENERATION_FILE"
+}
+
+# mta_plan: "key: old -> new" for each MTA setting an apply would change.
+mta_plan() {
+    case "$MTA" in
+        postfix) ;;
+        *) return 0 ;;
+    esac
+    if [ -s "$1" ]; then
+        if postconf -d known_tcp_ports >/dev/null 2>&1; then
+            have=$(postconf -h known_tcp_ports)
+            want=$(printf '%s\n' "$have" | awk -v svc="$SERVICE" 'BEGIN { RS = "," }
+                { gsub(/^[ \t\n]+|[ \t\n]+$/, ""); if ($0 == "") next
+                  n = split($0, p, "="); out = ""
+                  for (i = 1; i < n; i++) if (p[i] != svc) out = out p[i] "="
+                  if (out != "") { printf "%s%s", sep, out p[n]; sep = ", " } }')
+            [ "$have" = "$want" ] || printf 'postfix known_tcp_ports: %s -> %s\n' "$have" "$want"
+        fi
+        if [ "$SERVICE" = smtp ] && [ "$(postconf -h smtp_tcp_port)" = smtp ]; then
+            printf 'postfix smtp_tcp_port: smtp -> 25\n'
+        fi
+    elif [ -f "$STATE_DIR/mta" ]; then
+        while IFS="$TAB" read -r key how value; do
+            now=$(pf_save "$key")
+            [ "$now" != "$(printf '%s%s%s%s%s' "$key" "$TAB" "$how" "${value:+$TAB}" "$value")" ] || continue
+            printf 'postfix %s: %s -> %s\n' "$key" "$(postconf -h "$key")" "${value:-(default)}"
+        done < "$STATE_DIR/mta"
+    fi
+}
+
+# The port the MTA listens on for the service: Postfix maps known_tcp_ports
+# first, then the services file.
+mta_port() {
+    case "$MTA" in
+        postfix)
+            p=$(postconf -h known_tcp_ports 2>/dev/null | awk -v svc="$SERVICE" 'BEGIN { RS = "," }
+                { gsub(/^[ \t\n]+|[ \t\n]+$/, ""); n = split($0, q, "="); for (i = 1; i < n; i++) if (q[i] == svc) { print q[n]; exit } }')
+            printf '%s\n' "${p:-$1}"
+            ;;
+        exim | sendmail) printf '%s\n' "$1" ;;
+        *) printf -- '-\n' ;;
+    esac
+}
+
+# Read-only: what apply would do, for `pulumi preview`.
+do_preview() {
+    check_file
+    detect_mta
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/smtp-port.XXXXXX")
+    cp "$FILE" "$WORK/snap"
+    now_port=$(lookup "$WORK/snap" | cut -d' ' -f1)
+    compute_base "$WORK/snap" "$WORK/base" 2>/dev/null
+    : > "$WORK/edits"
+    rc=0
+    plan "$WORK/base" "$WORK/new" "$WORK/edits" || rc=$?
+    case "$rc" in
+        0) ;;
+        3) err "apply would refuse: other entries hold $PORT/$PROTOCOL (--conflicts fail)" ;;
+        4) err "apply would refuse: a $SERVICE entry in $FILE cannot be parsed" ;;
+        *) err "could not compute the new $FILE (awk exit $rc)" ;;
+    esac
+    would=false
+    cmp -s "$WORK/new" "$WORK/snap" || would=true
+    mta_plan "$WORK/edits" > "$WORK/mta.plan"
+    [ ! -s "$WORK/mta.plan" ] || would=true
+    drift=false
+    if [ -f "$STATE_DIR/written" ] && [ "$(sum_of "$WORK/snap")" != "$(cat "$STATE_DIR/written")" ]; then drift=true; fi
+    [ ! -d "$STATE_DIR/txn" ] || drift=true
+    # Unified diff hunks, with each line shown next to its commented-out self.
+    diff -U0 "$WORK/snap" "$WORK/new" 2>/dev/null | tr -d '\r' | awk '
+        function flush(   i, j) {
+            for (i = 1; i <= nr; i++) {
+                print "-" r[i]
+                for (j = 1; j <= na; j++) if (!used[j] && a[j] == "#" r[i]) { print "+" a[j]; used[j] = 1; break }
+            }
+            for (j = 1; j <= na; j++) if (!used[j]) print "+" a[j]
+            nr = na = 0; split("", used)
+        }
+        /^(---|\+\+\+)/ { next }
+        /^@@/ { flush(); next }
+        /^-/ { r[++nr] = substr($0, 2); next }
+        /^\+/ { a[++na] = substr($0, 2); next }
+        END { flush() }' > "$WORK/diff" || true
+    lines_json() {
+        awk 'BEGIN { ORS = "" } { s = $0; gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s); printf "%s\"%s\"", (n++ ? "," : ""), s }' "$1"
+    }
+    printf '{"action":"preview","file":"%s","port":%s,"would_change":%s,"drift":%s,"generation":%s,"service_port":%s,"mta":"%s","mta_port":%s,"diff":[%s],"mta_diff":[%s]}\n' \
+        "$(json_str "$FILE")" "$PORT" "$would" "$drift" "$(generation)" "$(num_or_null "$now_port")" "$MTA" \
+        "$(num_or_null "$(mta_port "$now_port")")" "$(lines_json "$WORK/diff")" "$(lines_json "$WORK/mta.plan")"
+}
+
+
 # restart_if CHANGED: run the restart command when something changed.
 # Returns non-zero when the restart command fails.
 restart_if() {
@@ -778,14 +878,17 @@ do_apply() {
     fi
     verify "$PORT" "$previous"
     [ -z "$FAILED" ] || rollback "$HOST_LABEL: $FAILED" "$previous"
+    if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then bump_generation; fi
     backup=null
     [ ! -f "$STATE_DIR/orig" ] || backup="\"$(json_str "$STATE_DIR/orig")\""
     added=$(awk 'substr($0, 1, 1) == "I" { print substr($0, 3); exit }' "$WORK/edits")
-    printf '{"action":"apply","file":"%s","service":"%s","protocol":"%s","port":%s,"changed":%s,"previous_port":%s,"added":%s,"commented":[%s],"backup":%s,"mta":"%s","mta_changed":%s,"restarted":%s,"verified":%s}\n' \
+    after=$(lookup "$FILE" | cut -d' ' -f1)
+    printf '{"action":"apply","file":"%s","service":"%s","protocol":"%s","port":%s,"changed":%s,"previous_port":%s,"added":%s,"commented":[%s],"backup":%s,"mta":"%s","mta_changed":%s,"restarted":%s,"verified":%s,"resolver_port":%s,"mta_port":%s,"generation":%s}\n' \
         "$(json_str "$FILE")" "$SERVICE" "$PROTOCOL" "$PORT" "$changed" "$(num_or_null "$previous")" \
         "$(if [ -n "$added" ]; then printf '"%s"' "$(json_str "$added")"; else printf null; fi)" \
         "$(json_edits "$WORK/edits" C)" "$backup" "$MTA" "$MTA_CHANGED" "$RESTARTED" \
-        "$(if [ -n "$VERIFIED" ]; then printf '"%s"' "$(json_str "$VERIFIED")"; else printf null; fi)"
+        "$(if [ -n "$VERIFIED" ]; then printf '"%s"' "$(json_str "$VERIFIED")"; else printf null; fi)" \
+        "$(num_or_null "$after")" "$(num_or_null "$(mta_port "$after")")" "$(generation)"
 }
 
 do_revert() {
@@ -816,6 +919,7 @@ do_revert() {
     rm -rf "$STATE_DIR"
     [ ! -f "$WORK/mta.orig" ] || mta_restore "$WORK/mta.orig"
     if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then
+        bump_generation
         mta_sync_chroot
         restart_if true || err "$HOST_LABEL: $FILE and the $MTA configuration were put back, but the restart command failed: the mail service may be down"
     fi
@@ -843,7 +947,7 @@ main() {
     ACTION="$1"
     shift
     case "$ACTION" in
-        apply | revert | status) ;;
+        apply | revert | status | preview) ;;
         -h | --help | help) usage; exit 0 ;;
         *) usage; err "unknown command '$ACTION'" ;;
     esac
@@ -868,6 +972,9 @@ main() {
             --check-address) CHECK_ADDRESS="$2" ;;
             --check-timeout) CHECK_TIMEOUT="$2" ;;
             --host-label) HOST_LABEL="$2" ;;
+            # The change number Pulumi expects this apply to make; carried in
+            # the command line only so that drift shows as a change in diffs.
+            --change) ;;
             *) usage; err "unknown option '$1'" ;;
         esac
         shift 2
@@ -875,6 +982,9 @@ main() {
     check_args
     # One state folder per managed file, named after its path.
     STATE_DIR="$STATE_ROOT/$(printf '%s' "$FILE" | sed 's|^/||; s|[^A-Za-z0-9._-]|_|g')"
+    # Changes made so far, kept beside the state folder so that it outlives
+    # a revert: `pulumi preview` uses it to tell drift from no change.
+    GENERATION_FILE="$STATE_DIR.generation"
     trap cleanup EXIT
     trap 'exit 130' INT TERM HUP
     RESTARTED=false MTA_CHANGED=false VERIFIED="" FAILED=""

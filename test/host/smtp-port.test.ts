@@ -30,6 +30,11 @@ function assertOnlyOurEdits(before: string, after: string, commented: string[], 
     assert.equal(addedSeen, added === null ? 0 : 1);
 }
 
+/** What smtp-port left in its state folder, besides the change counter that outlives a revert on purpose. */
+function leftovers(state: string): number {
+    return fs.readdirSync(state).filter(f => !f.endsWith(".generation")).length;
+}
+
 function setup(text: string) {
     const dir = tempDir();
     const file = path.join(dir, "services");
@@ -70,7 +75,7 @@ for (const shell of SHELLS) {
                 assert.equal(back.json.changed, true);
                 assert.equal(back.json.mode, "backup");
                 assert.equal(fs.readFileSync(file, "utf8"), c.text, "revert gives back the original bytes");
-                assert.equal(fs.existsSync(path.join(state)) ? fs.readdirSync(state).length : 0, 0, "no state left behind");
+                assert.equal(fs.existsSync(path.join(state)) ? leftovers(state) : 0, 0, "no state left behind");
             });
         }
 
@@ -118,6 +123,32 @@ for (const shell of SHELLS) {
             assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
         });
 
+        it("preview says what apply would change, writes nothing, and sees drift", () => {
+            const text = "qotd 17/tcp quote\nsmtp 25/tcp mail\n";
+            const { file, state } = setup(text);
+            const args = ["--port", "17", "--file", file, "--state-dir", state, "--verify", "no"];
+            const p = runScript(shell, ["preview", ...args]);
+            assert.equal(p.code, 0, p.stderr);
+            assert.deepEqual(p.json, {
+                action: "preview", file, port: 17, would_change: true, drift: false, generation: 0, service_port: 25, mta: "none", mta_port: null,
+                diff: ["-qotd 17/tcp quote", "+#qotd 17/tcp quote", "-smtp 25/tcp mail", "+#smtp 25/tcp mail", "+smtp 17/tcp mail"], mta_diff: [],
+            });
+            assert.equal(fs.readFileSync(file, "utf8"), text, "nothing written");
+            assert.ok(!fs.existsSync(state), "no state created");
+            assert.equal(runScript(shell, ["apply", ...args]).json.generation, 1);
+            const quiet = runScript(shell, ["preview", ...args]).json;
+            assert.equal(quiet.would_change, false);
+            assert.equal(quiet.generation, 1);
+            assert.deepEqual(quiet.diff, []);
+            fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("#qotd", "qotd"));
+            const drift = runScript(shell, ["preview", ...args]).json;
+            assert.equal(drift.drift, true);
+            assert.equal(drift.would_change, true);
+            assert.deepEqual(drift.diff, ["-qotd 17/tcp quote", "+#qotd 17/tcp quote"]);
+            assert.equal(runScript(shell, ["apply", ...args]).json.generation, 2, "a repair is a change");
+            assert.equal(runScript(shell, ["preview", ...args]).json.would_change, false);
+        });
+
         it("status reports what the resolver would answer without writing", () => {
             const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
             const r = runScript(shell, ["status", "--port", "17", "--file", file, "--state-dir", state]);
@@ -145,7 +176,7 @@ for (const shell of SHELLS) {
             assert.equal(r.code, 1);
             assert.match(r.stderr, /smtp-port: error: mx7: the restart command failed; rolled back in \d+s: .* and the none configuration are as before, but the restart after the rollback failed too\n$/);
             assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n", "rolled back");
-            assert.ok(!fs.existsSync(state) || fs.readdirSync(state).length === 0, "no state of a change that did not happen");
+            assert.ok(!fs.existsSync(state) || leftovers(state) === 0, "no state of a change that did not happen");
         });
 
         describe("check on the host and rollback (a stand-in MTA that follows the file)", () => {
@@ -188,7 +219,7 @@ for (const shell of SHELLS) {
                     assert.equal(stdout, "");
                     assert.match(stderr, /smtp-port: error: mx8: the restart command failed; rolled back in \d+s: .* and the none configuration are as before, greeting on 27528 again \('220 fake ESMTP'\)\n$/);
                     assert.equal(fs.readFileSync(s.file, "utf8"), text, "services file byte-identical");
-                    assert.ok(!fs.existsSync(s.state) || fs.readdirSync(s.state).length === 0);
+                    assert.ok(!fs.existsSync(s.state) || leftovers(s.state) === 0);
                 } finally { squatter.close(); stop(s.pid); }
             });
 

@@ -12,6 +12,8 @@ function fleet(over: Partial<SmtpPortArgs> = {}): SmtpPortArgs {
     return {
         port: 17,
         restartCommand: "systemctl restart postfix",
+        // The unit tests contact no host.
+        previewHosts: false,
         hosts: [
             { name: "mx1", connection: { host: "198.18.0.11", user: "root", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE) } },
             { name: "mx2", connection: { host: "198.18.0.12", user: "deploy", hostKey: KEY2, privateKey: pulumi.secret(PRIVATE) }, sudo: true, port: 2525 },
@@ -108,6 +110,7 @@ describe("SmtpPort (mocked engine)", () => {
             name: "mx2", port: 2525, previousPort: 25, changed: true, added: "smtp\t\t2525/tcp\t\tmail",
             commented: ["smtp\t\t25/tcp\t\tmail"], backup: "/var/lib/smtp-port/etc_services/orig", restarted: true,
             mta: "postfix", mtaChanged: true, verifiedOnHost: "220 mx.example ESMTP Postfix",
+            resolverPort: null, mtaPort: null, changedThisUpdate: null,
             banner: "220 mx.example ESMTP Postfix",
         });
         const summary = await valueOf(c.summary);
