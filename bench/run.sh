@@ -16,7 +16,9 @@
 #                         uncommitted work in the tree does not leak in
 # Quick run: BENCH_SIZES=3 BENCH_ROUNDS=1 BENCH_IANA_RUNS=5 npm run bench
 # `sh bench/run.sh analyze`: where `pulumi up` spends its time without hosts
-# (bench/analyze.js; preview only, safe beside a running benchmark).
+# (bench/analyze.js; preview only, safe beside a running benchmark);
+# `sh bench/run.sh analyze up`: no-op and change with one setting changed at
+# a time, on the stack and lab the last benchmark size left (not beside it).
 set -eu
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -77,7 +79,8 @@ main() {
     BENCH_PULUMI_ENV=$(node -e 'process.stdout.write(JSON.stringify({ ...process.env, PULUMI_SKIP_CONFIRMATIONS: "true", NO_COLOR: "1" }))')
     export BENCH_PULUMI_ENV
     if [ "${1:-}" = analyze ]; then
-        exec node bench/analyze.js
+        shift
+        exec node bench/analyze.js "$@"
     fi
     exec node bench/bench.js "$@"
 }

@@ -10,6 +10,7 @@ import { Stack, PulumiRun } from "../support/pulumi";
 const { checkListener } = require("../../components/listener/listener-check.js");
 
 const STACK = "e2e";
+const PASSWORD = "smtp-port-e2e-password-7731-recognisable";
 const HOSTS = ["mx1", "mx2", "mx3"];
 
 function writeConfig(port: number, extra: string[] = []) {
@@ -37,6 +38,11 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         outputsSeen.push(r);
         return r;
     };
+    const runWithEnv = async (env: Record<string, string>, args: string[]) => {
+        const r = await stack.run(args, { env });
+        outputsSeen.push(r);
+        return r;
+    };
     const must = async (args: string[], opts: { input?: string } = {}) => {
         const r = await run(args, opts);
         if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
@@ -56,6 +62,8 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         await must(["stack", "init"]);
         writeConfig(17);
         await must(["config", "set", "--secret", "smtp-port:privateKey"], { input: key });
+        // Unused by the key-only lab sshd, but sent: it must never show anywhere.
+        await must(["config", "set", "--secret", "smtp-port:password"], { input: PASSWORD });
     });
 
     after(async function () {
@@ -72,6 +80,10 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         }
         assert.match(r.stdout, /create\s*:\s*"sh -s -- apply --port 17 --file \/etc\/services/);
         assert.match(r.stdout, /stdin\s*:\s*\[secret\]/);
+        // What each host will really see, read from the host (read-only).
+        for (const h of HOSTS) {
+            assert.ok(r.stdout.includes(`${h}: /etc/services\n-  qotd\t\t17/tcp\t\tquote\n+  #qotd\t\t17/tcp\t\tquote\n-  smtp\t\t25/tcp\t\tmail\n+  #smtp\t\t25/tcp\t\tmail\n+  smtp\t\t17/tcp\t\tmail\n~  postfix known_tcp_ports: lmtp=24, smtp=25, smtps=submissions=465, submission=587 -> lmtp=24, smtps=submissions=465, submission=587\n~  postfix smtp_tcp_port: smtp -> 25`), `${h} preview diff in:\n${r.stdout}`);
+        }
         assert.doesNotMatch(r.stdout, /set -eu/, "no script body in the preview");
         assert.ok(!r.stdout.includes("OPENSSH PRIVATE KEY"), "no key in the preview");
         for (const h of HOSTS) assert.equal(getent(h, "smtp/tcp"), "smtp 25/tcp mail", "preview changed nothing");
@@ -123,6 +135,32 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         const r = await must(["up", "--yes", "--expect-no-changes"]);
         assert.doesNotMatch(r.stdout, /updated|created|replaced/);
         assert.deepEqual(HOSTS.map(servicesOf), before);
+    });
+
+    it("3b. a converged fleet previews quietly: one line per host, no resource changes", async () => {
+        const r = await must(["preview", "--diff", "--expect-no-changes"]);
+        for (const h of HOSTS) assert.ok(r.stdout.includes(`${h}: /etc/services already has smtp on 17; nothing to change`), r.stdout);
+        assert.doesNotMatch(r.stdout, /to update|to create|to replace/);
+    });
+
+    it("3c. a hand edit on one host shows as drift; --fail-on-drift fails; up repairs it", async () => {
+        const managed = servicesOf("mx2");
+        inHost("mx2", "sh", "-c", "sed 's/^#qotd/qotd/' /etc/services > /tmp/s && cat /tmp/s > /etc/services");
+        assert.equal(getent("mx2", "17/tcp"), "qotd 17/tcp quote", "the hand edit took 17 back for qotd");
+        const gate = await stack.run(["preview"], {});
+        assert.equal(gate.code, 0, "a plain preview does not fail");
+        const ci = await runWithEnv({ SMTP_PORT_FAIL_ON_DRIFT: "1" }, ["preview"]);
+        assert.notEqual(ci.code, 0, "the drift check fails");
+        assert.match(ci.stdout + ci.stderr, /drift on mx2: the services file or MTA settings were changed on the host/);
+        const p = await must(["preview", "--diff"]);
+        assert.ok(p.stdout.includes("mx2: /etc/services (drifted: changed on the host since smtp-port wrote it)\n-  qotd\t\t17/tcp\t\tquote\n+  #qotd\t\t17/tcp\t\tquote\n"), p.stdout);
+        assert.match(p.stdout, /smtp-mx2-reconcile[\s\S]*--change 1 [\s\S]*=> [\s\S]*--change 2 /);
+        assert.match(p.stdout, /1 to update/);
+        for (const h of ["mx1", "mx3"]) assert.ok(p.stdout.includes(`${h}: /etc/services already has smtp on 17; nothing to change`));
+        await must(["up", "--yes"]);
+        assert.equal(servicesOf("mx2"), managed, "repaired to exactly what smtp-port had written");
+        assert.equal(getent("mx2", "17/tcp"), "smtp 17/tcp mail");
+        await must(["preview", "--expect-no-changes"]);
     });
 
     it("4. port 2525 with 2525 taken on mx2: mx2 rolls itself back, mx1 and mx3 move through the update path", async () => {
@@ -205,6 +243,8 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
     it("7. an unreachable host fails with its name; the other hosts still converge", async () => {
         // 198.18.0.1 is the lab bridge in this namespace: nothing listens on port 2.
         writeConfig(17, ["--extra-host", "mx9=198.18.0.1:2"]);
+        const p = await run(["preview"]);
+        assert.match(p.stdout + p.stderr, /mx9: could not look at the host for this preview: .*(refused|port 2)/i);
         const r = await run(["up", "--yes", "--continue-on-error"]);
         assert.notEqual(r.code, 0);
         const text = r.stdout + r.stderr;
@@ -216,11 +256,22 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         for (const h of HOSTS) assert.equal(servicesOf(h), original[h]);
     });
 
-    it("8. the private key never appears in plain text in any output or in the state", () => {
+    it("8. the private key and the password never appear in plain text in any output or in the state; no AcceptEnv noise, no script bodies", () => {
         const body = key.split("\n").filter(l => l && !l.startsWith("-----"))[1];
         assert.ok(body && body.length > 20);
-        for (const r of outputsSeen) assert.ok(!(r.stdout + r.stderr).includes(body), "key in pulumi output");
-        assert.ok(!stack.stateText().includes(body), "key in the state backend");
-        assert.ok(!fs.readFileSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), "utf8").includes(body), "key in stack config");
+        assert.ok(outputsSeen.length > 10, `${outputsSeen.length} pulumi runs scanned`);
+        for (const r of outputsSeen) {
+            const text = r.stdout + r.stderr;
+            assert.ok(!text.includes(body), "key in pulumi output");
+            assert.ok(!text.includes(PASSWORD), "password in pulumi output");
+            assert.doesNotMatch(text, /AcceptEnv|setenv/i, "no environment warnings");
+            assert.doesNotMatch(text, /set -eu|^main "\$@"/m, "no script body");
+        }
+        const state = stack.stateText();
+        assert.ok(state.length > 1000, "state scanned");
+        assert.ok(!state.includes(body), "key in the state backend");
+        assert.ok(!state.includes(PASSWORD), "password in the state backend");
+        const cfg = fs.readFileSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), "utf8");
+        assert.ok(!cfg.includes(body) && !cfg.includes(PASSWORD), "secrets in stack config");
     });
 });

@@ -37,10 +37,10 @@ export class Stack {
     }
 
     /** Run pulumi with args in the project, for this stack. */
-    run(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<PulumiRun> {
+    run(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<PulumiRun> {
         const start = Date.now();
         return new Promise(resolve => {
-            const p = spawn("pulumi", [...args, "--stack", this.name, "--non-interactive", "--color", "never"], { cwd: ROOT, env: this.env });
+            const p = spawn("pulumi", [...args, "--stack", this.name, "--non-interactive", "--color", "never"], { cwd: ROOT, env: { ...this.env, ...opts.env } });
             let stdout = "", stderr = "";
             p.stdout.on("data", d => stdout += d);
             p.stderr.on("data", d => stderr += d);
