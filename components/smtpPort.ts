@@ -140,17 +140,20 @@ export class SmtpPort extends pulumi.ComponentResource {
                         return { preview: null, error: (e as Error).message };
                     }
                 }));
-                look.apply(l => {
-                    if (!dryRun) return;
-                    if (l.preview) pulumi.log.info(describePreview(h.name, file, port, l.preview), this);
-                    else pulumi.log.warn(`${h.name}: could not look at the host for this preview: ${l.error}`, this);
-                });
                 create = look.apply(l => hostCommand({
                     ...applyCall,
                     change: l.preview ? l.preview.generation + (l.preview.wouldChange ? 1 : 0) : "unknown",
                 }));
             }
-            looks.push(look.apply(l => [h.name, l.preview] as [string, HostPreview | null]));
+            looks.push(look.apply(async l => {
+                // Awaited: the program's end waits for its outputs, so these
+                // lines reach the engine before it finishes.
+                if (dryRun && previewHosts) {
+                    if (l.preview) await pulumi.log.info(describePreview(h.name, file, port, l.preview), this);
+                    else await pulumi.log.warn(`${h.name}: could not look at the host for this preview: ${l.error}`, this);
+                }
+                return [h.name, l.preview] as [string, HostPreview | null];
+            }));
 
             const reconcile = new command.remote.Command(`${name}-${h.name}-reconcile`, {
                 connection: h.connection,

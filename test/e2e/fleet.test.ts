@@ -82,7 +82,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         assert.match(r.stdout, /stdin\s*:\s*\[secret\]/);
         // What each host will really see, read from the host (read-only).
         for (const h of HOSTS) {
-            assert.ok(r.stdout.includes(`${h}: /etc/services\n-  qotd\t\t17/tcp\t\tquote\n+  #qotd\t\t17/tcp\t\tquote\n-  smtp\t\t25/tcp\t\tmail\n+  #smtp\t\t25/tcp\t\tmail\n+  smtp\t\t17/tcp\t\tmail\n~  postfix known_tcp_ports: lmtp=24, smtp=25, smtps=submissions=465, submission=587 -> lmtp=24, smtps=submissions=465, submission=587\n~  postfix smtp_tcp_port: smtp -> 25`), `${h} preview diff in:\n${r.stdout}`);
+            assert.ok((r.stdout + r.stderr).includes(`${h}: /etc/services\n-  qotd\t\t17/tcp\t\tquote\n+  #qotd\t\t17/tcp\t\tquote\n-  smtp\t\t25/tcp\t\tmail\n+  #smtp\t\t25/tcp\t\tmail\n+  smtp\t\t17/tcp\t\tmail\n~  postfix known_tcp_ports: lmtp=24, smtp=25, smtps=submissions=465, submission=587 -> lmtp=24, smtps=submissions=465, submission=587\n~  postfix smtp_tcp_port: smtp -> 25`), `${h} preview diff in:\n${r.stdout}\n${r.stderr}`);
         }
         assert.doesNotMatch(r.stdout, /set -eu/, "no script body in the preview");
         assert.ok(!r.stdout.includes("OPENSSH PRIVATE KEY"), "no key in the preview");
@@ -139,7 +139,8 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
 
     it("3b. a converged fleet previews quietly: one line per host, no resource changes", async () => {
         const r = await must(["preview", "--diff", "--expect-no-changes"]);
-        for (const h of HOSTS) assert.ok(r.stdout.includes(`${h}: /etc/services already has smtp on 17; nothing to change`), r.stdout);
+        // The engine prints the program's messages on stderr.
+        for (const h of HOSTS) assert.ok(r.stderr.includes(`${h}: /etc/services already has smtp on 17; nothing to change`), r.stderr);
         assert.doesNotMatch(r.stdout, /to update|to create|to replace/);
     });
 
@@ -153,10 +154,10 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         assert.notEqual(ci.code, 0, "the drift check fails");
         assert.match(ci.stdout + ci.stderr, /drift on mx2: the services file or MTA settings were changed on the host/);
         const p = await must(["preview", "--diff"]);
-        assert.ok(p.stdout.includes("mx2: /etc/services (drifted: changed on the host since smtp-port wrote it)\n-  qotd\t\t17/tcp\t\tquote\n+  #qotd\t\t17/tcp\t\tquote\n"), p.stdout);
+        assert.ok(p.stderr.includes("mx2: /etc/services (drifted: changed on the host since smtp-port wrote it)\n-  qotd\t\t17/tcp\t\tquote\n+  #qotd\t\t17/tcp\t\tquote\n"), p.stderr);
         assert.match(p.stdout, /smtp-mx2-reconcile[\s\S]*--change 1 [\s\S]*=> [\s\S]*--change 2 /);
         assert.match(p.stdout, /1 to update/);
-        for (const h of ["mx1", "mx3"]) assert.ok(p.stdout.includes(`${h}: /etc/services already has smtp on 17; nothing to change`));
+        for (const h of ["mx1", "mx3"]) assert.ok(p.stderr.includes(`${h}: /etc/services already has smtp on 17; nothing to change`));
         await must(["up", "--yes"]);
         assert.equal(servicesOf("mx2"), managed, "repaired to exactly what smtp-port had written");
         assert.equal(getent("mx2", "17/tcp"), "smtp 17/tcp mail");
