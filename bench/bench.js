@@ -112,7 +112,14 @@ const sha = (/** @type {string} */ f) => crypto.createHash("sha256").update(fs.r
 /** @param {number} n @returns {Promise<Lab>} */
 async function labUp(n) {
     say(`lab ${LAB_ID}: up ${n}`);
-    await must("sh", ["lab/lab.sh", "up", String(n)], { env: LAB_ENV });
+    // A busy machine can make a new host miss lab.sh's readiness deadline;
+    // `up` again repairs just the hosts that are not healthy.
+    for (let attempt = 1; ; attempt++) {
+        const r = await run("sh", ["lab/lab.sh", "up", String(n)], { env: LAB_ENV });
+        if (r.code === 0) break;
+        if (attempt >= 3) throw new Error(`lab.sh up ${n} failed:\n${r.stderr.slice(-3000)}`);
+        say(`lab.sh up ${n} failed (attempt ${attempt}), trying again: ${r.stderr.trim().split("\n").slice(-1)[0]}`);
+    }
     const dir = execFileSync("sh", ["lab/lab.sh", "dir"], { cwd: ROOT, env: LAB_ENV, encoding: "utf8" }).trim();
     const j = JSON.parse(fs.readFileSync(path.join(dir, "hosts.json"), "utf8"));
     const hosts = j.hosts.filter((/** @type {LabHost} */ h) => Number(h.name.slice(2)) <= n);
@@ -579,8 +586,19 @@ function report(result) {
     return L.join("\n") + "\n";
 }
 
-if (process.argv[2] === "report") {
-    process.stdout.write(report(JSON.parse(fs.readFileSync(process.argv[3], "utf8"))));
+if (process.argv[2] === "report" || process.argv[2] === "merge") {
+    // report A.json [B.json...]: one report over several result files (e.g.
+    // sizes run separately); merge A.json B.json...: the merged JSON.
+    const all = process.argv.slice(3).map(f => JSON.parse(fs.readFileSync(f, "utf8")));
+    const merged = {
+        ...all[0],
+        parts: all.map(r => ({ date: r.machine.date, settings: r.settings })),
+        settings: { ...all[0].settings, sizes: [...new Set(all.flatMap(r => r.settings.sizes))], tools: [...new Set(all.flatMap(r => r.settings.tools))] },
+        hostScript: all.find(r => r.hostScript)?.hostScript ?? null,
+        runs: all.flatMap(r => r.runs),
+        destroy: all.flatMap(r => r.destroy),
+    };
+    process.stdout.write(process.argv[2] === "merge" ? JSON.stringify(merged, null, 1) + "\n" : report(merged));
 } else {
     main().catch(e => {
         say(`error: ${e.stack || e}`);

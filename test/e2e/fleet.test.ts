@@ -251,7 +251,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         const text = r.stdout + r.stderr;
         assert.match(text, /smtp-mx9-reconcile/);
         assert.match(text, /198\.18\.0\.1:2|connection refused/i);
-        for (const h of HOSTS) assert.equal(getent(h, "smtp/tcp"), "smtp 17/tcp mail", `${h} converged`);
+        for (const h of HOSTS) assert.equal(getent(h, "smtp/tcp"), "smtp 17/tcp mail", `${h} converged; up said:\n${text.slice(-4000)}`);
         writeConfig(17);
         await must(["destroy", "--yes"]);
         for (const h of HOSTS) assert.equal(servicesOf(h), original[h]);
