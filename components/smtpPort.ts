@@ -211,10 +211,14 @@ export class SmtpPort extends pulumi.ComponentResource {
             }));
         }
 
-        this.previews = pulumi.all(looks).apply(ls => {
+        this.previews = pulumi.all(looks).apply(async ls => {
             const drifted = ls.filter(([, p]) => p?.drift).map(([n]) => n);
             if (failOnDrift && drifted.length > 0) {
-                throw new Error(`smtp-port "${name}": drift on ${drifted.join(", ")}: the services file or MTA settings were changed on the host since smtp-port wrote them (failOnDrift)`);
+                // Report, then fail the program once it has registered
+                // everything: a throw here leaves the engine waiting ~90 s on
+                // the resources still being registered. 32: "already reported".
+                process.exitCode = 32;
+                await pulumi.log.error(`smtp-port "${name}": drift on ${drifted.join(", ")}: the services file or MTA settings were changed on the host since smtp-port wrote them (failOnDrift)`, this);
             }
             return Object.fromEntries(ls);
         });
