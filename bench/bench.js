@@ -530,6 +530,9 @@ function report(result) {
     L.push("");
     L.push("Median wall time in seconds over the runs that passed every check (ok/runs), and the ratio to smtp-port (`pulumi up --yes`). " +
         "SSH per host: connections (sshd `Accepted publickey` lines) / sessions where known.");
+    const roundsBySize = [...new Set(result.runs.map((/** @type {any} */ r) => r.n))].map(n =>
+        `N=${n}: ${new Set(result.runs.filter((/** @type {any} */ r) => r.n === n).map((/** @type {any} */ r) => r.round)).size}`);
+    L.push(`Rounds (runs per cell): ${roundsBySize.join(", ")}; the tool order rotates per round.`);
     L.push("");
     L.push("| N | tool | change 25→17 | ratio | no-op | ratio | revert 17→25 | ratio | SSH conn/host (change, no-op, revert) | SSH sessions/host |");
     L.push("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");

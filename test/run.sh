@@ -21,7 +21,7 @@ main() {
         done
     fi
     say "type check"
-    node_modules/.bin/tsc -p . || err "type check failed"
+    node_modules/.bin/tsc -p tsconfig.check.json || err "type check failed"
     # tsc has checked the types; ts-node only needs to strip them.
     TS_NODE_TRANSPILE_ONLY=true
     export TS_NODE_TRANSPILE_ONLY
