@@ -13,7 +13,10 @@ err() { say "error: $*"; exit 1; }
 main() {
     root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd -P)
     cd "$root"
-    [ -d node_modules ] || err "run 'npm ci' first"
+    if [ ! -d node_modules ]; then
+        say "installing npm packages (npm ci)"
+        npm ci --no-audit --no-fund || err "npm ci failed"
+    fi
     if command -v go >/dev/null 2>&1; then
         say "engine plugins: go test"
         for m in engine/langhost engine/provider; do
