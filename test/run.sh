@@ -13,6 +13,8 @@ err() { say "error: $*"; exit 1; }
 main() {
     root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd -P)
     cd "$root"
+    # Debian packages the host-script tests and the lab use (only what is missing).
+    sh lab/lab.sh install || err "could not install the Debian packages the tests need (run as root)"
     if [ ! -d node_modules ]; then
         say "installing npm packages (npm ci)"
         npm ci --no-audit --no-fund || err "npm ci failed"
