@@ -512,6 +512,16 @@ exim_preflight() {
     fi
 }
 
+# A known_tcp_ports value (stdin) without the mappings of --service:
+# "lmtp=24, smtp=25, smtps=submissions=465" -> "lmtp=24, smtps=submissions=465".
+pf_without_service() {
+    awk -v svc="$SERVICE" 'BEGIN { RS = "," }
+        { gsub(/^[ \t\n]+|[ \t\n]+$/, ""); if ($0 == "") next
+          n = split($0, p, "="); out = ""
+          for (i = 1; i < n; i++) if (p[i] != svc) out = out p[i] "="
+          if (out != "") { printf "%s%s", sep, out p[n]; sep = ", " } }'
+}
+
 # pf_save KEY: "KEY<TAB>set<TAB>VALUE" or "KEY<TAB>unset", as main.cf has it.
 pf_save() {
     line=$(postconf -n "$1" 2>/dev/null || true)
@@ -554,11 +564,7 @@ mta_manage() {
     case "$MTA" in
         postfix)
             if postconf -d known_tcp_ports >/dev/null 2>&1; then
-                want=$(postconf -h known_tcp_ports | awk -v svc="$SERVICE" 'BEGIN { RS = "," }
-                    { gsub(/^[ \t\n]+|[ \t\n]+$/, ""); if ($0 == "") next
-                      n = split($0, p, "="); out = ""
-                      for (i = 1; i < n; i++) if (p[i] != svc) out = out p[i] "="
-                      if (out != "") { printf "%s%s", sep, out p[n]; sep = ", " } }')
+                want=$(postconf -h known_tcp_ports | pf_without_service)
                 if [ "$(postconf -h known_tcp_ports)" != "$want" ]; then
                     postconf -e "known_tcp_ports = $want"
                     MTA_CHANGED=true
@@ -656,11 +662,7 @@ mta_plan() {
     if [ -s "$1" ]; then
         if postconf -d known_tcp_ports >/dev/null 2>&1; then
             have=$(postconf -h known_tcp_ports)
-            want=$(printf '%s\n' "$have" | awk -v svc="$SERVICE" 'BEGIN { RS = "," }
-                { gsub(/^[ \t\n]+|[ \t\n]+$/, ""); if ($0 == "") next
-                  n = split($0, p, "="); out = ""
-                  for (i = 1; i < n; i++) if (p[i] != svc) out = out p[i] "="
-                  if (out != "") { printf "%s%s", sep, out p[n]; sep = ", " } }')
+            want=$(printf '%s\n' "$have" | pf_without_service)
             [ "$have" = "$want" ] || printf 'postfix known_tcp_ports: %s -> %s\n' "$have" "$want"
         fi
         if [ "$SERVICE" = smtp ] && [ "$(postconf -h smtp_tcp_port)" = smtp ]; then
