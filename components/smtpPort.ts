@@ -134,7 +134,7 @@ export class SmtpPort extends pulumi.ComponentResource {
                         const out = await runOverSsh({
                             host: c.host, port: c.port ?? 22, user: c.user ?? "root", privateKey: c.privateKey,
                             hostKey: c.hostKey, insecureIgnoreHostKey: h.insecureIgnoreHostKey === true, timeoutSeconds: 10,
-                        }, script.text, hostCommand({ ...applyCall, action: "preview" }).replace(/ # smtp-port\.sh \w+$/, ""));
+                        }, script.text, hostCommand({ ...applyCall, action: "preview" }, { digest: false }));
                         return { preview: parsePreview(out) };
                     } catch (e) {
                         return { preview: null, error: (e as Error).message };

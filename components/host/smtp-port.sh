@@ -532,9 +532,40 @@ pf_save() {
     fi
 }
 
+# Whether this Postfix has known_tcp_ports (3.6+); asked once, postconf -d is slow.
+PF_KNOWN_PORTS=""
+pf_has_known_ports() {
+    if [ -z "$PF_KNOWN_PORTS" ]; then
+        if postconf -d known_tcp_ports >/dev/null 2>&1; then PF_KNOWN_PORTS=yes; else PF_KNOWN_PORTS=no; fi
+    fi
+    [ "$PF_KNOWN_PORTS" = yes ]
+}
+
 pf_keys() {
-    postconf -d known_tcp_ports >/dev/null 2>&1 && echo known_tcp_ports
+    if pf_has_known_ports; then echo known_tcp_ports; fi
     [ "$SERVICE" != smtp ] || echo smtp_tcp_port
+}
+
+# "KEY<TAB>VALUE" for each setting that must change: Postfix 3.6+ maps
+# smtp=25 before it reads the services file, so that mapping goes and the
+# listener follows the file; the SMTP client is pinned to 25 so that
+# outbound mail does not follow it.
+pf_wanted() {
+    if pf_has_known_ports; then
+        have=$(postconf -h known_tcp_ports)
+        want=$(printf '%s\n' "$have" | pf_without_service)
+        [ "$have" = "$want" ] || printf 'known_tcp_ports%s%s\n' "$TAB" "$want"
+    fi
+    if [ "$SERVICE" = smtp ] && [ "$(postconf -h smtp_tcp_port)" = smtp ]; then
+        printf 'smtp_tcp_port%s25\n' "$TAB"
+    fi
+}
+
+# pf_unsaved FILE: the lines of a pf_save record that main.cf no longer matches.
+pf_unsaved() {
+    while IFS= read -r line; do
+        [ "$(pf_save "${line%%"$TAB"*}")" = "$line" ] || printf '%s\n' "$line"
+    done < "$1"
 }
 
 # The saved values of the keys we may change, to put back later.
@@ -545,37 +576,21 @@ mta_save() {
 }
 
 mta_restore() {
-    [ -s "$1" ] || return 0
-    case "$MTA" in
-        postfix)
-            while IFS="$TAB" read -r key how value; do
-                [ "$(pf_save "$key")" != "$(printf '%s%s%s%s%s' "$key" "$TAB" "$how" "${value:+$TAB}" "$value")" ] || continue
-                if [ "$how" = set ]; then postconf -e "$key = $value"; else postconf -X "$key"; fi
-                MTA_CHANGED=true
-            done < "$1"
-            ;;
-    esac
+    [ -s "$1" ] && [ "$MTA" = postfix ] || return 0
+    pf_unsaved "$1" > "$WORK/mta.undo"
+    while IFS="$TAB" read -r key how value; do
+        if [ "$how" = set ]; then postconf -e "$key = $value"; else postconf -X "$key"; fi
+        MTA_CHANGED=true
+    done < "$WORK/mta.undo"
 }
 
-# Postfix 3.6+ maps smtp=25 before it reads the services file: drop that
-# mapping so the listener follows the file, and pin the SMTP client to 25
-# so that outbound mail does not follow it.
 mta_manage() {
-    case "$MTA" in
-        postfix)
-            if postconf -d known_tcp_ports >/dev/null 2>&1; then
-                want=$(postconf -h known_tcp_ports | pf_without_service)
-                if [ "$(postconf -h known_tcp_ports)" != "$want" ]; then
-                    postconf -e "known_tcp_ports = $want"
-                    MTA_CHANGED=true
-                fi
-            fi
-            if [ "$SERVICE" = smtp ] && [ "$(postconf -h smtp_tcp_port)" = smtp ]; then
-                postconf -e "smtp_tcp_port = 25"
-                MTA_CHANGED=true
-            fi
-            ;;
-    esac
+    [ "$MTA" = postfix ] || return 0
+    pf_wanted > "$WORK/mta.want"
+    while IFS="$TAB" read -r key value; do
+        postconf -e "$key = $value"
+        MTA_CHANGED=true
+    done < "$WORK/mta.want"
 }
 
 # Debian runs Postfix chrooted with a copy of the services file; a restart
@@ -660,20 +675,13 @@ mta_plan() {
         *) return 0 ;;
     esac
     if [ -s "$1" ]; then
-        if postconf -d known_tcp_ports >/dev/null 2>&1; then
-            have=$(postconf -h known_tcp_ports)
-            want=$(printf '%s\n' "$have" | pf_without_service)
-            [ "$have" = "$want" ] || printf 'postfix known_tcp_ports: %s -> %s\n' "$have" "$want"
-        fi
-        if [ "$SERVICE" = smtp ] && [ "$(postconf -h smtp_tcp_port)" = smtp ]; then
-            printf 'postfix smtp_tcp_port: smtp -> 25\n'
-        fi
+        pf_wanted | while IFS="$TAB" read -r key value; do
+            printf 'postfix %s: %s -> %s\n' "$key" "$(postconf -h "$key")" "$value"
+        done
     elif [ -f "$STATE_DIR/mta" ]; then
-        while IFS="$TAB" read -r key how value; do
-            now=$(pf_save "$key")
-            [ "$now" != "$(printf '%s%s%s%s%s' "$key" "$TAB" "$how" "${value:+$TAB}" "$value")" ] || continue
+        pf_unsaved "$STATE_DIR/mta" | while IFS="$TAB" read -r key how value; do
             printf 'postfix %s: %s -> %s\n' "$key" "$(postconf -h "$key")" "${value:-(default)}"
-        done < "$STATE_DIR/mta"
+        done
     fi
 }
 
@@ -691,23 +699,29 @@ mta_port() {
     esac
 }
 
-# Read-only: what apply would do, for `pulumi preview`.
-do_preview() {
-    check_file
-    detect_mta
-    WORK=$(mktemp -d "${TMPDIR:-/tmp}/smtp-port.XXXXXX")
+# plan_change: the file as read (WORK/snap), its base and the file apply
+# would write (WORK/new, WORK/edits), or stop saying why apply refuses.
+plan_change() {
     cp "$FILE" "$WORK/snap"
-    now_port=$(lookup "$WORK/snap" | cut -d' ' -f1)
-    compute_base "$WORK/snap" "$WORK/base" 2>/dev/null
+    compute_base "$WORK/snap" "$WORK/base"
     : > "$WORK/edits"
     rc=0
     plan "$WORK/base" "$WORK/new" "$WORK/edits" || rc=$?
     case "$rc" in
         0) ;;
-        3) err "apply would refuse: other entries hold $PORT/$PROTOCOL (--conflicts fail)" ;;
-        4) err "apply would refuse: a $SERVICE entry in $FILE cannot be parsed" ;;
+        3) err "refusing to change $FILE: other entries hold $PORT/$PROTOCOL (see above); use --conflicts comment to comment them out" ;;
+        4) err "refusing to change $FILE: a $SERVICE entry cannot be parsed (see above); fix it by hand" ;;
         *) err "could not compute the new $FILE (awk exit $rc)" ;;
     esac
+}
+
+# Read-only: what apply would do, for `pulumi preview`.
+do_preview() {
+    check_file
+    detect_mta
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/smtp-port.XXXXXX")
+    plan_change
+    now_port=$(lookup "$WORK/snap" | cut -d' ' -f1)
     would=false
     cmp -s "$WORK/new" "$WORK/snap" || would=true
     mta_plan "$WORK/edits" > "$WORK/mta.plan"
@@ -830,18 +844,8 @@ do_apply() {
     lock
     recover
     WORK=$(mktemp -d "$STATE_DIR.work.XXXXXX")
-    cp "$FILE" "$WORK/snap"
+    plan_change
     previous=$(lookup "$WORK/snap" | cut -d' ' -f1)
-    compute_base "$WORK/snap" "$WORK/base"
-    : > "$WORK/edits"
-    rc=0
-    plan "$WORK/base" "$WORK/new" "$WORK/edits" || rc=$?
-    case "$rc" in
-        0) ;;
-        3) err "refusing to change $FILE: other entries hold $PORT/$PROTOCOL (see above); use --conflicts comment to comment them out" ;;
-        4) err "refusing to change $FILE: a $SERVICE entry cannot be parsed (see above); fix it by hand" ;;
-        *) err "could not compute the new $FILE (awk exit $rc)" ;;
-    esac
     # What a rollback needs: the state and the MTA settings of before.
     [ ! -f "$STATE_DIR/written" ] || cp -Rp "$STATE_DIR" "$WORK/state.prev"
     rm -rf "$WORK/state.prev/txn"
