@@ -45,7 +45,7 @@ export interface HostScriptCall {
  * value is a quoted argument: nothing is spliced into script text and
  * nothing depends on the SSH server accepting environment variables.
  */
-export function hostCommand(call: HostScriptCall, opts: { digest?: boolean } = {}): string {
+export function hostCommand(call: HostScriptCall, opts: { digest?: boolean; reportFailure?: boolean } = {}): string {
     const words: (string | number)[] = call.sudo ? ["sudo", "-n", "sh", "-s", "--"] : ["sh", "-s", "--"];
     words.push(call.action);
     if (call.port !== undefined) words.push("--port", call.port);
@@ -62,6 +62,10 @@ export function hostCommand(call: HostScriptCall, opts: { digest?: boolean } = {
     if (call.oldPort !== undefined) words.push("--old-port", call.oldPort);
     if (call.label !== undefined) words.push("--host-label", call.label);
     if (call.change !== undefined) words.push("--change", call.change);
+    // With a failure budget a failed host is a result, not a failed step
+    // (which would stop Pulumi from starting anything else): its error stays
+    // on stderr, and this line ends stdout.
+    const line = opts.reportFailure ? `${shellWords(words)} || printf '{"failed":true,"exit":%s}\\n' "$?"` : shellWords(words);
     // The digest only marks the script version in Pulumi's diffs.
-    return opts.digest === false ? shellWords(words) : `${shellWords(words)} # smtp-port.sh ${hostScript().digest}`;
+    return opts.digest === false ? line : `${line} # smtp-port.sh ${hostScript().digest}`;
 }

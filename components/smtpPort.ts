@@ -5,7 +5,7 @@ import { SmtpPortArgs, SmtpHostArgs, defaults } from "./args";
 import { assertValidSmtpPortArgs } from "./validate";
 import { hostCommand, hostScript, HostScriptCall } from "./hostScript";
 import { shellWords } from "./shell";
-import { planWaves } from "./rollout";
+import { HostOutcome, hostOutcome, HostStatus, isFailure, planWaves, rolloutDecision, RolloutDecision } from "./rollout";
 import { HostPreview, describePreview, parsePreview, runOverSsh } from "./hostPreview";
 
 /** What one host reports after `pulumi up`. */
@@ -40,6 +40,10 @@ export interface SmtpHostResult {
     changedThisUpdate: boolean | null;
     /** The greeting the listener check saw, or null when the check is disabled. */
     banner: string | null;
+    /** How the host ended: changed, already right, rolled back, failed (the last two only with a failure budget). */
+    status: HostStatus;
+    /** Why the host failed, or null. */
+    failure: string | null;
 }
 
 /** The host script's JSON result line (the last line of stdout). */
@@ -104,111 +108,50 @@ export class SmtpPort extends pulumi.ComponentResource {
         // Waves: each host of a wave waits for every host of the previous
         // wave to pass (its check, or its reconcile when checks are off).
         const waves = planWaves(args.hosts.map(h => h.name), args.rollout);
-        const waveOf = new Map<string, number>();
-        waves.forEach((w, i) => w.forEach(n => waveOf.set(n, i)));
-        const gates: pulumi.Resource[][] = waves.map(() => []);
-        const ordered = waves.flat().map(n => args.hosts.find(h => h.name === n)!);
+        const hostNamed = new Map(args.hosts.map(h => [h.name, h] as [string, SmtpHostArgs]));
+        // With a failure budget, a failed host is a result instead of a
+        // failed step (Pulumi starts nothing after a failed step): a gate
+        // before each wave counts failures, a verdict after the last wave
+        // fails the update if any host failed. Hosts the program could not
+        // reach count as failed and wait behind the verdict, which then
+        // fails, so they are never attempted.
+        const budget = args.rollout?.failureBudget;
+        const soft = budget !== undefined;
+        let verdictReady: (r: pulumi.Resource) => void = () => undefined;
+        const verdict = new Promise<pulumi.Resource>(r => (verdictReady = r));
+        const outcomes: pulumi.Output<HostOutcome>[][] = waves.map(() => []);
+        // Per wave, the last step of each host that will be attempted.
+        const lastSteps: Promise<pulumi.Resource[]>[][] = waves.map(() => []);
+        const stepsBefore = (w: number) => Promise.all(lastSteps.slice(0, w).flat()).then(a => a.flat());
+        let hardGate: pulumi.Resource[] = [];
 
-        for (const h of ordered) {
-            const wave = waveOf.get(h.name)!;
-            const port = h.port ?? args.port;
-            const file = h.servicesFile ?? servicesFile;
-            const restart = h.restartCommand ?? args.restartCommand;
-            const hostSudo = h.sudo ?? sudo;
-            const hostState = h.stateDir ?? stateDir;
-            const mta = h.mta ?? args.mta ?? defaults.mta;
-            const oldPort: "closed" | "any" = (h.requireOldPortClosed ?? args.requireOldPortClosed ?? defaults.requireOldPortClosed) ? "closed" : "any";
-
-            const applyCall: HostScriptCall = {
-                action: "apply", port, file, service, protocol, aliases, conflicts, restart, stateDir: hostState, sudo: hostSudo,
-                mta, verify, verifyTimeout, oldPort, label: h.name,
-            };
-            // Look at the host (read-only) and carry the change number an
-            // apply would make in the command line: a host that drifted then
-            // shows as changing, a host that is right does not.
-            let look: pulumi.Output<{ preview: HostPreview | null; error?: string }> = pulumi.output({ preview: null });
-            let create: pulumi.Input<string> = hostCommand(applyCall);
-            if (previewHosts) {
-                look = pulumi.unsecret(pulumi.output(h.connection).apply(async c => {
-                    try {
-                        const out = await runOverSsh({
-                            host: c.host, port: c.port ?? 22, user: c.user ?? "root", privateKey: c.privateKey,
-                            hostKey: c.hostKey, insecureIgnoreHostKey: h.insecureIgnoreHostKey === true, timeoutSeconds: 10,
-                        }, script.text, hostCommand({ ...applyCall, action: "preview" }, { digest: false }));
-                        return { preview: parsePreview(out) };
-                    } catch (e) {
-                        return { preview: null, error: (e as Error).message };
-                    }
-                }));
-                create = look.apply(l => hostCommand({
-                    ...applyCall,
-                    change: l.preview ? l.preview.generation + (l.preview.wouldChange ? 1 : 0) : "unknown",
-                }));
+        for (let wave = 0; wave < waves.length; wave++) {
+            let softGate: pulumi.Resource | undefined;
+            if (soft && wave > 0) {
+                const decision = pulumi.all(outcomes.slice(0, wave).flat()).apply(done =>
+                    rolloutDecision(name, budget, wave + 1, waves.length, done, waves.slice(wave).flat()));
+                softGate = this.decisionStep(`${name}-wave${wave + 1}-gate`, decision, stepsBefore(wave));
             }
-            looks.push(look.apply(async l => {
-                // Awaited: the program's end waits for its outputs, so these
-                // lines reach the engine before it finishes.
-                if (dryRun && previewHosts) {
-                    if (l.preview) await pulumi.log.info(describePreview(h.name, file, port, l.preview), this);
-                    else await pulumi.log.warn(`${h.name}: could not look at the host for this preview: ${l.error}`, this);
-                }
-                return [h.name, l.preview] as [string, HostPreview | null];
-            }));
-
-            const reconcile = new command.remote.Command(`${name}-${h.name}-reconcile`, {
-                connection: h.connection,
-                create,
-                delete: hostCommand({ action: "revert", file, restart, stateDir: hostState, sudo: hostSudo, mta, label: h.name }),
-                stdin: scriptInput,
-                // Nothing we run reads PULUMI_COMMAND_STDOUT; injecting it only
-                // makes servers without AcceptEnv warn.
-                addPreviousOutputInEnv: false,
-            }, { parent: this, dependsOn: wave > 0 ? gates[wave - 1] : [] });
-            this.reconcilers[h.name] = reconcile;
-            let gate: pulumi.Resource = reconcile;
-
-            let banner: pulumi.Output<string | null> = pulumi.output(null);
-            if (check.enabled) {
-                const address = h.checkAddress ?? h.connection.host;
-                const probe = new command.local.Command(`${name}-${h.name}-check`, {
-                    create: pulumi.output(address).apply(a => shellWords([
-                        "node", checkScript, "--name", h.name, "--host", a, "--port", port,
-                        "--timeout-ms", check.timeoutMs, "--attempts", check.attempts, "--delay-ms", check.delayMs,
-                        ...(oldPort === "closed" ? ["--closed-port-from-stdin", "yes"] : []),
-                    ])),
-                    // The host script's result: which port was there before.
-                    stdin: pulumi.unsecret(reconcile.stdout),
-                    // Re-check whenever the host script ran again.
-                    triggers: [reconcile.stdout],
-                    addPreviousOutputInEnv: false,
-                }, { parent: this, dependsOn: [reconcile] });
-                this.checks[h.name] = probe;
-                gate = probe;
-                banner = pulumi.unsecret(probe.stdout).apply(s => JSON.parse(s.trim()).banner as string);
+            const nextHardGate: pulumi.Resource[] = [];
+            for (const hostName of waves[wave]) {
+                const h = hostNamed.get(hostName)!;
+                const host = this.host(name, h, {
+                    args, script, scriptInput, checkScript, dryRun, previewHosts, soft, service, protocol, aliases, conflicts,
+                    servicesFile, stateDir, sudo, check, verify, verifyTimeout,
+                    after: soft ? (softGate ? [softGate] : []) : hardGate,
+                    verdict,
+                });
+                looks.push(host.look);
+                perHost.push(host.result);
+                nextHardGate.push(host.last);
+                outcomes[wave].push(host.outcome);
+                lastSteps[wave].push(dryRun ? Promise.resolve([host.last]) : host.reachable.then(ok => (ok ? [host.last] : [])));
             }
-
-            gates[wave].push(gate);
-
-            perHost.push(pulumi.all([pulumi.unsecret(reconcile.stdout), banner, look]).apply(([out, b, l]): SmtpHostResult => {
-                const r = parseApplyResult(out);
-                return {
-                    name: h.name,
-                    port,
-                    previousPort: r.previous_port ?? null,
-                    changed: r.changed === true,
-                    added: r.added ?? null,
-                    commented: (r.commented ?? []) as string[],
-                    backup: r.backup ?? null,
-                    restarted: r.restarted === true,
-                    mta: r.mta ?? "none",
-                    mtaChanged: r.mta_changed === true,
-                    verifiedOnHost: r.verified ?? null,
-                    resolverPort: r.resolver_port ?? null,
-                    mtaPort: r.mta_port ?? null,
-                    changedThisUpdate: l.preview ? l.preview.wouldChange : null,
-                    banner: b,
-                };
-            }));
+            hardGate = nextHardGate;
+        }
+        if (soft) {
+            const decision = pulumi.all(outcomes.flat()).apply(done => rolloutDecision(name, budget, waves.length + 1, waves.length, done, []));
+            verdictReady(this.decisionStep(`${name}-verdict`, decision, stepsBefore(waves.length)));
         }
 
         this.previews = pulumi.all(looks).apply(async ls => {
@@ -226,6 +169,169 @@ export class SmtpPort extends pulumi.ComponentResource {
         this.summary = this.results.apply(rs => Object.values(rs).map(describe).join("\n"));
         this.registerOutputs({ results: this.results, summary: this.summary, previews: this.previews });
     }
+    /**
+     * A gate or the verdict: prints its message, and fails (so that nothing
+     * after it runs) when it decided to stop.
+     */
+    private decisionStep(name: string, decision: pulumi.Output<RolloutDecision>, after: Promise<pulumi.Resource[]>): command.local.Command {
+        return new command.local.Command(name, {
+            create: decision.apply(d => (d.stop ? "cat >&2; exit 1 # smtp-port: stop the rollout" : "cat")),
+            stdin: decision.apply(d => d.text),
+            addPreviousOutputInEnv: false,
+        }, { parent: this, dependsOn: after });
+    }
+
+    /** One host's steps: the look, the reconcile, the listener check, and what they add up to. */
+    private host(name: string, h: SmtpHostArgs, c: HostContext) {
+        const { args, script, dryRun } = c;
+        const port = h.port ?? args.port;
+        const file = h.servicesFile ?? c.servicesFile;
+        const restart = h.restartCommand ?? args.restartCommand;
+        const hostSudo = h.sudo ?? c.sudo;
+        const hostState = h.stateDir ?? c.stateDir;
+        const mta = h.mta ?? args.mta ?? defaults.mta;
+        const oldPort: "closed" | "any" = (h.requireOldPortClosed ?? args.requireOldPortClosed ?? defaults.requireOldPortClosed) ? "closed" : "any";
+
+        const applyCall: HostScriptCall = {
+            action: "apply", port, file, service: c.service, protocol: c.protocol, aliases: c.aliases, conflicts: c.conflicts,
+            restart, stateDir: hostState, sudo: hostSudo, mta, verify: c.verify, verifyTimeout: c.verifyTimeout, oldPort, label: h.name,
+        };
+        // Look at the host (read-only) and carry the change number an
+        // apply would make in the command line: a host that drifted then
+        // shows as changing, a host that is right does not.
+        let look: pulumi.Output<Look> = pulumi.output({ preview: null });
+        let create: pulumi.Input<string> = hostCommand(applyCall, { reportFailure: c.soft });
+        if (c.previewHosts) {
+            look = pulumi.unsecret(pulumi.output(h.connection).apply(async conn => {
+                try {
+                    const out = await runOverSsh({
+                        host: conn.host, port: conn.port ?? 22, user: conn.user ?? "root", privateKey: conn.privateKey,
+                        hostKey: conn.hostKey, insecureIgnoreHostKey: h.insecureIgnoreHostKey === true, timeoutSeconds: 10,
+                    }, script.text, hostCommand({ ...applyCall, action: "preview" }, { digest: false }));
+                    return { preview: parsePreview(out) } as Look;
+                } catch (e) {
+                    return { preview: null, error: (e as Error).message } as Look;
+                }
+            }));
+            // A host that failed under a failure budget is in the state as
+            // done; the attempt time makes the next update try it again.
+            const attempt = c.soft ? `@${new Date().toISOString()}` : "";
+            create = look.apply(l => hostCommand({
+                ...applyCall,
+                change: l.preview ? (l.preview.wouldChange ? `${l.preview.generation + 1}${attempt}` : l.preview.generation) : "unknown",
+            }, { reportFailure: c.soft }));
+        }
+        const lookLine = look.apply(async l => {
+            // Awaited: the program's end waits for its outputs, so these
+            // lines reach the engine before it finishes.
+            if (dryRun && c.previewHosts) {
+                if (l.preview) await pulumi.log.info(describePreview(h.name, file, port, l.preview), this);
+                else await pulumi.log.warn(`${h.name}: could not look at the host for this preview: ${l.error}`, this);
+            }
+            return [h.name, l.preview] as [string, HostPreview | null];
+        });
+        // Known only while updating (a preview may not know the connection).
+        const reachable: Promise<boolean> = dryRun ? Promise.resolve(true) : new Promise(res => look.apply(l => { res(l.error === undefined); return l; }));
+        const dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> = c.soft && !dryRun
+            ? reachable.then(ok => (ok ? c.after : [c.verdict]))
+            : c.after;
+
+        const reconcile = new command.remote.Command(`${name}-${h.name}-reconcile`, {
+            connection: h.connection,
+            create,
+            delete: hostCommand({ action: "revert", file, restart, stateDir: hostState, sudo: hostSudo, mta, label: h.name }),
+            stdin: c.scriptInput,
+            // Nothing we run reads PULUMI_COMMAND_STDOUT; injecting it only
+            // makes servers without AcceptEnv warn.
+            addPreviousOutputInEnv: false,
+        }, { parent: this, dependsOn });
+        this.reconcilers[h.name] = reconcile;
+        let last: pulumi.Resource = reconcile;
+
+        let checkOut: pulumi.Output<string | null> = pulumi.output(null);
+        if (c.check.enabled) {
+            const address = h.checkAddress ?? h.connection.host;
+            const probe = new command.local.Command(`${name}-${h.name}-check`, {
+                create: pulumi.output(address).apply(a => shellWords([
+                    "node", c.checkScript, "--name", h.name, "--host", a, "--port", port,
+                    "--timeout-ms", c.check.timeoutMs, "--attempts", c.check.attempts, "--delay-ms", c.check.delayMs,
+                    ...(oldPort === "closed" ? ["--closed-port-from-stdin", "yes"] : []),
+                    ...(c.soft ? ["--soft", "yes"] : []),
+                ])),
+                // The host script's result: which port was there before.
+                stdin: pulumi.unsecret(reconcile.stdout),
+                // Re-check whenever the host script ran again.
+                triggers: [reconcile.stdout],
+                addPreviousOutputInEnv: false,
+            }, { parent: this, dependsOn: [reconcile] });
+            this.checks[h.name] = probe;
+            last = probe;
+            checkOut = pulumi.unsecret(probe.stdout);
+        }
+
+        // An unreachable host's outcome must not wait for its own steps:
+        // under a budget they wait for the verdict, which waits for this.
+        const outcome: pulumi.Output<HostOutcome> = look.apply((l): pulumi.Output<HostOutcome> => (c.soft && l.error !== undefined
+            ? pulumi.output<HostOutcome>({ name: h.name, status: "unreachable", detail: l.error })
+            : pulumi.all([pulumi.unsecret(reconcile.stdout), pulumi.unsecret(reconcile.stderr), checkOut]).apply(([o, e, k]) =>
+                hostOutcome(h.name, o, e, k, l.preview ? l.preview.wouldChange : null))));
+        if (c.soft && !dryRun) {
+            outcome.apply(async o => {
+                if (isFailure(o)) await pulumi.log.warn(`${h.name}: ${o.status}: ${o.detail}`, this);
+            });
+        }
+
+        const result = pulumi.all([pulumi.unsecret(reconcile.stdout), checkOut, look, outcome]).apply(([out, k, l, o]): SmtpHostResult => {
+            const r = parseApplyResult(out);
+            return {
+                name: h.name,
+                port,
+                previousPort: r.previous_port ?? null,
+                changed: r.changed === true,
+                added: r.added ?? null,
+                commented: (r.commented ?? []) as string[],
+                backup: r.backup ?? null,
+                restarted: r.restarted === true,
+                mta: r.mta ?? "none",
+                mtaChanged: r.mta_changed === true,
+                verifiedOnHost: r.verified ?? null,
+                resolverPort: r.resolver_port ?? null,
+                mtaPort: r.mta_port ?? null,
+                changedThisUpdate: l.preview ? l.preview.wouldChange : null,
+                banner: k === null ? null : (JSON.parse(k.trim()).banner as string | null),
+                status: o.status,
+                failure: o.detail ?? null,
+            };
+        });
+        return { look: lookLine, result, outcome, last, reachable };
+    }
+}
+
+type Look = { preview: HostPreview | null; error?: string };
+
+/** What every host of one component shares. */
+interface HostContext {
+    args: SmtpPortArgs;
+    script: { text: string; digest: string };
+    scriptInput: pulumi.Output<string>;
+    checkScript: string;
+    dryRun: boolean;
+    previewHosts: boolean;
+    soft: boolean;
+    service: string;
+    protocol: string;
+    aliases: string[];
+    conflicts: string;
+    servicesFile: string;
+    stateDir: string;
+    sudo: boolean;
+    check: typeof defaults.listenerCheck;
+    verify: boolean;
+    verifyTimeout: number;
+    /** Steps this host's reconcile waits for. */
+    after: pulumi.Resource[];
+    /** The verdict (under a failure budget), which unreachable hosts wait for. */
+    verdict: Promise<pulumi.Resource>;
 }
 
 /** One line for one host: `mx1: smtp 25 -> 17 (changed; commented 2 lines), greeting "220 ..."`. */

@@ -144,7 +144,7 @@ export function validateSmtpPortArgs(args: SmtpPortArgs): string[] {
     } else {
         const seen = new Map<string, number>();
         args.hosts.forEach((h, i) => out.push(...hostProblems(h, i, seen)));
-        out.push(...rolloutProblems(args.rollout, args.hosts.map(h => h?.name)));
+        out.push(...rolloutProblems(args.rollout, args.hosts.map(h => h?.name), args.previewHosts !== false));
     }
     return out;
 }

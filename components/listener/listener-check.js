@@ -169,33 +169,56 @@ function parseArgs(argv) {
     return { host: a.host, port, name: a.name, expect: a.expect, timeoutMs: int("timeout-ms"), attempts: int("attempts"), delayMs: int("delay-ms"), closedPort: int("closed-port") };
 }
 
-/** The host script's result line on stdin: its previous_port is the port that must now be closed. */
-function previousPortFromStdin() {
+/** The host script's result line on stdin, or undefined. */
+function hostResultFromStdin() {
     try {
         const text = require("fs").readFileSync(0, "utf8").trim().split("\n").pop() || "";
-        const r = JSON.parse(text);
-        return typeof r.previous_port === "number" ? r.previous_port : undefined;
+        return JSON.parse(text);
     } catch {
         return undefined;
     }
 }
 
+/**
+ * Take a flag with a value (`--closed-port-from-stdin yes`) out of argv.
+ * @param {string[]} argv
+ * @param {string} flag
+ */
+function takeFlag(argv, flag) {
+    const i = argv.indexOf(flag);
+    if (i < 0) return false;
+    const on = argv[i + 1] === "yes";
+    argv.splice(i, 2);
+    return on;
+}
+
 async function cli() {
     let opts;
+    // --soft yes: a failed check is a result (ok: false, exit 0), for
+    // rollouts with a failure budget, where a failed step would stop Pulumi
+    // from starting anything else; nothing is probed when the host script
+    // on stdin failed (its host was rolled back, not changed).
+    let soft = false;
+    /** @type {any} */
+    let hostResult;
     try {
         const argv = process.argv.slice(2);
-        const i = argv.indexOf("--closed-port-from-stdin");
-        const fromStdin = i >= 0 && argv[i + 1] === "yes";
-        if (i >= 0) argv.splice(i, 2);
+        const fromStdin = takeFlag(argv, "--closed-port-from-stdin");
+        soft = takeFlag(argv, "--soft");
         opts = parseArgs(argv);
-        if (fromStdin && opts.closedPort === undefined) opts.closedPort = previousPortFromStdin();
+        if (fromStdin || soft) hostResult = hostResultFromStdin();
+        if (fromStdin && opts.closedPort === undefined && typeof hostResult?.previous_port === "number") opts.closedPort = hostResult.previous_port;
     } catch (e) {
         process.stderr.write(`listener-check: ${/** @type {Error} */ (e).message}\n`);
         process.exit(2);
     }
+    if (soft && hostResult?.failed) {
+        process.stdout.write(JSON.stringify({ ok: false, skipped: true, host: opts.host, port: opts.port, banner: null, message: "not checked: the host script failed" }) + "\n");
+        return;
+    }
     const r = await checkListener(opts);
     process.stdout.write(JSON.stringify(r) + "\n", () => {
-        if (!r.ok) process.stderr.write(r.message + "\n", () => process.exit(1));
+        if (!r.ok && !soft) process.stderr.write(r.message + "\n", () => process.exit(1));
         else process.exit(0);
     });
 }

@@ -148,3 +148,31 @@ describe("listener check: the old port", function () {
         assert.match(r.err, new RegExp(`old port ${old.port} still accepts connections`));
     });
 });
+
+describe("listener check: --soft (rollouts with a failure budget)", function () {
+    this.timeout(20_000);
+    it("reports a failed check as a result and exits 0", async () => {
+        const port = await closedPort();
+        const r = spawnSync("node", [CLI, "--name", "mx7", "--host", "127.0.0.1", "--port", String(port), "--attempts", "1", "--soft", "yes"], { encoding: "utf8", input: "" });
+        assert.equal(r.status, 0, r.stderr);
+        const out = JSON.parse(r.stdout);
+        assert.equal(out.ok, false);
+        assert.match(out.message, /^listener check failed for mx7 \(127\.0\.0\.1:\d+\): connection refused after 1 attempt/);
+        assert.equal(r.stderr, "");
+    });
+
+    it("probes nothing when the host script failed", async () => {
+        let connections = 0;
+        const s = await server(c => { connections++; c.write("220 should-not-be-asked ESMTP\r\n"); });
+        const { execFile } = await import("child_process");
+        const r = await new Promise<{ code: number; out: string }>(res => {
+            const p = execFile("node", [CLI, "--host", "127.0.0.1", "--port", String(s.port), "--attempts", "1", "--soft", "yes", "--closed-port-from-stdin", "yes"],
+                (e, out) => res({ code: e ? (e as any).code : 0, out }));
+            p.stdin!.end(`{"failed":true,"exit":1}\n`);
+        });
+        s.close();
+        assert.equal(r.code, 0);
+        assert.deepEqual(JSON.parse(r.out), { ok: false, skipped: true, host: "127.0.0.1", port: s.port, banner: null, message: "not checked: the host script failed" });
+        assert.equal(connections, 0);
+    });
+});

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { registrations, valueOf, SECRET_SIG } from "./mocks";
+import * as hostPreview from "../../components/hostPreview";
 // The component is imported after the mocks are set.
 import { SmtpPort, SmtpPortArgs, SmtpPortArgsError, hostScript } from "../../components";
 
@@ -111,7 +112,7 @@ describe("SmtpPort (mocked engine)", () => {
             commented: ["smtp\t\t25/tcp\t\tmail"], backup: "/var/lib/smtp-port/etc_services/orig", restarted: true,
             mta: "postfix", mtaChanged: true, verifiedOnHost: "220 mx.example ESMTP Postfix",
             resolverPort: null, mtaPort: null, changedThisUpdate: null,
-            banner: "220 mx.example ESMTP Postfix",
+            banner: "220 mx.example ESMTP Postfix", status: "changed", failure: null,
         });
         const summary = await valueOf(c.summary);
         assert.equal(summary.split("\n")[0], `mx1: smtp 25 -> 17 (changed; commented 1 line; restarted), greeting "220 mx.example ESMTP Postfix"`);
@@ -172,5 +173,83 @@ describe("SmtpPort (mocked engine)", () => {
             `  - host "mx1": [name] is used twice (hosts[0] and hosts[1])`,
         ].join("\n"));
         assert.equal(registrations.length, before, "no resource registered");
+    });
+
+    describe("with a failure budget", () => {
+        // The look at each host goes over SSH; here it answers from a table.
+        const real = hostPreview.runOverSsh;
+        const answers: Record<string, string | Error> = {};
+        before(() => {
+            (hostPreview as any).runOverSsh = async (t: { host: string }) => {
+                const a = answers[t.host];
+                if (a instanceof Error) throw a;
+                return a;
+            };
+        });
+        after(() => { (hostPreview as any).runOverSsh = real; });
+
+        const preview = (wouldChange: boolean, generation: number) => JSON.stringify({
+            action: "preview", would_change: wouldChange, drift: false, generation, service_port: 25, mta: "postfix", mta_port: 25, diff: [], mta_diff: [],
+        });
+
+        async function budgetFleet(name: string) {
+            answers["198.18.0.11"] = preview(true, 4);
+            answers["198.18.0.12"] = new Error("ssh: connect to host 198.18.0.12 port 22: No route to host");
+            answers["198.18.0.13"] = preview(false, 2);
+            const args = fleet({ previewHosts: true, rollout: { batchSize: 1, failureBudget: 2 } });
+            args.hosts.push({ name: "mx3", connection: { host: "198.18.0.13", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE) } });
+            const c = new SmtpPort(name, args);
+            // The verdict is the last step: once it is registered, all are.
+            await new Promise<void>(res => { const t = setInterval(() => { if (registrations.some(r => r.name === `${name}-verdict` && r.inputs.create)) { clearInterval(t); res(); } }, 10); });
+            await new Promise(res => setTimeout(res, 50));
+            const mine = registrations.filter(r => r.name.startsWith(`${name}-`));
+            const get = (n: string) => mine.find(r => r.name === `${name}-${n}`)!;
+            const deps = (n: string) => get(n).dependencies.map(d => d.split("::").pop()).sort();
+            return { c, get, deps, mine };
+        }
+
+        it("puts a gate before every wave after the first and a verdict after the last", async () => {
+            const { deps, mine } = await budgetFleet("budget1");
+            assert.deepEqual(mine.filter(r => /gate|verdict/.test(r.name)).map(r => r.name).sort(), ["budget1-verdict", "budget1-wave2-gate", "budget1-wave3-gate"]);
+            assert.deepEqual(deps("mx1-reconcile"), []);
+            assert.deepEqual(deps("wave2-gate"), ["budget1-mx1-check", "budget1-mx1-reconcile"], "wave 2 waits for mx1's steps");
+            assert.deepEqual(deps("wave3-gate"), ["budget1-mx1-check", "budget1-mx1-reconcile"], "mx2 is unreachable: nothing of it to wait for");
+            assert.deepEqual(deps("mx3-reconcile"), ["budget1-wave3-gate"]);
+            assert.deepEqual(deps("verdict"), ["budget1-mx1-check", "budget1-mx1-reconcile", "budget1-mx3-check", "budget1-mx3-reconcile"]);
+            assert.deepEqual(deps("mx2-reconcile"), ["budget1-verdict"], "the unreachable host waits behind the verdict, which fails, so it is never attempted");
+        });
+
+        it("reports a failed host instead of failing its step, and retries it on the next update", async () => {
+            const { get } = await budgetFleet("budget2");
+            const create: string = get("mx1-reconcile").inputs.create;
+            assert.match(create, / --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z \|\| printf '\{"failed":true,"exit":%s\}\\n' "\$\?" # smtp-port\.sh [0-9a-f]{12}$/);
+            assert.match(get("mx3-reconcile").inputs.create, / --change 2 \|\| printf /, "a host that is right keeps its change number: no update");
+            assert.match(get("mx1-check").inputs.create, / --soft yes$/);
+        });
+
+        it("counts the unreachable host as failed: the gate after it stays open within the budget, the verdict fails", async () => {
+            const { get } = await budgetFleet("budget3");
+            assert.equal(get("wave2-gate").inputs.create, "cat");
+            assert.equal(get("wave2-gate").inputs.stdin, `smtp-port "budget3": wave 2 of 3 may start: every host before it passed (mx1)`);
+            assert.equal(get("wave3-gate").inputs.create, "cat");
+            assert.equal(get("wave3-gate").inputs.stdin, [
+                `smtp-port "budget3": wave 3 of 3 may start: 1 host failed so far, the failure budget is 2`,
+                `  changed (1): mx1`,
+                `  unreachable: mx2: ssh: connect to host 198.18.0.12 port 22: No route to host`,
+                `  untouched (1): mx3`,
+            ].join("\n"));
+            assert.equal(get("verdict").inputs.create, "cat >&2; exit 1 # smtp-port: stop the rollout");
+            assert.equal(get("verdict").inputs.stdin, [
+                `smtp-port "budget3": 1 of 3 hosts failed (failure budget 2)`,
+                `  changed (1): mx1`,
+                `  already right (1): mx3`,
+                `  unreachable: mx2: ssh: connect to host 198.18.0.12 port 22: No route to host`,
+            ].join("\n"));
+        });
+
+        it("refuses a budget without looking at hosts", () => {
+            assert.throws(() => new SmtpPort("budget4", fleet({ rollout: { failureBudget: 1 } })),
+                /\[rollout.failureBudget\] needs previewHosts/);
+        });
     });
 });
