@@ -1,11 +1,20 @@
 #!/bin/sh
-# lab.sh - a fleet of real Postfix mail hosts on this machine, one network
-# namespace each, reachable over SSH, for testing smtp-port end to end.
+# lab.sh - a fleet of real mail hosts (Postfix, and Exim if asked) on this
+# machine, one network namespace each, reachable over SSH, for testing
+# smtp-port end to end.
 #
 # Usage (as root, Debian 12):
-#   sh lab/lab.sh install        apt-install what the lab needs, if missing
-#   sh lab/lab.sh up [N]         create or repair hosts mx1..mxN (default 3,
-#                                at most 240); healthy hosts are left alone
+#   sh lab/lab.sh install        apt-install what the lab needs, if missing,
+#                                and unpack Debian's exim4 packages into
+#                                $SMTP_PORT_LAB_CACHE/exim4-root (not installed:
+#                                they conflict with postfix)
+#   sh lab/lab.sh up [N] [--exim mxA,mxB]
+#                                create or repair hosts mx1..mxN (default 3,
+#                                at most 240); healthy hosts are left alone.
+#                                --exim (or SMTP_PORT_LAB_EXIM_HOSTS="mxA mxB")
+#                                makes exactly those hosts Exim hosts and every
+#                                other one Postfix; without it each existing
+#                                host keeps its mail server, new ones get Postfix
 #   sh lab/lab.sh down           remove every namespace, process, link, mount
 #                                and file the lab made (safe when half-built)
 #   sh lab/lab.sh status         print the lab state
@@ -17,17 +26,31 @@
 #
 # Host mxK: namespace smtplab-mxK, address 198.18.0.(10+K)/24 on eth0, joined
 # to bridge smtplab0 (198.18.0.1) in the root namespace. sshd on port 22 (key
-# only, root allowed), Postfix 3.7 whose smtp listener follows the host's own
-# /etc/services, private /etc, /var, /run and /tmp (see host-init.sh).
+# only, root allowed), Postfix 3.7 (stock Debian settings: smtp-port has to
+# make its listener follow /etc/services), private /etc, /var, /run and /tmp
+# (see host-init.sh).
+#
+# An Exim host runs Debian's Exim 4.96 (exim4-daemon-light) instead: Postfix's
+# programs are hidden from it (no postconf, no postfix), Exim's are at the
+# Debian paths (/usr/sbin/exim4, /etc/exim4, /etc/init.d/exim4) through a
+# private overlay on /usr, configured the Debian way (update-exim4.conf.conf,
+# exim4.conf.localmacros, the unsplit template): type 'internet', listening
+# on every address on daemon_smtp_ports = smtp (so it follows /etc/services
+# on restart), remote_smtp pinned to port 25 (smtp-port refuses otherwise),
+# lab domains routed by /etc/exim4/hubbed_hosts (no DNS here). Its restart
+# command, /usr/local/sbin/exim4-restart, stops every Exim daemon of the host,
+# starts a new one and waits until it listens on the smtp port (exit 1 if not
+# within 10 s).
 #
 # State lives in $SMTP_PORT_LAB_DIR (default: <repo>/.lab, which ignores
 # itself for git). `up` writes there:
 #   hosts.json   {"keyPath","publicKeyPath","knownHostsPath","hosts":[{"name",
 #                "address","port","user","hostKey","restartCommand",
-#                "servicesFile","namespace"}]}
+#                "servicesFile","namespace","mta"}]}   (mta: postfix | exim)
 #   known_hosts  pins for every host, for ssh -o UserKnownHostsFile=
-#   hosts/mxK/   services (the file mxK sees as /etc/services), init.log,
-#                overlay upper dirs (var.upper/log/postfix.log is its mail log)
+#   hosts/mxK/   services (the file mxK sees as /etc/services), init.log, mta,
+#                overlay upper dirs (var.upper/log/postfix.log is a Postfix
+#                host's mail log, var.upper/log/exim4/mainlog an Exim host's)
 set -eu
 
 # SMTP_PORT_LAB_ID (0-9, default 0) lets labs run side by side, e.g. the
@@ -47,7 +70,13 @@ LAB_RANGE=198.18.0.0/15
 MAX_HOSTS=240
 MARKER=.smtplab
 RESTART_COMMAND='service postfix restart'
+EXIM_RESTART_COMMAND=/usr/local/sbin/exim4-restart
 PACKAGES='postfix openssh-server openssh-client iproute2 socat netcat-openbsd busybox shellcheck util-linux'
+# Debian's Exim, unpacked (never installed: exim4 and postfix conflict). Kept
+# outside every lab dir: `down` deletes those, and all labs share it.
+EXIM_PACKAGES='exim4-base exim4-config exim4-daemon-light'
+LAB_CACHE=${SMTP_PORT_LAB_CACHE:-/var/cache/smtp-port-lab}
+EXIM_ROOT=$LAB_CACHE/exim4-root
 
 say() { printf '%s\n' "lab: $*" >&2; }
 err() { say "error: $*"; exit 1; }
@@ -116,6 +145,18 @@ root_ns_pids() {
 
 cmd_install() {
     need_root
+    install_packages
+    install_exim
+}
+
+# A fresh CI image has no package lists yet.
+apt_lists() {
+    if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+        apt-get update -q >&2
+    fi
+}
+
+install_packages() {
     missing=$(missing_packages)
     if [ -z "$missing" ]; then
         say "all packages present: $PACKAGES"
@@ -124,10 +165,7 @@ cmd_install() {
     before_sshd=$(root_ns_pids sshd)
     before_master=$(root_ns_pids master)
     say "installing: $missing"
-    # A fresh CI image has no package lists yet.
-    if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
-        apt-get update -q >&2
-    fi
+    apt_lists
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     # shellcheck disable=SC2086 # one word per package
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
@@ -145,7 +183,65 @@ cmd_install() {
     done
 }
 
+# Is the unpacked Exim complete and runnable here (its libraries present)?
+exim_ready() {
+    [ -f "$EXIM_ROOT/.complete" ] && [ -x "$EXIM_ROOT/usr/sbin/exim4" ] || return 1
+    ! ldd "$EXIM_ROOT/usr/sbin/exim4" 2>/dev/null | grep -q 'not found'
+}
+
+# The libraries the exim4 .debs in $1 depend on (first alternative of each
+# lib* dependency) that are not installed. Libraries do not conflict with
+# postfix, so apt installs them normally and resolves their own dependencies.
+exim_missing_libs() {
+    for deb in "$1"/*.deb; do
+        dpkg-deb -f "$deb" Depends
+    done | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/[[:space:]]//g' | grep '^lib' | sort -u |
+        while IFS= read -r lib; do
+            status=$(dpkg-query -W -f '${Status}' "$lib" 2>/dev/null || true)
+            [ "$status" = "install ok installed" ] || printf '%s ' "$lib"
+        done
+}
+
+# Debian's exim4 packages, fetched with apt-get download and unpacked with
+# dpkg -x into $EXIM_ROOT: Exim hosts see them at the Debian paths through an
+# overlay (host-init.sh); the machine itself keeps postfix.
+install_exim() {
+    if exim_ready; then
+        say "exim4 present: $EXIM_ROOT ($(cat "$EXIM_ROOT/.complete"))"
+        return 0
+    fi
+    debs=$LAB_CACHE/debs
+    rm -rf "$debs" "$EXIM_ROOT.new"
+    mkdir -p "$debs" "$EXIM_ROOT.new"
+    apt_lists
+    say "downloading: $EXIM_PACKAGES"
+    # Root downloads into a root-owned dir: apt's _apt sandbox could not write it.
+    # shellcheck disable=SC2086 # one word per package
+    (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root $EXIM_PACKAGES >&2) ||
+        err "apt-get download $EXIM_PACKAGES failed"
+    libs=$(exim_missing_libs "$debs")
+    if [ -n "$libs" ]; then
+        say "installing exim4's libraries: $libs"
+        # shellcheck disable=SC2086 # one word per package
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $libs >&2
+    fi
+    for deb in "$debs"/*.deb; do
+        dpkg -x "$deb" "$EXIM_ROOT.new"
+    done
+    version=$(dpkg-deb -f "$debs"/exim4-daemon-light_*.deb Version)
+    rm -rf "$EXIM_ROOT"
+    mv "$EXIM_ROOT.new" "$EXIM_ROOT"
+    printf 'exim4-daemon-light %s\n' "$version" >"$EXIM_ROOT/.complete"
+    exim_ready || err "unpacked exim4 cannot run: $(ldd "$EXIM_ROOT/usr/sbin/exim4" | grep 'not found' | tr '\n' ' ')"
+    say "exim4 $version unpacked into $EXIM_ROOT (not installed)"
+}
+
 ensure_installed() {
+    if [ -n "$(exim_wanted_any)" ] && ! exim_ready; then
+        say "exim4 not unpacked yet: running install"
+        cmd_install
+        return 0
+    fi
     for tool in ip nsenter unshare sshd ssh ssh-keygen postfix socat nc; do
         command -v "$tool" >/dev/null 2>&1 || {
             say "$tool missing: running install"
@@ -220,8 +316,55 @@ smtp_port() {
 
 host_healthy() {
     init_pid "$1" >/dev/null || return 1
-    in_host "$1" postfix status >/dev/null 2>&1 || return 1
+    # A host running the other mail server than the one wanted is rebuilt.
+    mta=$(host_mta "$1")
+    [ "$mta" = "$(wanted_mta "$1")" ] || return 1
+    # shellcheck disable=SC2016 # expanded inside the host
+    case "$mta" in
+        exim) in_host "$1" sh -c 'kill -0 "$(cat /run/exim4/exim.pid)"' >/dev/null 2>&1 || return 1 ;;
+        *) in_host "$1" postfix status >/dev/null 2>&1 || return 1 ;;
+    esac
     lab_ssh "$(host_addr "$1")" true 2>/dev/null || return 1
+}
+
+# --- which mail server -------------------------------------------------------
+
+# --exim / SMTP_PORT_LAB_EXIM_HOSTS: host numbers, and whether it was given.
+EXIM_HOSTS=''
+EXIM_GIVEN=no
+
+# set_exim_hosts LIST: "mx2,mx3", "mx2 mx3" or "2 3".
+set_exim_hosts() {
+    EXIM_GIVEN=yes
+    EXIM_HOSTS=''
+    for h in $(printf '%s' "$1" | tr ',' ' '); do
+        k=${h#mx}
+        case "$k" in
+            '' | *[!0-9]*) err "--exim wants host names like mx2, got '$h'" ;;
+        esac
+        EXIM_HOSTS="$EXIM_HOSTS $k"
+    done
+}
+
+# The mail server host $1 runs now (recorded when it was made).
+host_mta() { cat "$(host_dir "$1")/mta" 2>/dev/null || echo postfix; }
+
+# The mail server host $1 should run: as --exim says, else what it runs.
+wanted_mta() {
+    if [ "$EXIM_GIVEN" = yes ]; then
+        case " $EXIM_HOSTS " in
+            *" $1 "*) echo exim ;;
+            *) echo postfix ;;
+        esac
+    else
+        host_mta "$1"
+    fi
+}
+
+# Non-empty when some host is or will be an Exim host.
+exim_wanted_any() {
+    printf '%s' "$EXIM_HOSTS"
+    [ "$EXIM_GIVEN" = yes ] || grep -lx exim "$lab_dir"/hosts/mx*/mta 2>/dev/null || true
 }
 
 # --- network ---------------------------------------------------------------
@@ -296,6 +439,8 @@ host_create() {
     write_sshd_config "$dir" "$1"
     cp /etc/services "$dir/services"
     chmod 0644 "$dir/services"
+    mta=$(wanted_mta "$1")
+    printf '%s\n' "$mta" >"$dir/mta"
 
     ip netns add "$ns"
     ip link add "$ns" type veth peer name eth0 netns "$ns"
@@ -308,11 +453,13 @@ host_create() {
     # those would vanish from their view, so they start from a copy kept in
     # the lab dir.
     tpl="$lab_dir/templates"
-    mkdir -p "$tpl/postfix"
+    mkdir -p "$tpl/postfix" "$tpl/exim"
     cp "$script_dir/host-init.sh" "$tpl/host-init.sh"
     cp "$script_dir/postfix/main.cf" "$tpl/postfix/main.cf"
+    cp "$script_dir/exim/update-exim4.conf.conf" "$script_dir/exim/exim4.conf.localmacros" \
+        "$script_dir/exim/exim4-restart" "$tpl/exim/"
     setsid ip netns exec "$ns" unshare --mount --uts --pid --fork --mount-proc --propagation private -- \
-        sh "$tpl/host-init.sh" "$name" "$addr" "$dir" "$tpl" \
+        sh "$tpl/host-init.sh" "$name" "$addr" "$dir" "$tpl" "$mta" "$EXIM_ROOT" \
         </dev/null >>"$dir/init.log" 2>&1 &
 }
 
@@ -426,8 +573,11 @@ write_hosts_json() {
         for k in $(existing_hosts); do
             printf '%s\n    {"name": "mx%s", "address": "%s", "port": 22, "user": "root", ' \
                 "$sep" "$k" "$(host_addr "$k")"
-            printf '"hostKey": "%s", "restartCommand": "%s", ' "$(host_key "$k")" "$RESTART_COMMAND"
-            printf '"servicesFile": "/etc/services", "namespace": "%s"}' "$NS_PREFIX""mx$k"
+            mta=$(host_mta "$k")
+            restart=$RESTART_COMMAND
+            [ "$mta" != exim ] || restart=$EXIM_RESTART_COMMAND
+            printf '"hostKey": "%s", "restartCommand": "%s", ' "$(host_key "$k")" "$restart"
+            printf '"servicesFile": "/etc/services", "namespace": "%s", "mta": "%s"}' "$NS_PREFIX""mx$k" "$mta"
             sep=','
         done
         printf '\n  ]\n}\n'
@@ -483,7 +633,21 @@ unhealthy_hosts() {
 }
 
 cmd_up() {
-    count=${1:-3}
+    [ -z "${SMTP_PORT_LAB_EXIM_HOSTS+set}" ] || set_exim_hosts "$SMTP_PORT_LAB_EXIM_HOSTS"
+    count=3
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --exim)
+                [ $# -ge 2 ] || err "--exim needs a list of hosts, e.g. --exim mx2,mx3"
+                set_exim_hosts "$2"
+                shift 2
+                ;;
+            *)
+                count=$1
+                shift
+                ;;
+        esac
+    done
     case "$count" in
         '' | *[!0-9]*) err "N must be a number: $count" ;;
     esac
@@ -555,7 +719,7 @@ cmd_status() {
     else
         printf 'bridge:  absent\n'
     fi
-    printf '%-6s %-13s %-8s %-4s %-5s %s\n' HOST ADDRESS INIT SSH SMTP GREETING
+    printf '%-6s %-13s %-8s %-8s %-4s %-5s %s\n' HOST ADDRESS INIT MTA SSH SMTP GREETING
     for k in $(existing_hosts 2>/dev/null); do
         addr=$(host_addr "$k")
         pid=$(init_pid "$k" || echo down)
@@ -567,7 +731,7 @@ cmd_status() {
             port=$(smtp_port "$k" || true)
             banner=$(greeting "$addr" "${port:-25}")
         fi
-        printf '%-6s %-13s %-8s %-4s %-5s %s\n' "mx$k" "$addr" "$pid" "$ssh" "${port:--}" "$banner"
+        printf '%-6s %-13s %-8s %-8s %-4s %-5s %s\n' "mx$k" "$addr" "$pid" "$(host_mta "$k")" "$ssh" "${port:--}" "$banner"
     done
     stray=$(ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^$NS_PREFIX" | tr '\n' ' ' || true)
     printf 'namespaces: %s\n' "${stray:-none}"

@@ -504,12 +504,27 @@ exim_preflight() {
         *" $SERVICE "*) ;;
         *) err "[mta] exim: daemon_smtp_ports is '$ports', not the service name '$SERVICE', so the listener will not follow the services file" ;;
     esac
-    if [ "$SERVICE" = smtp ]; then
-        tport=$("$x" -bP transport remote_smtp 2>/dev/null | sed -n 's/^port = *//p')
+    [ "$SERVICE" = smtp ] || return 0
+    # Outbound mail goes through whichever smtp transport a router names, not
+    # always remote_smtp: Debian's smarthost and satellite configurations use
+    # remote_smtp_smarthost. Routers the configuration leaves out (Debian's
+    # smarthost router on an 'internet' host) do not count; a router that
+    # picks its transport by expansion makes every transport count.
+    used=$(for r in $("$x" -bP router_list 2>/dev/null); do
+        "$x" -bP router "$r" 2>/dev/null | sed -n 's/^transport = *//p'
+    done | sort -u)
+    case "$used" in
+        '' | *'$'*) used=$("$x" -bP transport_list 2>/dev/null) || used="" ;;
+    esac
+    [ -n "$used" ] || used=remote_smtp
+    for t in $used; do
+        opts=$("$x" -bP transport "$t" 2>/dev/null) || continue
+        printf '%s\n' "$opts" | grep -qx 'driver = smtp' || continue
+        tport=$(printf '%s\n' "$opts" | sed -n 's/^port = *//p')
         case "$tport" in
-            '' | *[!0-9]*) err "[mta] exim: transport remote_smtp sends to port '${tport:-smtp}', which would follow the services file to $PORT; set 'port = 25' on remote_smtp first" ;;
+            '' | *[!0-9]*) err "[mta] exim: transport $t sends to port '${tport:-smtp}', which would follow the services file to $PORT; set 'port = 25' on $t first" ;;
         esac
-    fi
+    done
 }
 
 # A known_tcp_ports value (stdin) without the mappings of --service:

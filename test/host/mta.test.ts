@@ -1,5 +1,5 @@
 // The host script's mail-server adapters, against stand-in postconf and exim4
-// commands (the lab has the real Postfix; Debian cannot install Exim beside it).
+// commands (the lab has the real Postfix and Exim: test/e2e/mixed-mta.test.ts).
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
@@ -77,14 +77,15 @@ for (const shell of SHELLS) {
         });
 
         describe("exim", () => {
-            const exim = (ports: string, transportPort: string, ...args: string[]) => {
+            const eximWith = (extra: Record<string, string>, ports: string, transportPort: string, ...args: string[]) => {
                 const dir = tempDir();
                 const file = path.join(dir, "services");
                 fs.writeFileSync(file, "smtp 25/tcp mail\n");
                 const r = runScript(shell, [...args, "--file", file, "--state-dir", path.join(dir, "state"), "--restart", "true", "--verify", "no"],
-                    { env: { FAKE_EXIM_PORTS: ports, FAKE_EXIM_TRANSPORT_PORT: transportPort }, pathPrefix: bin({ exim4: path.join(FIX, "fake-exim.sh") }) });
+                    { env: { FAKE_EXIM_PORTS: ports, FAKE_EXIM_TRANSPORT_PORT: transportPort, ...extra }, pathPrefix: bin({ exim4: path.join(FIX, "fake-exim.sh") }) });
                 return { r, text: fs.readFileSync(file, "utf8") };
             };
+            const exim = (ports: string, transportPort: string, ...args: string[]) => eximWith({}, ports, transportPort, ...args);
             it("goes ahead when the daemon listens by name and remote_smtp is pinned", () => {
                 const { r, text } = exim("smtp : 587", "25", "apply", "--port", "17", "--mta", "auto");
                 assert.equal(r.code, 0, r.stderr);
@@ -96,6 +97,15 @@ for (const shell of SHELLS) {
                 const { r, text } = exim("smtp", "", "apply", "--port", "17", "--mta", "exim");
                 assert.equal(r.stderr, "smtp-port: error: [mta] exim: transport remote_smtp sends to port 'smtp', which would follow the services file to 17; set 'port = 25' on remote_smtp first\n");
                 assert.equal(text, "smtp 25/tcp mail\n");
+            });
+            it("checks the transport the routers really use: a smarthost router's remote_smtp_smarthost must be pinned too", () => {
+                const { r, text } = eximWith({ FAKE_EXIM_SMARTHOST: "1" }, "smtp", "25", "apply", "--port", "17", "--mta", "exim");
+                assert.equal(r.code, 1);
+                assert.equal(r.stderr, "smtp-port: error: [mta] exim: transport remote_smtp_smarthost sends to port 'smtp', which would follow the services file to 17; set 'port = 25' on remote_smtp_smarthost first\n");
+                assert.equal(text, "smtp 25/tcp mail\n");
+                const ok = eximWith({ FAKE_EXIM_SMARTHOST: "1", FAKE_EXIM_SMARTHOST_PORT: "587" }, "smtp", "25", "apply", "--port", "17", "--mta", "exim");
+                assert.equal(ok.r.code, 0, ok.r.stderr);
+                assert.equal(ok.text, "#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
             });
             it("refuses when the daemon listens by number", () => {
                 const { r } = exim("25 : 587", "25", "apply", "--port", "17", "--mta", "exim");
