@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // @ts-check
-// Writes Pulumi.<stack>.yaml for the lab fleet from .lab/hosts.json: the
-// port, the hosts with their pinned host keys and the restart command. The
+// Writes Pulumi.<stack>.yaml for the lab fleet from .lab/hosts.json (the lab
+// of SMTP_PORT_LAB_ID): the port, the hosts with their pinned host keys and
+// the restart command (per host where it differs: Exim hosts). The
 // private key is not written here: callers set it as a secret
 // (`pulumi config set --secret smtp-port:privateKey < key`).
 //
@@ -35,7 +36,12 @@ function main(argv) {
     /** @type {any[]} */
     const hosts = lab.hosts
         .filter((/** @type {any} */ h) => !only || only.includes(h.name))
-        .map((/** @type {any} */ h) => ({ name: h.name, host: h.address, user: h.user, hostKey: h.hostKey, dialErrorLimit: 3, perDialTimeout: 5 }));
+        .map((/** @type {any} */ h) => ({
+            name: h.name, host: h.address, user: h.user, hostKey: h.hostKey, dialErrorLimit: 3, perDialTimeout: 5,
+            // A host whose mail server differs from the first host's (an Exim
+            // host among Postfix hosts) gets its own restart command.
+            ...(h.restartCommand !== lab.hosts[0].restartCommand ? { restartCommand: h.restartCommand } : {}),
+        }));
     for (const o of overrides) {
         const [name, p] = o.split("=");
         const h = hosts.find(x => x.name === name);

@@ -16,6 +16,8 @@ export interface LabHost {
     hostKey: string;
     restartCommand: string;
     servicesFile: string;
+    /** The host's mail server: postfix or exim (lab.sh up --exim). */
+    mta?: string;
 }
 
 export interface Lab {
@@ -54,4 +56,50 @@ export function servicesOf(host: string): string {
 export function getent(host: string, query: string): string {
     const r = spawnSync("sh", [LAB, "exec", host, "--", "getent", "services", query], { encoding: "utf8" });
     return r.status === 0 ? r.stdout.trim().replace(/\s+/g, " ") : "";
+}
+
+/**
+ * A lab by its ID (SMTP_PORT_LAB_ID), for suites that run their own lab beside
+ * lab 0 without touching process.env (other suites in the same mocha run use
+ * the functions above, on lab 0).
+ */
+export interface LabById {
+    id: number;
+    dir: string;
+    env: NodeJS.ProcessEnv;
+    /** `lab.sh up N [--exim mxA,mxB]`; returns hosts.json. */
+    up(n: number, opts?: { exim?: string[] }): Lab;
+    down(): void;
+    inHost(host: string, ...cmd: string[]): string;
+    servicesOf(host: string): string;
+    getent(host: string, query: string): string;
+}
+
+export function labById(id: number): LabById {
+    const env = { ...process.env, SMTP_PORT_LAB_ID: String(id) };
+    const run = (args: string[], timeout = 300_000) => spawnSync("sh", [LAB, ...args], { encoding: "utf8", timeout, env });
+    const must = (args: string[]) => {
+        const r = run(args);
+        if (r.status !== 0) throw new Error(`lab ${id}: ${args.join(" ")} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+        return r.stdout;
+    };
+    const dir = run(["dir"]).stdout.trim();
+    return {
+        id, dir, env,
+        up(n, opts = {}) {
+            must(["up", String(n), ...(opts.exim?.length ? ["--exim", opts.exim.join(",")] : [])]);
+            return JSON.parse(fs.readFileSync(path.join(dir, "hosts.json"), "utf8"));
+        },
+        down() { must(["down"]); },
+        inHost(host, ...cmd) {
+            const r = spawnSync("sh", [LAB, "exec", host, "--", ...cmd], { encoding: "utf8", timeout: 60_000, env });
+            if (r.status !== 0) throw new Error(`lab ${id}: ${host}: ${cmd.join(" ")} failed (${r.status}): ${r.stderr}`);
+            return r.stdout;
+        },
+        servicesOf(host) { return fs.readFileSync(path.join(dir, "hosts", host, "services"), "utf8"); },
+        getent(host, query) {
+            const r = spawnSync("sh", [LAB, "exec", host, "--", "getent", "services", query], { encoding: "utf8", env });
+            return r.status === 0 ? r.stdout.trim().replace(/\s+/g, " ") : "";
+        },
+    };
 }
