@@ -6,7 +6,8 @@
 # Usage (as root, Debian 12):
 #   sh lab/lab.sh install        apt-install what the lab needs, if missing,
 #                                and unpack Debian's exim4 packages into
-#                                $SMTP_PORT_LAB_CACHE/exim4-root (not installed:
+#                                $SMTP_PORT_LAB_CACHE/exim4-root (default
+#                                /var/cache/smtp-port-lab; not installed:
 #                                they conflict with postfix)
 #   sh lab/lab.sh up [N] [--exim mxA,mxB]
 #                                create or repair hosts mx1..mxN (default 3,
