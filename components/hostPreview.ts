@@ -13,8 +13,12 @@ export interface HostPreview {
     wouldChange: boolean;
     /** The file differs from what smtp-port last wrote (someone edited it). */
     drift: boolean;
-    /** Changes applied on this host so far; an apply that changes something adds one. */
-    generation: number;
+    /**
+     * The change token the host recorded: the number of changes so far, plus
+     * a retry mark (`3@<time>`) when that change was a retry under a failure
+     * budget. An apply that changes something records the token it was given.
+     */
+    generation: string;
     /** The port `smtp` resolves to now, or null. */
     servicePort: number | null;
     /** The port the MTA listens on for smtp, where the adapter can tell, or null. */
@@ -41,12 +45,22 @@ export function parsePreview(stdout: string): HostPreview {
     return {
         wouldChange: r.would_change === true,
         drift: r.drift === true,
-        generation: Number(r.generation ?? 0),
+        generation: String(r.generation ?? 0),
         servicePort: r.service_port ?? null,
         mtaPort: r.mta_port ?? null,
         diff: r.diff ?? [],
         mtaDiff: r.mta_diff ?? [],
     };
+}
+
+/**
+ * The change token an apply would record: the next number, with `mark`
+ * (under a failure budget, the attempt's time) so that a host whose last
+ * attempt failed, and so is recorded in Pulumi's state with this very
+ * number, still differs and is tried again.
+ */
+export function nextChange(generation: string, mark = ""): string {
+    return `${(parseInt(generation, 10) || 0) + 1}${mark}`;
 }
 
 /** Run `sh -s -- ARGS` on the host with the script on stdin; resolve with stdout, reject with a clear reason. */

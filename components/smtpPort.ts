@@ -6,7 +6,7 @@ import { assertValidSmtpPortArgs } from "./validate";
 import { hostCommand, hostScript, HostScriptCall } from "./hostScript";
 import { shellWords } from "./shell";
 import { HostOutcome, hostOutcome, HostStatus, isFailure, planWaves, rolloutDecision, RolloutDecision } from "./rollout";
-import { HostPreview, describePreview, parsePreview, runOverSsh } from "./hostPreview";
+import { HostPreview, describePreview, nextChange, parsePreview, runOverSsh } from "./hostPreview";
 
 /** What one host reports after `pulumi up`. */
 export interface SmtpHostResult {
@@ -174,6 +174,9 @@ export class SmtpPort extends pulumi.ComponentResource {
      * after it runs) when it decided to stop.
      */
     private decisionStep(name: string, decision: pulumi.Output<RolloutDecision>, after: Promise<pulumi.Resource[]>): command.local.Command {
+        // A failing step shows its message; a passing one says it here,
+        // since Pulumi does not print a command's output.
+        if (!pulumi.runtime.isDryRun()) decision.apply(async d => { if (!d.stop) await pulumi.log.info(d.text, this); });
         return new command.local.Command(name, {
             create: decision.apply(d => (d.stop ? "cat >&2; exit 1 # smtp-port: stop the rollout" : "cat")),
             stdin: decision.apply(d => d.text),
@@ -214,11 +217,12 @@ export class SmtpPort extends pulumi.ComponentResource {
                 }
             }));
             // A host that failed under a failure budget is in the state as
-            // done; the attempt time makes the next update try it again.
+            // done, with the token of its attempt; the attempt's time makes
+            // the next token differ, so the next update tries it again.
             const attempt = c.soft ? `@${new Date().toISOString()}` : "";
             create = look.apply(l => hostCommand({
                 ...applyCall,
-                change: l.preview ? (l.preview.wouldChange ? `${l.preview.generation + 1}${attempt}` : l.preview.generation) : "unknown",
+                change: l.preview ? (l.preview.wouldChange ? nextChange(l.preview.generation, attempt) : l.preview.generation) : "unknown",
             }, { reportFailure: c.soft }));
         }
         const lookLine = look.apply(async l => {

@@ -36,7 +36,7 @@ export interface FleetSecrets {
 }
 
 /** Config gives strings; whole numbers become numbers, anything else stays as written so validation can name it. */
-export function portFromConfig(v: unknown): unknown {
+export function wholeNumberFromConfig(v: unknown): unknown {
     if (typeof v === "string" && /^\s*[0-9]+\s*$/.test(v)) return Number(v);
     return v;
 }
@@ -74,7 +74,7 @@ export function fleetFromConfig(raw: {
                 password: per("password"),
             },
             insecureIgnoreHostKey: h?.insecureIgnoreHostKey,
-            port: portFromConfig(h?.port) as number | undefined,
+            port: wholeNumberFromConfig(h?.port) as number | undefined,
             servicesFile: h?.servicesFile,
             restartCommand: h?.restartCommand,
             sudo: h?.sudo,
@@ -85,7 +85,7 @@ export function fleetFromConfig(raw: {
         };
     });
     return {
-        port: portFromConfig(raw.port) as number,
+        port: wholeNumberFromConfig(raw.port) as number,
         hosts,
         restartCommand: raw.restartCommand,
         servicesFile: raw.servicesFile,
@@ -94,7 +94,10 @@ export function fleetFromConfig(raw: {
         mta: raw.mta as MailServer | undefined,
         verifyOnHost: raw.verifyOnHost,
         requireOldPortClosed: raw.requireOldPortClosed,
-        rollout: raw.rollout,
+        // `config set --path` may store the budget as a string.
+        rollout: raw.rollout && typeof raw.rollout === "object"
+            ? { ...raw.rollout, failureBudget: wholeNumberFromConfig(raw.rollout.failureBudget) as number | undefined }
+            : raw.rollout,
         previewHosts: raw.previewHosts,
         failOnDrift: raw.failOnDrift,
     };

@@ -56,6 +56,7 @@ usage: smtp-port.sh apply  --port N [--file PATH] [--service NAME] [--protocol t
                            [--state-dir DIR] [--mta postfix|exim|sendmail|auto|none]
                            [--verify yes|no] [--old-port closed|any]
                            [--check-address 127.0.0.1] [--check-timeout 20]
+                           [--host-label NAME] [--change TOKEN]
        smtp-port.sh revert [--file PATH] [--restart CMD] [--state-dir DIR]
        smtp-port.sh status [--file PATH] [--port N] [--service NAME] [--protocol tcp|udp]
                            [--state-dir DIR]
@@ -676,10 +677,32 @@ wait_greeting() {
 
 # --- commands -----------------------------------------------------------------
 
-generation() { cat "$GENERATION_FILE" 2>/dev/null || echo 0; }
+# The change token a look reports. An apply that changes something records
+# the token Pulumi gave it (--change), so that the next look reports exactly
+# what Pulumi holds in its state (no diff) even when that token marks a retry
+# ("3@<time>"); without a token (by hand, revert) the number goes up by one.
+generation() {
+    g=$(cat "$GENERATION_FILE" 2>/dev/null || echo 0)
+    case "$g" in
+        [0-9]*) printf '%s\n' "$g" ;;
+        *) echo 0 ;;
+    esac
+}
+
+generation_json() {
+    g=$(generation)
+    case "$g" in
+        *[!0-9]*) printf '"%s"' "$g" ;;
+        *) printf '%s' "$g" ;;
+    esac
+}
 
 bump_generation() {
-    printf '%s\n' "$(($(generation) + 1))" > "$GENERATION_FILE.tmp"
+    case "$CHANGE" in
+        [0-9]*) next=$CHANGE ;;
+        *) next=$(($(generation | sed 's/[^0-9].*//') + 1)) ;;
+    esac
+    printf '%s\n' "$next" > "$GENERATION_FILE.tmp"
     mv -f "$GENERATION_FILE.tmp" "$GENERATION_FILE"
 }
 
@@ -763,7 +786,7 @@ do_preview() {
         awk 'BEGIN { ORS = "" } { s = $0; gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s); printf "%s\"%s\"", (n++ ? "," : ""), s }' "$1"
     }
     printf '{"action":"preview","file":"%s","port":%s,"would_change":%s,"drift":%s,"generation":%s,"service_port":%s,"mta":"%s","mta_port":%s,"diff":[%s],"mta_diff":[%s]}\n' \
-        "$(json_str "$FILE")" "$PORT" "$would" "$drift" "$(generation)" "$(num_or_null "$now_port")" "$MTA" \
+        "$(json_str "$FILE")" "$PORT" "$would" "$drift" "$(generation_json)" "$(num_or_null "$now_port")" "$MTA" \
         "$(num_or_null "$(mta_port "$now_port")")" "$(lines_json "$WORK/diff")" "$(lines_json "$WORK/mta.plan")"
 }
 
@@ -909,7 +932,7 @@ do_apply() {
         "$(if [ -n "$added" ]; then printf '"%s"' "$(json_str "$added")"; else printf null; fi)" \
         "$(json_edits "$WORK/edits" C)" "$backup" "$MTA" "$MTA_CHANGED" "$RESTARTED" \
         "$(if [ -n "$VERIFIED" ]; then printf '"%s"' "$(json_str "$VERIFIED")"; else printf null; fi)" \
-        "$(num_or_null "$after")" "$(num_or_null "$(mta_port "$after")")" "$(generation)"
+        "$(num_or_null "$after")" "$(num_or_null "$(mta_port "$after")")" "$(generation_json)"
 }
 
 do_revert() {
@@ -974,7 +997,7 @@ main() {
     esac
     PORT="" FILE="/etc/services" SERVICE="smtp" PROTOCOL="tcp" ALIASES="mail"
     CONFLICTS="comment" RESTART="" STATE_ROOT="/var/lib/smtp-port"
-    MTA="none" VERIFY="yes" OLD_PORT="closed" CHECK_ADDRESS="127.0.0.1" CHECK_TIMEOUT=20
+    MTA="none" VERIFY="yes" OLD_PORT="closed" CHECK_ADDRESS="127.0.0.1" CHECK_TIMEOUT=20 CHANGE=""
     HOST_LABEL=$(hostname 2>/dev/null || uname -n)
     while [ "$#" -gt 0 ]; do
         [ "$#" -ge 2 ] || err "option $1 needs a value"
@@ -993,9 +1016,15 @@ main() {
             --check-address) CHECK_ADDRESS="$2" ;;
             --check-timeout) CHECK_TIMEOUT="$2" ;;
             --host-label) HOST_LABEL="$2" ;;
-            # The change number Pulumi expects this apply to make; carried in
-            # the command line only so that drift shows as a change in diffs.
-            --change) ;;
+            # The change token Pulumi expects this apply to make: a number,
+            # or a number and a retry mark; recorded by an apply that changes
+            # something (anything else, like "unknown", is not recorded).
+            --change)
+                case "$2" in
+                    [0-9]*[!0-9A-Za-z@:.+-]*) err "[change] must be a number with an optional mark of letters, digits and @:.+-, got '$2'" ;;
+                    [0-9]*) CHANGE="$2" ;;
+                esac
+                ;;
             *) usage; err "unknown option '$1'" ;;
         esac
         shift 2

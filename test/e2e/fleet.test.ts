@@ -241,6 +241,50 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         for (const h of HOSTS) assert.equal(servicesOf(h), original[h]);
     });
 
+    it("6c. failure budget: failed and unreachable hosts are counted; once the budget is spent no further host is touched; the error lists every host", async () => {
+        // Waves: mx9 (unreachable, the lab bridge on a closed port) alone, then mx1, mx2, mx3 one at a time.
+        const budget = (n: number) => ["--extra-host", "mx9=198.18.0.1:2", "--rollout", JSON.stringify({ canary: "mx9", batchSize: 1, failureBudget: n })];
+        inHost("mx1", "sh", "-c", "setsid socat TCP-LISTEN:17,fork,reuseaddr SYSTEM:'echo SSH-2.0-squatter' </dev/null >/dev/null 2>&1 & echo $! > /run/squatter.pid");
+        try {
+            // Budget 2: mx9 fails (unreachable), mx1 fails (rolled back): mx2 and mx3 are never touched.
+            writeConfig(17, budget(2));
+            const spent = await run(["up", "--yes"]);
+            const text = spent.stdout + spent.stderr;
+            assert.notEqual(spent.code, 0, "the up fails");
+            assert.match(text, /smtp-port "smtp": rollout stopped before wave 3 of 4: 2 hosts failed, the failure budget is 2; no later host was touched/);
+            assert.match(text, /rolled back: mx1: mx1: the restart command failed; rolled back in \d+s: \/etc\/services and the postfix configuration are as before/);
+            assert.match(text, /unreachable: mx9: .*(refused|port 2)/i);
+            assert.match(text, /untouched \(2\): mx2, mx3/);
+            for (const h of HOSTS) assert.equal(servicesOf(h), original[h], `${h} as before (rolled back or untouched)`);
+            const update = spent.stdout.slice(spent.stdout.indexOf("Updating ("));
+            assert.doesNotMatch(update, /smtp-mx[23]-reconcile\s+creat/, "mx2 and mx3 were not touched");
+            assert.doesNotMatch(update, /smtp-mx9-reconcile\s+creat/, "the unreachable host was not attempted");
+            assert.match((await greeting(addr("mx1"), 25)) ?? "", /^220 mx1/, "mx1 keeps accepting mail on 25");
+
+            // Budget 3: the same two failures leave room, so mx2 and mx3 move; mx1 is tried again and rolls back again.
+            writeConfig(17, budget(3));
+            const within = await run(["up", "--yes"]);
+            const text2 = within.stdout + within.stderr;
+            assert.notEqual(within.code, 0, "the up still fails: two hosts failed");
+            assert.match(text2, /smtp-port "smtp": 2 of 4 hosts failed \(failure budget 3\)/);
+            assert.match(text2, /changed \(2\): mx2, mx3/);
+            assert.match(text2, /rolled back: mx1: mx1: the restart command failed; rolled back in \d+s/);
+            assert.match(text2, /unreachable: mx9: /);
+            for (const h of ["mx2", "mx3"]) assert.equal(getent(h, "smtp/tcp"), "smtp 17/tcp mail", `${h} moved`);
+            assert.equal(servicesOf("mx1"), original.mx1, "mx1 rolled back again");
+        } finally {
+            inHost("mx1", "sh", "-c", "kill $(cat /run/squatter.pid) 2>/dev/null; true");
+        }
+        // Port free, mx9 gone from the stack (it was never created): the next up finishes mx1 and passes.
+        writeConfig(17, ["--rollout", JSON.stringify({ batchSize: 1, failureBudget: 1 })]);
+        const done = await must(["up", "--yes"]);
+        assert.match(done.stdout + done.stderr, /smtp-port "smtp": all 3 hosts passed: mx1, mx2, mx3/);
+        for (const h of HOSTS) assert.equal(getent(h, "smtp/tcp"), "smtp 17/tcp mail");
+        await must(["preview", "--expect-no-changes"]);
+        await must(["destroy", "--yes"]);
+        for (const h of HOSTS) assert.equal(servicesOf(h), original[h]);
+    });
+
     it("7. an unreachable host fails with its name; the other hosts still converge", async () => {
         // 198.18.0.1 is the lab bridge in this namespace: nothing listens on port 2.
         writeConfig(17, ["--extra-host", "mx9=198.18.0.1:2"]);

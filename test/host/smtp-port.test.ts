@@ -149,6 +149,23 @@ for (const shell of SHELLS) {
             assert.equal(runScript(shell, ["preview", ...args]).json.would_change, false);
         });
 
+        it("an apply that changes something records the change token it was given; a retry mark survives, other values do not", () => {
+            const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            const args = ["--port", "17", "--file", file, "--state-dir", state, "--verify", "no"];
+            assert.equal(runScript(shell, ["apply", ...args, "--change", "unknown"]).json.generation, 1, "not a token: counted");
+            const retry = runScript(shell, ["apply", "--port", "2525", "--file", file, "--state-dir", state, "--verify", "no", "--change", "2@2026-11-27T05:30:00.123Z"]);
+            assert.equal(retry.json.generation, "2@2026-11-27T05:30:00.123Z");
+            assert.equal(runScript(shell, ["preview", "--port", "2525", "--file", file, "--state-dir", state]).json.generation, "2@2026-11-27T05:30:00.123Z",
+                "the look reports exactly the token Pulumi holds, so a converged host shows no change");
+            assert.equal(runScript(shell, ["apply", "--port", "2525", "--file", file, "--state-dir", state, "--verify", "no", "--change", "9"]).json.generation,
+                "2@2026-11-27T05:30:00.123Z", "nothing changed: nothing recorded");
+            assert.equal(runScript(shell, ["revert", "--file", file, "--state-dir", state]).code, 0);
+            assert.equal(runScript(shell, ["preview", ...args]).json.generation, 3, "a revert counts on from the token's number");
+            const bad = runScript(shell, ["apply", ...args, "--change", "3;reboot"]);
+            assert.equal(bad.code, 1);
+            assert.equal(bad.stderr, "smtp-port: error: [change] must be a number with an optional mark of letters, digits and @:.+-, got '3;reboot'\n");
+        });
+
         it("status reports what the resolver would answer without writing", () => {
             const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
             const r = runScript(shell, ["status", "--port", "17", "--file", file, "--state-dir", state]);

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { validateSmtpPortArgs, SmtpPortArgs } from "../../components";
-import { fleetFromConfig, portFromConfig } from "../../components/stackConfig";
+import { fleetFromConfig, wholeNumberFromConfig } from "../../components/stackConfig";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 const ok = (): SmtpPortArgs => ({ port: 17, hosts: [{ name: "mx1", connection: { host: "mx1.example.net", hostKey: KEY } }] });
@@ -81,9 +81,9 @@ describe("validateSmtpPortArgs", () => {
 
 describe("stack config", () => {
     it("turns whole-number strings into ports and keeps anything else for validation to name", () => {
-        assert.equal(portFromConfig("17"), 17);
-        assert.equal(portFromConfig("17.5"), "17.5");
-        assert.equal(portFromConfig("abc"), "abc");
+        assert.equal(wholeNumberFromConfig("17"), 17);
+        assert.equal(wholeNumberFromConfig("17.5"), "17.5");
+        assert.equal(wholeNumberFromConfig("abc"), "abc");
     });
 
     it("maps hosts to connections with the fleet-wide secret key", async () => {
@@ -93,5 +93,12 @@ describe("stack config", () => {
         assert.equal(args.hosts[0].port, 26);
         assert.equal((args.hosts[0].connection as any).user, "root");
         assert.deepEqual(validateSmtpPortArgs(args), []);
+    });
+
+    it("reads a failure budget set with `config set --path` (a string) as a number", () => {
+        const args = fleetFromConfig({ port: 17, hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: KEY }], rollout: { batchSize: "10%", failureBudget: "3" as any } }, {});
+        assert.deepEqual(args.rollout, { batchSize: "10%", failureBudget: 3 });
+        const bad = fleetFromConfig({ port: 17, hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: KEY }], rollout: { failureBudget: "three" as any } }, {});
+        assert.deepEqual(validateSmtpPortArgs(bad), [`[rollout.failureBudget] must be a whole number of hosts, at least 1, got "three"`]);
     });
 });
