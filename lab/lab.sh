@@ -326,6 +326,13 @@ host_healthy() {
         *) in_host "$1" postfix status >/dev/null 2>&1 || return 1 ;;
     esac
     lab_ssh "$(host_addr "$1")" true 2>/dev/null || return 1
+    # A running master can still be wedged (seen once among 30 hosts under
+    # load: connections queue, nothing answers): it must greet.
+    port=$(smtp_port "$1" 2>/dev/null || true)
+    case "$(greeting "$(host_addr "$1")" "${port:-25}")" in
+        220*ESMTP*) ;;
+        *) return 1 ;;
+    esac
 }
 
 # --- which mail server -------------------------------------------------------
