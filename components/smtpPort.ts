@@ -7,6 +7,7 @@ import { hostCommand, hostScript, HostScriptCall } from "./hostScript";
 import { shellWords } from "./shell";
 import { HostOutcome, hostOutcome, HostStatus, isFailure, planWaves, rolloutDecision, RolloutDecision } from "./rollout";
 import { HostPreview, describePreview, nextChange, parsePreview, runOverSsh } from "./hostPreview";
+import { CachedLook, lookKey, saveLooks, takeLooks } from "./lookCache";
 
 /** What one host reports after `pulumi up`. */
 export interface SmtpHostResult {
@@ -94,7 +95,9 @@ export class SmtpPort extends pulumi.ComponentResource {
         const previewHosts = args.previewHosts ?? defaults.previewHosts;
         const failOnDrift = args.failOnDrift ?? defaults.failOnDrift;
         const dryRun = pulumi.runtime.isDryRun();
-        const looks: pulumi.Output<[string, HostPreview | null]>[] = [];
+        const looks: pulumi.Output<[string, Look]>[] = [];
+        // The update run of a `pulumi up` takes the looks its preview took.
+        const handedOver = dryRun || !previewHosts ? {} : takeLooks(name);
         const script = hostScript();
         // The script travels on stdin. It is wrapped as a secret only so that
         // `preview --diff` shows `[secret]` instead of 400 lines of shell; its
@@ -136,7 +139,7 @@ export class SmtpPort extends pulumi.ComponentResource {
             for (const hostName of waves[wave]) {
                 const h = hostNamed.get(hostName)!;
                 const host = this.host(name, h, {
-                    args, script, scriptInput, checkScript, dryRun, previewHosts, soft, service, protocol, aliases, conflicts,
+                    args, script, scriptInput, checkScript, dryRun, previewHosts, handedOver, soft, service, protocol, aliases, conflicts,
                     servicesFile, stateDir, sudo, check, verify, verifyTimeout,
                     after: soft ? (softGate ? [softGate] : []) : hardGate,
                     verdict,
@@ -154,7 +157,13 @@ export class SmtpPort extends pulumi.ComponentResource {
             verdictReady(this.decisionStep(`${name}-verdict`, decision, stepsBefore(waves.length)));
         }
 
-        this.previews = pulumi.all(looks).apply(async ls => {
+        this.previews = pulumi.all(looks).apply(async all => {
+            if (dryRun && previewHosts) {
+                const found: Record<string, CachedLook> = {};
+                for (const [n, l] of all) if (l.preview && l.key) found[n] = { key: l.key, preview: l.preview };
+                saveLooks(name, found);
+            }
+            const ls = all.map(([n, l]) => [n, l.preview] as [string, HostPreview | null]);
             const drifted = ls.filter(([, p]) => p?.drift).map(([n]) => n);
             if (failOnDrift && drifted.length > 0) {
                 // Report, then fail the program once it has registered
@@ -206,12 +215,16 @@ export class SmtpPort extends pulumi.ComponentResource {
         let create: pulumi.Input<string> = hostCommand(applyCall, { reportFailure: c.soft });
         if (c.previewHosts) {
             look = pulumi.unsecret(pulumi.output(h.connection).apply(async conn => {
+                const target = {
+                    host: conn.host, port: conn.port ?? 22, user: conn.user ?? "root", privateKey: conn.privateKey,
+                    hostKey: conn.hostKey, insecureIgnoreHostKey: h.insecureIgnoreHostKey === true, timeoutSeconds: 10,
+                };
+                const command = hostCommand({ ...applyCall, action: "preview" }, { digest: false });
+                const key = lookKey({ host: target.host, port: target.port, user: target.user, hostKey: target.hostKey, command, script: script.digest });
+                const earlier = c.handedOver[h.name];
+                if (earlier && earlier.key === key) return { preview: earlier.preview, key } as Look;
                 try {
-                    const out = await runOverSsh({
-                        host: conn.host, port: conn.port ?? 22, user: conn.user ?? "root", privateKey: conn.privateKey,
-                        hostKey: conn.hostKey, insecureIgnoreHostKey: h.insecureIgnoreHostKey === true, timeoutSeconds: 10,
-                    }, script.text, hostCommand({ ...applyCall, action: "preview" }, { digest: false }));
-                    return { preview: parsePreview(out) } as Look;
+                    return { preview: parsePreview(await runOverSsh(target, script.text, command)), key } as Look;
                 } catch (e) {
                     return { preview: null, error: (e as Error).message } as Look;
                 }
@@ -232,7 +245,7 @@ export class SmtpPort extends pulumi.ComponentResource {
                 if (l.preview) await pulumi.log.info(describePreview(h.name, file, port, l.preview), this);
                 else await pulumi.log.warn(`${h.name}: could not look at the host for this preview: ${l.error}`, this);
             }
-            return [h.name, l.preview] as [string, HostPreview | null];
+            return [h.name, l] as [string, Look];
         });
         // Known only while updating (a preview may not know the connection).
         const reachable: Promise<boolean> = dryRun ? Promise.resolve(true) : new Promise(res => look.apply(l => { res(l.error === undefined); return l; }));
@@ -311,7 +324,8 @@ export class SmtpPort extends pulumi.ComponentResource {
     }
 }
 
-type Look = { preview: HostPreview | null; error?: string };
+/** A look at a host: what it found (or why not), and what it depends on. */
+type Look = { preview: HostPreview | null; error?: string; key?: string };
 
 /** What every host of one component shares. */
 interface HostContext {
@@ -321,6 +335,8 @@ interface HostContext {
     checkScript: string;
     dryRun: boolean;
     previewHosts: boolean;
+    /** Looks the preview of this `pulumi up` took, by host name. */
+    handedOver: Record<string, CachedLook>;
     soft: boolean;
     service: string;
     protocol: string;
