@@ -25,6 +25,7 @@
 #               /var/log/postfix.log, /var/mail.
 #   /run, /tmp  fresh tmpfs: sshd's privilege separation dir (/run/sshd),
 #               its pid file and temp files never collide between hosts.
+#   /root       fresh tmpfs with Debian's stock .bashrc and .profile.
 #   /usr        (Exim hosts only) overlay: EXIM_ROOT/usr over the real /usr
 #               (upper: usr.upper), so Exim's programs are at the Debian paths
 #               (/usr/sbin/exim4, /usr/sbin/sendmail -> exim4) and Postfix's
@@ -55,6 +56,17 @@ private_mounts() {
             -o "lowerdir=/$dir,upperdir=$host_dir/$dir.upper,workdir=$host_dir/$dir.work" "/$dir"
     done
     mount --bind "$host_dir/services" /etc/services
+    # A fresh root home, as on a new Debian host: this machine's own start-up
+    # files (a pyenv init in /root/.bashrc cost every SSH session ~0.1 s of
+    # CPU, for every tool) and tool caches must not leak into the mail hosts.
+    case "$host_dir/" in
+        /root/*) ;;
+        *)
+            mount -t tmpfs -o mode=0700,nosuid,nodev smtplab-root /root
+            cp /usr/share/base-files/dot.bashrc /root/.bashrc
+            cp /usr/share/base-files/dot.profile /root/.profile
+            ;;
+    esac
     if [ "$mta" = exim ]; then
         mkdir -p "$host_dir/usr.upper" "$host_dir/usr.work"
         mount -t overlay smtplab-usr \

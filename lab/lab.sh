@@ -89,10 +89,10 @@ export PATH
 script_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
 repo_root=$(dirname -- "$script_dir")
 if [ "$LAB_ID" = 0 ]; then default_lab_dir=$repo_root/.lab; else default_lab_dir=$repo_root/.lab-$LAB_ID; fi
-# Hosts mount their own /etc, /var, /run and /tmp: a clone in one of those
+# Hosts mount their own /etc, /var, /run, /tmp and /root: a clone in one of those
 # (CI may clone into /tmp) keeps its lab in /srv instead.
 case "$repo_root/" in
-    /etc/* | /var/* | /run/* | /tmp/* | *[!A-Za-z0-9/._-]*) default_lab_dir=/srv/smtp-port-lab-$LAB_ID ;;
+    /etc/* | /var/* | /run/* | /tmp/* | /root/* | *[!A-Za-z0-9/._-]*) default_lab_dir=/srv/smtp-port-lab-$LAB_ID ;;
 esac
 lab_dir=${SMTP_PORT_LAB_DIR:-$default_lab_dir}
 
@@ -457,7 +457,7 @@ host_create() {
     ip -n "$ns" addr add "$addr/$PREFIX_LEN" dev eth0
     ip -n "$ns" link set eth0 up
 
-    # Hosts mount their own /tmp, /etc, /var and /run: a repo under one of
+    # Hosts mount their own /tmp, /etc, /var, /run and /root: a repo under one of
     # those would vanish from their view, so they start from a copy kept in
     # the lab dir.
     tpl="$lab_dir/templates"
