@@ -204,6 +204,50 @@ async function verify(lab, port, pristine, phase, pidsBefore) {
 const portOf = (/** @type {string} */ phase) => (phase === "revert" ? 25 : 17);
 
 /** @type {Record<string, { prepare?: (lab: Lab) => Promise<void>, run: Tool }>} */
+// ansible.cfg's ssh_args, repeated when a variant adds to them.
+const ANSIBLE_SSH_ARGS = "-o ControlMaster=auto -o ControlPersist=60s -o IdentitiesOnly=yes -o BatchMode=yes";
+
+/** Ansible, with extra ssh options (besides ansible.cfg's). @param {string[]} sshExtra */
+function ansibleTool(sshExtra) {
+    return {
+        async prepare(/** @type {Lab} */ lab) {
+            const lines = ["[mx]"];
+            for (const h of lab.hosts) lines.push(`${h.name} ansible_host=${h.address}`);
+            lines.push("", "[mx:vars]", "ansible_user=root", `ansible_ssh_private_key_file=${lab.keyPath}`,
+                `ansible_ssh_extra_args='-o UserKnownHostsFile=${lab.knownHostsPath}'`, "ansible_python_interpreter=/usr/bin/python3", "");
+            fs.writeFileSync(path.join(OUT, "ansible-inventory.ini"), lines.join("\n"));
+        },
+        async run(lab, phase) {
+            const cp = fs.mkdtempSync(path.join(OUT, "ansible-cp-"));
+            const sshLog = path.join(cp, "ssh.log");
+            fs.writeFileSync(sshLog, "");
+            const book = phase === "revert" ? "smtp-port-revert.yml" : "smtp-port.yml";
+            const r = await run(path.join(VENV_BIN, "ansible-playbook"), ["-i", path.join(OUT, "ansible-inventory.ini"),
+                "--forks", String(Math.max(lab.hosts.length, 5)), "-e", "port=17", path.join(BENCH, "ansible", book)], {
+                env: {
+                    ...process.env, PATH: `${VENV_BIN}:${process.env.PATH}`,
+                    ANSIBLE_CONFIG: path.join(BENCH, "ansible", "ansible.cfg"),
+                    ANSIBLE_SSH_EXECUTABLE: path.join(BENCH, "ansible", "ssh-count.sh"),
+                    ANSIBLE_SSH_CONTROL_PATH_DIR: cp, ANSIBLE_LOCAL_TEMP: path.join(cp, "tmp"), ANSIBLE_HOME: path.join(OUT, "ansible-home"),
+                    BENCH_SSH_LOG: sshLog, ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0",
+                    ...(sshExtra.length > 0 ? { ANSIBLE_SSH_ARGS: `${ANSIBLE_SSH_ARGS} ${sshExtra.join(" ")}` } : {}),
+                },
+            });
+            // Every run starts cold, as `pulumi up` does: close the masters.
+            for (const f of fs.readdirSync(cp)) {
+                const p = path.join(cp, f);
+                if (fs.statSync(p).isSocket()) await run("ssh", ["-o", `ControlPath=${p}`, "-O", "exit", "x"], { timeoutMs: 10000 });
+            }
+            /** @type {Record<string, number>} */
+            const sessions = {};
+            const log = fs.readFileSync(sshLog, "utf8");
+            for (const h of lab.hosts) sessions[h.name] = log.split("\n").filter(l => l.split(" ").includes(h.address)).length;
+            fs.rmSync(cp, { recursive: true, force: true });
+            return { code: r.code, ms: r.ms, log: r.stdout.slice(-4000) + r.stderr.slice(-2000), sessions };
+        },
+    };
+}
+
 const tools = {
     // One plain ssh per host, all at once, running the host script once,
     // then the greeting check from here: the physical limit.
@@ -225,43 +269,10 @@ const tools = {
         },
     },
 
-    ansible: {
-        async prepare(lab) {
-            const lines = ["[mx]"];
-            for (const h of lab.hosts) lines.push(`${h.name} ansible_host=${h.address}`);
-            lines.push("", "[mx:vars]", "ansible_user=root", `ansible_ssh_private_key_file=${lab.keyPath}`,
-                `ansible_ssh_extra_args='-o UserKnownHostsFile=${lab.knownHostsPath}'`, "ansible_python_interpreter=/usr/bin/python3", "");
-            fs.writeFileSync(path.join(OUT, "ansible-inventory.ini"), lines.join("\n"));
-        },
-        async run(lab, phase) {
-            const cp = fs.mkdtempSync(path.join(OUT, "ansible-cp-"));
-            const sshLog = path.join(cp, "ssh.log");
-            fs.writeFileSync(sshLog, "");
-            const book = phase === "revert" ? "smtp-port-revert.yml" : "smtp-port.yml";
-            const r = await run(path.join(VENV_BIN, "ansible-playbook"), ["-i", path.join(OUT, "ansible-inventory.ini"),
-                "--forks", String(Math.max(lab.hosts.length, 5)), "-e", "port=17", path.join(BENCH, "ansible", book)], {
-                env: {
-                    ...process.env, PATH: `${VENV_BIN}:${process.env.PATH}`,
-                    ANSIBLE_CONFIG: path.join(BENCH, "ansible", "ansible.cfg"),
-                    ANSIBLE_SSH_EXECUTABLE: path.join(BENCH, "ansible", "ssh-count.sh"),
-                    ANSIBLE_SSH_CONTROL_PATH_DIR: cp, ANSIBLE_LOCAL_TEMP: path.join(cp, "tmp"), ANSIBLE_HOME: path.join(OUT, "ansible-home"),
-                    BENCH_SSH_LOG: sshLog, ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0",
-                },
-            });
-            // Every run starts cold, as `pulumi up` does: close the masters.
-            for (const f of fs.readdirSync(cp)) {
-                const p = path.join(cp, f);
-                if (fs.statSync(p).isSocket()) await run("ssh", ["-o", `ControlPath=${p}`, "-O", "exit", "x"], { timeoutMs: 10000 });
-            }
-            /** @type {Record<string, number>} */
-            const sessions = {};
-            const log = fs.readFileSync(sshLog, "utf8");
-            for (const h of lab.hosts) sessions[h.name] = log.split("\n").filter(l => l.split(" ").includes(h.address)).length;
-            fs.rmSync(cp, { recursive: true, force: true });
-            return { code: r.code, ms: r.ms, log: r.stdout.slice(-4000) + r.stderr.slice(-2000), sessions };
-        },
-    },
-
+    ansible: ansibleTool([]),
+    // The same, with the key exchanges smtp-port's looks prefer (see
+    // components/hostPreview.ts): so the comparison can be read both ways.
+    "ansible-kex": ansibleTool(["-o", "KexAlgorithms=^curve25519-sha256,curve25519-sha256@libssh.org"]),
     pyinfra: {
         async prepare(lab) {
             const hosts = lab.hosts.map(h => `    ("${h.address}", {"address": "${h.address}", "ssh_user": "root", "ssh_key": "${lab.keyPath}", ` +
@@ -546,7 +557,8 @@ function report(result) {
         };
         for (const tool of result.settings.tools) {
             const label = /** @type {Record<string, string>} */ ({ pulumi: "**smtp-port** (`pulumi up --yes`)", floor: "floor (1 ssh/host)",
-                "pulumi-tuned": "smtp-port, tuned (`--skip-preview --parallel 64`, transpile-only)" })[tool] ?? tool;
+                "pulumi-tuned": "smtp-port, tuned (`--skip-preview --parallel 64`, transpile-only)",
+                "ansible-kex": "ansible, curve25519 key exchange (as smtp-port's looks)" })[tool] ?? tool;
             const row = [String(n), label];
             const conns = [], sess = [];
             for (const phase of ["change", "noop", "revert"]) {

@@ -6,7 +6,7 @@ import { assertValidSmtpPortArgs } from "./validate";
 import { hostCommand, hostScript, HostScriptCall } from "./hostScript";
 import { shellWords } from "./shell";
 import { HostOutcome, hostOutcome, HostStatus, isFailure, planWaves, rolloutDecision, RolloutDecision } from "./rollout";
-import { HostPreview, describePreview, nextChange, parsePreview, runOverSsh } from "./hostPreview";
+import { HostPreview, describePreview, nextChange, parsePreview, sshRunner } from "./hostPreview";
 import { CachedLook, lookKey, saveLooks, takeLooks } from "./lookCache";
 
 /** What one host reports after `pulumi up`. */
@@ -224,7 +224,7 @@ export class SmtpPort extends pulumi.ComponentResource {
                 const earlier = c.handedOver[h.name];
                 if (earlier && earlier.key === key) return { preview: earlier.preview, key } as Look;
                 try {
-                    return { preview: parsePreview(await runOverSsh(target, script.text, command)), key } as Look;
+                    return { preview: parsePreview(await sshRunner.run(target, script.text, command)), key } as Look;
                 } catch (e) {
                     return { preview: null, error: (e as Error).message } as Look;
                 }

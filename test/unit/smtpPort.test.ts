@@ -177,16 +177,16 @@ describe("SmtpPort (mocked engine)", () => {
 
     describe("with a failure budget", () => {
         // The look at each host goes over SSH; here it answers from a table.
-        const real = hostPreview.runOverSsh;
+        const real = hostPreview.sshRunner.run;
         const answers: Record<string, string | Error> = {};
         before(() => {
-            (hostPreview as any).runOverSsh = async (t: { host: string }) => {
+            hostPreview.sshRunner.run = async (t: { host: string }) => {
                 const a = answers[t.host];
                 if (a instanceof Error) throw a;
                 return a;
             };
         });
-        after(() => { (hostPreview as any).runOverSsh = real; });
+        after(() => { hostPreview.sshRunner.run = real; });
 
         const preview = (wouldChange: boolean, generation: number) => JSON.stringify({
             action: "preview", would_change: wouldChange, drift: false, generation, service_port: 25, mta: "postfix", mta_port: 25, diff: [], mta_diff: [],
