@@ -275,10 +275,10 @@ export class SmtpPort extends pulumi.ComponentResource {
                     ...(oldPort === "closed" ? ["--closed-port-from-stdin", "yes"] : []),
                     ...(c.soft ? ["--soft", "yes"] : []),
                 ])),
-                // The host script's result: which port was there before.
+                // The host script's result: which port was there before. A new
+                // result (the script ran again) is a new input, so the check
+                // runs again, as an update (no replacement: fewer steps).
                 stdin: pulumi.unsecret(reconcile.stdout),
-                // Re-check whenever the host script ran again.
-                triggers: [reconcile.stdout],
                 addPreviousOutputInEnv: false,
             }, { parent: this, dependsOn: [reconcile] });
             this.checks[h.name] = probe;
