@@ -204,8 +204,12 @@ async function verify(lab, port, pristine, phase, pidsBefore) {
 const portOf = (/** @type {string} */ phase) => (phase === "revert" ? 25 : 17);
 
 /** @type {Record<string, { prepare?: (lab: Lab) => Promise<void>, run: Tool }>} */
-// ansible.cfg's ssh_args, repeated when a variant adds to them.
-const ANSIBLE_SSH_ARGS = "-o ControlMaster=auto -o ControlPersist=60s -o IdentitiesOnly=yes -o BatchMode=yes";
+/** ansible.cfg's ssh_args: a variant that adds options must repeat them (ANSIBLE_SSH_ARGS replaces them). */
+function ansibleSshArgs() {
+    const m = /^ssh_args\s*=\s*(.*)$/m.exec(fs.readFileSync(path.join(BENCH, "ansible", "ansible.cfg"), "utf8"));
+    if (!m) throw new Error("bench/ansible/ansible.cfg has no ssh_args");
+    return m[1].trim();
+}
 
 /** Ansible, with extra ssh options (besides ansible.cfg's). @param {string[]} sshExtra */
 function ansibleTool(sshExtra) {
@@ -230,7 +234,7 @@ function ansibleTool(sshExtra) {
                     ANSIBLE_SSH_EXECUTABLE: path.join(BENCH, "ansible", "ssh-count.sh"),
                     ANSIBLE_SSH_CONTROL_PATH_DIR: cp, ANSIBLE_LOCAL_TEMP: path.join(cp, "tmp"), ANSIBLE_HOME: path.join(OUT, "ansible-home"),
                     BENCH_SSH_LOG: sshLog, ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0",
-                    ...(sshExtra.length > 0 ? { ANSIBLE_SSH_ARGS: `${ANSIBLE_SSH_ARGS} ${sshExtra.join(" ")}` } : {}),
+                    ...(sshExtra.length > 0 ? { ANSIBLE_SSH_ARGS: `${ansibleSshArgs()} ${sshExtra.join(" ")}` } : {}),
                 },
             });
             // Every run starts cold, as `pulumi up` does: close the masters.

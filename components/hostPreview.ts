@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { lastJsonLine } from "./hostScript";
 
 /** What the host script's `preview` action reports. */
 export interface HostPreview {
@@ -41,7 +42,7 @@ export interface SshTarget {
 
 /** Parse the `preview` JSON line. */
 export function parsePreview(stdout: string): HostPreview {
-    const r = JSON.parse(stdout.trim().split("\n").pop() ?? "");
+    const r = lastJsonLine(stdout);
     return {
         wouldChange: r.would_change === true,
         drift: r.drift === true,

@@ -69,3 +69,8 @@ export function hostCommand(call: HostScriptCall, opts: { digest?: boolean; repo
     // The digest only marks the script version in Pulumi's diffs.
     return opts.digest === false ? line : `${line} # smtp-port.sh ${hostScript().digest}`;
 }
+
+/** The JSON object on the last line of a command's output (the host script's result, the listener check's); throws when there is none. */
+export function lastJsonLine(output: string): any {
+    return JSON.parse(output.trim().split("\n").pop() ?? "");
+}

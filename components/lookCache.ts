@@ -28,24 +28,12 @@ export function cacheDir(): string {
     return path.join(os.tmpdir(), `smtp-port-${uid}`);
 }
 
-/** `<pid>-<start time>` of a process, from /proc (Linux), or undefined. */
-function processId(pid: number): string | undefined {
+/** The fields of /proc/PID/stat after the command name (Linux), or undefined. */
+function statFields(pid: number): string[] | undefined {
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        // Fields after the command name, which is in parentheses and may hold spaces.
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return `${pid}-${f[19]}`;
-    } catch {
-        return undefined;
-    }
-}
-
-/** The parent of a process, from /proc, or undefined. */
-function parentOf(pid: number): number | undefined {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        return ppid > 1 ? ppid : undefined;
+        // The command name is in parentheses and may hold spaces.
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     } catch {
         return undefined;
     }
@@ -57,8 +45,10 @@ function parentOf(pid: number): number | undefined {
  * Undefined when that cannot be told (no /proc).
  */
 export function invocation(): string | undefined {
-    const cli = parentOf(process.ppid);
-    return cli === undefined ? undefined : processId(cli);
+    const ppid = Number(statFields(process.ppid)?.[1]);
+    if (!(ppid > 1)) return undefined;
+    const startTime = statFields(ppid)?.[19];
+    return startTime === undefined ? undefined : `${ppid}-${startTime}`;
 }
 
 /** What a look depends on: where it went and what it ran (no secrets). */

@@ -1,3 +1,5 @@
+import { lastJsonLine } from "./hostScript";
+
 /** How a fleet changes: a canary first, then batches, each after the previous one passed. */
 export interface RolloutArgs {
     /**
@@ -100,7 +102,7 @@ export function isFailure(o: HostOutcome): boolean {
 export function hostOutcome(name: string, stdout: string, stderr: string, check: string | null, wouldChange: boolean | null): HostOutcome {
     let r: any = {};
     try {
-        r = JSON.parse(stdout.trim().split("\n").pop() ?? "");
+        r = lastJsonLine(stdout);
     } catch {
         return { name, status: "failed", detail: `the host script printed no result line: ${JSON.stringify(stdout.slice(0, 200))}` };
     }
@@ -112,7 +114,7 @@ export function hostOutcome(name: string, stdout: string, stderr: string, check:
     if (check !== null) {
         let c: any;
         try {
-            c = JSON.parse(check.trim().split("\n").pop() ?? "");
+            c = lastJsonLine(check);
         } catch {
             return { name, status: "failed", detail: `the listener check printed no result: ${JSON.stringify(check.slice(0, 200))}` };
         }

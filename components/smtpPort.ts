@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SmtpPortArgs, SmtpHostArgs, defaults } from "./args";
 import { assertValidSmtpPortArgs } from "./validate";
-import { hostCommand, hostScript, HostScriptCall } from "./hostScript";
+import { hostCommand, hostScript, HostScriptCall, lastJsonLine } from "./hostScript";
 import { shellWords } from "./shell";
 import { HostOutcome, hostOutcome, HostStatus, isFailure, planWaves, rolloutDecision, RolloutDecision } from "./rollout";
 import { HostPreview, describePreview, nextChange, parsePreview, sshRunner } from "./hostPreview";
@@ -49,10 +49,8 @@ export interface SmtpHostResult {
 
 /** The host script's JSON result line (the last line of stdout). */
 export function parseApplyResult(stdout: string): any {
-    const lines = stdout.trim().split("\n");
-    const last = lines[lines.length - 1];
     try {
-        return JSON.parse(last);
+        return lastJsonLine(stdout);
     } catch {
         throw new Error(`smtp-port: the host script printed no result line; stdout was ${JSON.stringify(stdout.slice(0, 500))}`);
     }
@@ -315,7 +313,7 @@ export class SmtpPort extends pulumi.ComponentResource {
                 resolverPort: r.resolver_port ?? null,
                 mtaPort: r.mta_port ?? null,
                 changedThisUpdate: l.preview ? l.preview.wouldChange : null,
-                banner: k === null ? null : (JSON.parse(k.trim()).banner as string | null),
+                banner: k === null ? null : (lastJsonLine(k).banner as string | null),
                 status: o.status,
                 failure: o.detail ?? null,
             };

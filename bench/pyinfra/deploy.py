@@ -26,6 +26,8 @@ SERVICES = "/etc/services"
 MAIN_CF = "/etc/postfix/main.cf"
 SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim")
 ENV = {"PATH": SHIM + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+# Every edit: POSIX extended regexes, and the sed shim on PATH.
+EDIT = {"extended_regex": True, "_env": ENV}
 
 action = host.data.get("action", "apply")
 port = int(host.data.get("port", 17))
@@ -62,40 +64,35 @@ if action == "apply":
         path=SERVICES,
         text=rf"^(smtp[[:space:]]+{old_port}/tcp([[:space:]].*)?)$",
         replace=r"#\1",
-        extended_regex=True,
-        _env=ENV,
+        **EDIT,
     )
     conflict = files.replace(
         name=f"comment out other entries on {port}/tcp",
         path=SERVICES,
         text=rf"^({NOT_SMTP}[[:space:]]+{port}/tcp([[:space:]].*)?)$",
         replace=r"#\1",
-        extended_regex=True,
-        _env=ENV,
+        **EDIT,
     )
     new = files.line(
         name=f"smtp on {port}/tcp",
         path=SERVICES,
         line=rf"^smtp[[:space:]]+{port}/tcp([[:space:]].*)?$",
         replace=f"smtp\t\t{port}/tcp\t\tmail",
-        extended_regex=True,
-        _env=ENV,
+        **EDIT,
     )
     known = files.line(
         name="Postfix listener follows the services file",
         path=MAIN_CF,
         line=r"^known_tcp_ports[[:space:]]*=.*$",
         replace="known_tcp_ports = lmtp=24, smtps=submissions=465, submission=587",
-        extended_regex=True,
-        _env=ENV,
+        **EDIT,
     )
     client = files.line(
         name="Postfix client stays on 25",
         path=MAIN_CF,
         line=r"^smtp_tcp_port[[:space:]]*=.*$",
         replace="smtp_tcp_port = 25",
-        extended_regex=True,
-        _env=ENV,
+        **EDIT,
     )
     changed = any_changed(old, conflict, new, known, client)
     wait_port = port
@@ -105,24 +102,21 @@ else:
         path=SERVICES,
         line=rf"^smtp[[:space:]]+{port}/tcp([[:space:]].*)?$",
         present=False,
-        extended_regex=True,
-        _env=ENV,
+        **EDIT,
     )
     back = files.replace(
         name="uncomment smtp 25 and the entries on the port",
         path=SERVICES,
         text=rf"^#((smtp[[:space:]]+25|qotd[[:space:]]+{port})/tcp([[:space:]].*)?)$",
         replace=r"\1",
-        extended_regex=True,
-        _env=ENV,
+        **EDIT,
     )
     settings = files.line(
         name="Postfix settings back to their defaults",
         path=MAIN_CF,
         line=r"^(known_tcp_ports|smtp_tcp_port)[[:space:]]*=.*$",
         present=False,
-        extended_regex=True,
-        _env=ENV,
+        **EDIT,
     )
     changed = any_changed(new, back, settings)
     wait_port = 25

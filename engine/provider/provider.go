@@ -405,25 +405,30 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	if req.GetPreview() {
-		props, err := marshal(state(ins, nil, true), "create.preview")
-		if err != nil {
-			return nil, err
-		}
-		return &pulumirpc.CreateResponse{Id: id, Properties: props}, nil
-	}
-	res := &result{}
-	if cmd, ok := stringInput(ins, "create"); ok {
-		res, err = p.runCommand(ctx, typ, req.GetUrn(), cmd, ins, nil)
-		if err != nil {
-			return nil, err
-		}
-	}
-	props, err := marshal(state(ins, res, false), "create.state")
+	props, err := p.apply(ctx, typ, req.GetUrn(), ins, nil, req.GetPreview(), "create", "create")
 	if err != nil {
 		return nil, err
 	}
 	return &pulumirpc.CreateResponse{Id: id, Properties: props}, nil
+}
+
+// apply runs the first of cmds the inputs set (not in a preview) and returns
+// the resource's new state; without a command, prev's output is kept.
+func (p *provider) apply(ctx context.Context, typ, urn string, ins resource.PropertyMap, prev *result, preview bool, what string, cmds ...string) (*structpb.Struct, error) {
+	if preview {
+		return marshal(state(ins, nil, true), what+".preview")
+	}
+	res := prev
+	for _, name := range cmds {
+		if cmd, ok := stringInput(ins, name); ok {
+			var err error
+			if res, err = p.runCommand(ctx, typ, urn, cmd, ins, prev); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	return marshal(state(ins, res, false), what+".state")
 }
 
 func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
@@ -436,26 +441,8 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	if req.GetPreview() {
-		props, err := marshal(state(news, nil, true), "update.preview")
-		if err != nil {
-			return nil, err
-		}
-		return &pulumirpc.UpdateResponse{Properties: props}, nil
-	}
-	prev := previousOutput(olds)
-	res := prev
-	cmd, ok := stringInput(news, "update")
-	if !ok {
-		cmd, ok = stringInput(news, "create")
-	}
-	if ok {
-		res, err = p.runCommand(ctx, typ, req.GetUrn(), cmd, news, prev)
-		if err != nil {
-			return nil, err
-		}
-	}
-	props, err := marshal(state(news, res, false), "update.state")
+	// Without an update command, create runs again.
+	props, err := p.apply(ctx, typ, req.GetUrn(), news, previousOutput(olds), req.GetPreview(), "update", "update", "create")
 	if err != nil {
 		return nil, err
 	}

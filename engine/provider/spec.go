@@ -36,25 +36,24 @@ type field struct {
 	unsupported string // non-empty: setting it fails Check with this reason
 }
 
-// Inputs of each resource type, as @pulumi/command 1.2.1 sends them.
+// Inputs of each resource type, as @pulumi/command 1.2.1 sends them: the
+// ones both command types have, and each type's own.
 var resourceFields = map[string]map[string]field{
-	typeLocal: {
-		"create":                 {kind: kString},
-		"update":                 {kind: kString},
-		"delete":                 {kind: kString},
-		"stdin":                  {kind: kString},
-		"triggers":               {kind: kAnyList, replaces: true},
-		"environment":            {kind: kStringMap},
-		"dir":                    {kind: kString},
-		"interpreter":            {kind: kStringList},
-		"logging":                {kind: kLogging},
-		"addPreviousOutputInEnv": {kind: kBool},
+	typeLocal: withCommonFields(map[string]field{
+		"dir":         {kind: kString},
+		"interpreter": {kind: kStringList},
 		"assetPaths": {kind: kStringList,
 			unsupported: "assetPaths is not supported by this build of the command provider"},
 		"archivePaths": {kind: kStringList,
 			unsupported: "archivePaths is not supported by this build of the command provider"},
-	},
-	typeRemote: {
+	}),
+	typeRemote: withCommonFields(map[string]field{
+		"connection": {kind: kConnection, required: true},
+	}),
+}
+
+func withCommonFields(own map[string]field) map[string]field {
+	all := map[string]field{
 		"create":                 {kind: kString},
 		"update":                 {kind: kString},
 		"delete":                 {kind: kString},
@@ -63,8 +62,11 @@ var resourceFields = map[string]map[string]field{
 		"environment":            {kind: kStringMap},
 		"logging":                {kind: kLogging},
 		"addPreviousOutputInEnv": {kind: kBool},
-		"connection":             {kind: kConnection, required: true},
-	},
+	}
+	for k, f := range own {
+		all[k] = f
+	}
+	return all
 }
 
 // Fields of a connection (and, without "proxy", of connection.proxy).
