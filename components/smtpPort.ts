@@ -8,6 +8,7 @@ import { shellWords } from "./shell";
 import { HostOutcome, hostOutcome, HostStatus, isFailure, planWaves, rolloutDecision, RolloutDecision } from "./rollout";
 import { HostPreview, describePreview, nextChange, parsePreview, sshRunner } from "./hostPreview";
 import { CachedLook, lookKey, saveLooks, takeLooks } from "./lookCache";
+import { withoutPromiseStacks } from "./promiseStacks";
 
 /** What one host reports after `pulumi up`. */
 export interface SmtpHostResult {
@@ -184,11 +185,11 @@ export class SmtpPort extends pulumi.ComponentResource {
         // A failing step shows its message; a passing one says it here,
         // since Pulumi does not print a command's output.
         if (!pulumi.runtime.isDryRun()) decision.apply(async d => { if (!d.stop) await pulumi.log.info(d.text, this); });
-        return new command.local.Command(name, {
+        return withoutPromiseStacks(() => new command.local.Command(name, {
             create: decision.apply(d => (d.stop ? "cat >&2; exit 1 # smtp-port: stop the rollout" : "cat")),
             stdin: decision.apply(d => d.text),
             addPreviousOutputInEnv: false,
-        }, { parent: this, dependsOn: after });
+        }, { parent: this, dependsOn: after }));
     }
 
     /** One host's steps: the look, the reconcile, the listener check, and what they add up to. */
@@ -215,6 +216,7 @@ export class SmtpPort extends pulumi.ComponentResource {
             look = pulumi.unsecret(pulumi.output(h.connection).apply(async conn => {
                 const target = {
                     host: conn.host, port: conn.port ?? 22, user: conn.user ?? "root", privateKey: conn.privateKey,
+                    privateKeyPassword: conn.privateKeyPassword, password: conn.password,
                     hostKey: conn.hostKey, insecureIgnoreHostKey: h.insecureIgnoreHostKey === true, timeoutSeconds: 10,
                 };
                 const command = hostCommand({ ...applyCall, action: "preview" }, { digest: false });
@@ -251,7 +253,7 @@ export class SmtpPort extends pulumi.ComponentResource {
             ? reachable.then(ok => (ok ? c.after : [c.verdict]))
             : c.after;
 
-        const reconcile = new command.remote.Command(`${name}-${h.name}-reconcile`, {
+        const reconcile = withoutPromiseStacks(() => new command.remote.Command(`${name}-${h.name}-reconcile`, {
             connection: h.connection,
             create,
             delete: hostCommand({ action: "revert", file, restart, stateDir: hostState, sudo: hostSudo, mta, label: h.name }),
@@ -259,14 +261,14 @@ export class SmtpPort extends pulumi.ComponentResource {
             // Nothing we run reads PULUMI_COMMAND_STDOUT; injecting it only
             // makes servers without AcceptEnv warn.
             addPreviousOutputInEnv: false,
-        }, { parent: this, dependsOn });
+        }, { parent: this, dependsOn }));
         this.reconcilers[h.name] = reconcile;
         let last: pulumi.Resource = reconcile;
 
         let checkOut: pulumi.Output<string | null> = pulumi.output(null);
         if (c.check.enabled) {
             const address = h.checkAddress ?? h.connection.host;
-            const probe = new command.local.Command(`${name}-${h.name}-check`, {
+            const probe = withoutPromiseStacks(() => new command.local.Command(`${name}-${h.name}-check`, {
                 create: pulumi.output(address).apply(a => shellWords([
                     "node", c.checkScript, "--name", h.name, "--host", a, "--port", port,
                     "--timeout-ms", c.check.timeoutMs, "--attempts", c.check.attempts, "--delay-ms", c.check.delayMs,
@@ -278,7 +280,7 @@ export class SmtpPort extends pulumi.ComponentResource {
                 // runs again, as an update (no replacement: fewer steps).
                 stdin: pulumi.unsecret(reconcile.stdout),
                 addPreviousOutputInEnv: false,
-            }, { parent: this, dependsOn: [reconcile] });
+            }, { parent: this, dependsOn: [reconcile] }));
             this.checks[h.name] = probe;
             last = probe;
             checkOut = pulumi.unsecret(probe.stdout);

@@ -30,7 +30,7 @@ main() {
     # tsc has checked the types; ts-node only needs to strip them.
     TS_NODE_TRANSPILE_ONLY=true
     export TS_NODE_TRANSPILE_ONLY
-    set -- 'test/unit/**/*.test.ts' 'test/host/**/*.test.ts' 'test/listener/**/*.test.ts'
+    set -- 'test/unit/**/*.test.ts' 'test/host/**/*.test.ts' 'test/listener/**/*.test.ts' 'test/ssh/**/*.test.ts'
     if [ "${SMTP_PORT_E2E:-1}" != 0 ]; then
         set -- "$@" 'test/e2e/**/*.test.ts'
     fi
