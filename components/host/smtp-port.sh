@@ -101,7 +101,10 @@ check_args() {
     for a in $ALIASES; do
         is_name "$a" || err "[aliases] must be plain names (letters, digits, . _ + -), got '$a'"
     done
-    ALIASES=$(printf '%s\n' "$ALIASES" | awk '{ $1 = $1; print }')
+    # One space between aliases (word splitting; globbing is off).
+    # shellcheck disable=SC2086
+    set -- $ALIASES
+    ALIASES="$*"
     case "$CONFLICTS" in
         comment | fail) ;;
         *) err "[conflicts] must be comment or fail, got '$CONFLICTS'" ;;
@@ -158,14 +161,24 @@ sum_of() {
         [ -n "$SUM_TOOL" ] || err "no checksum tool on this host (sha256sum, cksum or md5sum)"
     fi
     s=$("$SUM_TOOL" < "$1") || err "cannot checksum $1"
-    printf '%s:%s\n' "$SUM_TOOL" "$(printf '%s' "$s" | tr -s ' \t' '--' | sed 's/-*$//')"
+    # The sum's words joined by "-", without the "-" naming stdin: the text
+    # kept in $STATE_DIR/written since the first version (was tr | sed).
+    # shellcheck disable=SC2086
+    set -- $s
+    s=$1
+    shift
+    for w in "$@"; do
+        [ "$w" = - ] || s="$s-$w"
+    done
+    printf '%s:%s\n' "$SUM_TOOL" "$s"
 }
 
 # 1 if the file ends in a newline (or is empty), 0 if its last line is bare.
 final_newline() {
     if [ ! -s "$1" ]; then
         echo 1
-    elif [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ]; then
+    elif [ -z "$(tail -c 1 "$1")" ]; then
+        # (The substitution drops a trailing newline: empty means there was one.)
         echo 1
     else
         echo 0
@@ -394,6 +407,11 @@ lookup() {
 }
 
 json_str() {
+    case "$1" in
+        *[\\\"$TAB$CR]* | *"
+"*) ;;
+        *) printf '%s' "$1"; return 0 ;;
+    esac
     printf '%s' "$1" | awk 'BEGIN { ORS = "" }
     { if (NR > 1) print "\\n"
       gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\r/, "\\r"); print }'
@@ -421,11 +439,12 @@ num_or_null() {
 # $STATE_DIR/mta and put back by revert (and by a rollback).
 
 TAB=$(printf '\t')
+CR=$(printf '\r')
 
 detect_mta() {
     case "$MTA" in
         auto)
-            if command -v postconf >/dev/null 2>&1 && postconf -h mail_version >/dev/null 2>&1; then
+            if command -v postconf >/dev/null 2>&1 && pf_read && [ -n "$PF_MAIL_VERSION" ]; then
                 MTA=postfix
             elif exim_bin >/dev/null; then
                 MTA=exim
@@ -437,6 +456,7 @@ detect_mta() {
             ;;
         postfix)
             command -v postconf >/dev/null 2>&1 || err "[mta] postfix: postconf is not installed on this host"
+            pf_read || true
             ;;
         exim)
             exim_bin >/dev/null || err "[mta] exim: neither exim4 nor exim is installed on this host"
@@ -548,13 +568,46 @@ pf_save() {
     fi
 }
 
-# Whether this Postfix has known_tcp_ports (3.6+); asked once, postconf -d is slow.
-PF_KNOWN_PORTS=""
+# The Postfix settings the adapter reads, from one postconf run: each run
+# costs ~7 ms of CPU (it parses main.cf and every default), and a look at a
+# converged host used to run it five times. Read in the main shell (by
+# detect_mta) so that pipelines and substitutions inherit it; forgotten after
+# every postconf -e/-X. A Postfix before 3.6 has no known_tcp_ports: postconf
+# warns on stderr and leaves it out.
+PF_READ=""
+pf_read() {
+    [ -z "$PF_READ" ] || return 0
+    PF_MAIL_VERSION="" PF_HAS_KNOWN=no PF_KNOWN_TCP_PORTS="" PF_SMTP_TCP_PORT=""
+    pf_out=$(postconf mail_version known_tcp_ports smtp_tcp_port 2>/dev/null) || return 1
+    while IFS= read -r line; do
+        case "$line" in
+            "mail_version = "*) PF_MAIL_VERSION=${line#* = } ;;
+            "known_tcp_ports = "*) PF_HAS_KNOWN=yes PF_KNOWN_TCP_PORTS=${line#* = } ;;
+            "known_tcp_ports =") PF_HAS_KNOWN=yes ;;
+            "smtp_tcp_port = "*) PF_SMTP_TCP_PORT=${line#* = } ;;
+        esac
+    done <<EOF
+$pf_out
+EOF
+    PF_READ=yes
+}
+
+pf_forget() { PF_READ=""; }
+
+# pf_value KEY: the value postconf -h would print.
+pf_value() {
+    pf_read || true
+    case "$1" in
+        known_tcp_ports) printf '%s\n' "$PF_KNOWN_TCP_PORTS" ;;
+        smtp_tcp_port) printf '%s\n' "$PF_SMTP_TCP_PORT" ;;
+        *) postconf -h "$1" ;;
+    esac
+}
+
+# Whether this Postfix has known_tcp_ports (3.6+).
 pf_has_known_ports() {
-    if [ -z "$PF_KNOWN_PORTS" ]; then
-        if postconf -d known_tcp_ports >/dev/null 2>&1; then PF_KNOWN_PORTS=yes; else PF_KNOWN_PORTS=no; fi
-    fi
-    [ "$PF_KNOWN_PORTS" = yes ]
+    pf_read || return 1
+    [ "$PF_HAS_KNOWN" = yes ]
 }
 
 pf_keys() {
@@ -568,11 +621,11 @@ pf_keys() {
 # outbound mail does not follow it.
 pf_wanted() {
     if pf_has_known_ports; then
-        have=$(postconf -h known_tcp_ports)
+        have=$(pf_value known_tcp_ports)
         want=$(printf '%s\n' "$have" | pf_without_service)
         [ "$have" = "$want" ] || printf 'known_tcp_ports%s%s\n' "$TAB" "$want"
     fi
-    if [ "$SERVICE" = smtp ] && [ "$(postconf -h smtp_tcp_port)" = smtp ]; then
+    if [ "$SERVICE" = smtp ] && [ "$(pf_value smtp_tcp_port)" = smtp ]; then
         printf 'smtp_tcp_port%s25\n' "$TAB"
     fi
 }
@@ -596,6 +649,7 @@ mta_restore() {
     pf_unsaved "$1" > "$WORK/mta.undo"
     while IFS="$TAB" read -r key how value; do
         if [ "$how" = set ]; then postconf -e "$key = $value"; else postconf -X "$key"; fi
+        pf_forget
         MTA_CHANGED=true
     done < "$WORK/mta.undo"
 }
@@ -605,6 +659,7 @@ mta_manage() {
     pf_wanted > "$WORK/mta.want"
     while IFS="$TAB" read -r key value; do
         postconf -e "$key = $value"
+        pf_forget
         MTA_CHANGED=true
     done < "$WORK/mta.want"
 }
@@ -682,7 +737,9 @@ wait_greeting() {
 # what Pulumi holds in its state (no diff) even when that token marks a retry
 # ("3@<time>"); without a token (by hand, revert) the number goes up by one.
 generation() {
-    g=$(cat "$GENERATION_FILE" 2>/dev/null || echo 0)
+    g=0
+    # A builtin read, not cat: a look runs this on every host every preview.
+    [ ! -f "$GENERATION_FILE" ] || { read -r g < "$GENERATION_FILE" || [ -n "$g" ]; } 2>/dev/null || g=0
     case "$g" in
         [0-9]*) printf '%s\n' "$g" ;;
         *) echo 0 ;;
@@ -714,11 +771,11 @@ mta_plan() {
     esac
     if [ -s "$1" ]; then
         pf_wanted | while IFS="$TAB" read -r key value; do
-            printf 'postfix %s: %s -> %s\n' "$key" "$(postconf -h "$key")" "$value"
+            printf 'postfix %s: %s -> %s\n' "$key" "$(pf_value "$key")" "$value"
         done
     elif [ -f "$STATE_DIR/mta" ]; then
         pf_unsaved "$STATE_DIR/mta" | while IFS="$TAB" read -r key how value; do
-            printf 'postfix %s: %s -> %s\n' "$key" "$(postconf -h "$key")" "${value:-(default)}"
+            printf 'postfix %s: %s -> %s\n' "$key" "$(pf_value "$key")" "${value:-(default)}"
         done
     fi
 }
@@ -728,7 +785,7 @@ mta_plan() {
 mta_port() {
     case "$MTA" in
         postfix)
-            p=$(postconf -h known_tcp_ports 2>/dev/null | awk -v svc="$SERVICE" 'BEGIN { RS = "," }
+            p=$(pf_value known_tcp_ports 2>/dev/null | awk -v svc="$SERVICE" 'BEGIN { RS = "," }
                 { gsub(/^[ \t\n]+|[ \t\n]+$/, ""); n = split($0, q, "="); for (i = 1; i < n; i++) if (q[i] == svc) { print q[n]; exit } }')
             printf '%s\n' "${p:-$1}"
             ;;
@@ -768,7 +825,8 @@ do_preview() {
     if [ -f "$STATE_DIR/written" ] && [ "$(sum_of "$WORK/snap")" != "$(cat "$STATE_DIR/written")" ]; then drift=true; fi
     [ ! -d "$STATE_DIR/txn" ] || drift=true
     # Unified diff hunks, with each line shown next to its commented-out self.
-    diff -U0 "$WORK/snap" "$WORK/new" 2>/dev/null | tr -d '\r' | awk '
+    : > "$WORK/diff"
+    [ "$would" = false ] || diff -U0 "$WORK/snap" "$WORK/new" 2>/dev/null | tr -d '\r' | awk '
         function flush(   i, j) {
             for (i = 1; i <= nr; i++) {
                 print "-" r[i]
@@ -783,6 +841,7 @@ do_preview() {
         /^\+/ { a[++na] = substr($0, 2); next }
         END { flush() }' > "$WORK/diff" || true
     lines_json() {
+        [ -s "$1" ] || return 0
         awk 'BEGIN { ORS = "" } { s = $0; gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s); printf "%s\"%s\"", (n++ ? "," : ""), s }' "$1"
     }
     printf '{"action":"preview","file":"%s","port":%s,"would_change":%s,"drift":%s,"generation":%s,"service_port":%s,"mta":"%s","mta_port":%s,"diff":[%s],"mta_diff":[%s]}\n' \
@@ -998,7 +1057,7 @@ main() {
     PORT="" FILE="/etc/services" SERVICE="smtp" PROTOCOL="tcp" ALIASES="mail"
     CONFLICTS="comment" RESTART="" STATE_ROOT="/var/lib/smtp-port"
     MTA="none" VERIFY="yes" OLD_PORT="closed" CHECK_ADDRESS="127.0.0.1" CHECK_TIMEOUT=20 CHANGE=""
-    HOST_LABEL=$(hostname 2>/dev/null || uname -n)
+    HOST_LABEL=""
     while [ "$#" -gt 0 ]; do
         [ "$#" -ge 2 ] || err "option $1 needs a value"
         case "$1" in
@@ -1029,6 +1088,7 @@ main() {
         esac
         shift 2
     done
+    [ -n "$HOST_LABEL" ] || HOST_LABEL=$(hostname 2>/dev/null || uname -n)
     check_args
     # One state folder per managed file, named after its path.
     STATE_DIR="$STATE_ROOT/$(printf '%s' "$FILE" | sed 's|^/||; s|[^A-Za-z0-9._-]|_|g')"

@@ -362,13 +362,17 @@ for (const shell of SHELLS) {
 
             it("an edit made while it works is never overwritten", async () => {
                 const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
-                const slow = shimDir({ awk: 'sleep 0.4\nexec awk "$@"' });
+                // The edit lands while the script computes the new file: the
+                // shimmed awk marks that moment and holds the script there.
+                const mark = path.join(state, "planning");
+                const slow = shimDir({ awk: 'case "$*" in *edits=*) : > "$SHIM_MARK"; sleep 1 ;; esac\nexec awk "$@"' });
                 const { spawn } = await import("child_process");
                 const p = spawn(shell.argv[0], [...shell.argv.slice(1), SCRIPT, "apply", "--port", "17", "--file", file, "--state-dir", state],
-                    { env: { PATH: `${slow}:${shell.path}` } });
+                    { env: { PATH: `${slow}:${shell.path}`, SHIM_MARK: mark } });
                 let stderr = "";
                 p.stderr.on("data", d => stderr += d);
-                await new Promise(r => setTimeout(r, 1100));
+                for (let i = 0; i < 500 && !fs.existsSync(mark); i++) await new Promise(r => setTimeout(r, 20));
+                assert.ok(fs.existsSync(mark), "the script never reached its planning step");
                 fs.appendFileSync(file, "late 1/tcp\n");
                 const code = await new Promise(r => p.on("exit", r));
                 assert.equal(code, 1);
