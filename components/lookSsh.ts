@@ -94,13 +94,15 @@ export function runOverSsh(t: SshTarget, stdin: string, command: string): Promis
                     finish(new Error(`could not start the command: ${err.message}`));
                     return;
                 }
-                let out = "", errOut = "";
+                // Decoded once at the end: a chunk may end inside a UTF-8 character.
+                const out: Buffer[] = [], errOut: Buffer[] = [];
                 let code: number | null = null;
                 let signal: string | undefined;
-                stream.on("data", (d: Buffer) => { out += d.toString("utf8"); });
-                stream.stderr.on("data", (d: Buffer) => { errOut += d.toString("utf8"); });
+                stream.on("data", (d: Buffer) => { out.push(d); });
+                stream.stderr.on("data", (d: Buffer) => { errOut.push(d); });
                 stream.on("exit", (c: number | null, s?: string) => { code = c; signal = s; });
-                stream.on("close", () => finish(code === 0 ? undefined : new Error(reason(errOut, code, signal)), out));
+                stream.on("close", () => finish(code === 0 ? undefined : new Error(reason(Buffer.concat(errOut).toString("utf8"), code, signal)),
+                    Buffer.concat(out).toString("utf8")));
                 stream.end(stdin);
             });
         });

@@ -92,6 +92,13 @@ describe("look over SSH (in-process client against a real sshd)", function () {
         assert.equal(out, "from-stdin\nargs: one two words\n");
     });
 
+    it("returns long output whole, multi-byte characters included", async () => {
+        // ~600 KB of "€" (3 bytes each): many SSH packets, whose sizes are
+        // powers of two, so chunks end inside characters.
+        const out = await runOverSsh(base, "", "awk 'BEGIN { for (i = 0; i < 200000; i++) printf \"\\342\\202\\254\" }'");
+        assert.equal(out, "€".repeat(200000));
+    });
+
     it("accepts an encrypted private key with its passphrase", async () => {
         const out = await runOverSsh({ ...base, privateKey: encryptedKey, privateKeyPassword: "correct horse" }, "", "echo ok");
         assert.equal(out, "ok\n");
