@@ -192,7 +192,80 @@ function takeFlag(argv, flag) {
     return on;
 }
 
+/**
+ * The hosts of one wave, a JSON line each on stdin:
+ * {"name","host","port","closedPortFromResult","result"} (result: the host
+ * script's output). Throws with the line number on anything else.
+ * @param {string} text
+ */
+function parseTargets(text) {
+    return text.split("\n").map((line, i) => [line.trim(), i + 1]).filter(([line]) => line !== "").map(([line, n]) => {
+        /** @type {any} */
+        let t;
+        try {
+            t = JSON.parse(/** @type {string} */ (line));
+        } catch {
+            throw new Error(`stdin line ${n} is not JSON`);
+        }
+        if (typeof t?.name !== "string" || t.name === "") throw new Error(`stdin line ${n}: name must be a non-empty string`);
+        if (typeof t.host !== "string" || t.host === "") throw new Error(`stdin line ${n} (${t.name}): host must be a non-empty string`);
+        if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) throw new Error(`stdin line ${n} (${t.name}): port must be 1-65535`);
+        return t;
+    });
+}
+
+/** @param {string | undefined} out the host script's output */
+function lastResult(out) {
+    try {
+        return JSON.parse((out ?? "").trim().split("\n").pop() || "");
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * --hosts-from-stdin yes: every host of a wave at once, one JSON line each
+ * on stdout (its name added); fails (exit 1, each failure on stderr) when
+ * any host failed, unless --soft.
+ * @param {string[]} argv @param {boolean} soft
+ */
+async function waveCli(argv, soft) {
+    /** @type {any[]} */
+    let targets;
+    /** @type {Omit<CheckOptions, "host" | "port">} */
+    let opts;
+    try {
+        const o = parseArgs(["--host", "-", "--port", "1", ...argv]);
+        opts = { expect: o.expect, timeoutMs: o.timeoutMs, attempts: o.attempts, delayMs: o.delayMs };
+        targets = parseTargets(require("fs").readFileSync(0, "utf8"));
+    } catch (e) {
+        process.stderr.write(`listener-check: ${/** @type {Error} */ (e).message}\n`);
+        process.exit(2);
+    }
+    const results = await Promise.all(targets.map(async t => {
+        const hostResult = lastResult(t.result);
+        if (soft && hostResult?.failed) {
+            return { name: t.name, ok: false, skipped: true, host: t.host, port: t.port, banner: null, message: "not checked: the host script failed" };
+        }
+        const closedPort = t.closedPortFromResult === true && typeof hostResult?.previous_port === "number" ? hostResult.previous_port : undefined;
+        return { name: t.name, ...await checkListener({ ...opts, name: t.name, host: t.host, port: t.port, closedPort }) };
+    }));
+    const failed = results.filter(r => !r.ok);
+    process.stdout.write(results.map(r => JSON.stringify(r) + "\n").join(""), () => {
+        if (failed.length > 0 && !soft) process.stderr.write(failed.map(r => r.message + "\n").join(""), () => process.exit(1));
+        else process.exit(0);
+    });
+}
+
 async function cli() {
+    {
+        const argv = process.argv.slice(2);
+        if (takeFlag(argv, "--hosts-from-stdin")) {
+            const soft = takeFlag(argv, "--soft");
+            await waveCli(argv, soft);
+            return;
+        }
+    }
     let opts;
     // --soft yes: a failed check is a result (ok: false, exit 0), for
     // rollouts with a failure budget, where a failed step would stop Pulumi
@@ -223,6 +296,6 @@ async function cli() {
     });
 }
 
-module.exports = { checkListener, probeOnce, parseArgs };
+module.exports = { checkListener, probeOnce, parseArgs, parseTargets };
 
 if (require.main === module) cli();

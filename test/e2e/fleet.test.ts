@@ -76,8 +76,8 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         const r = await must(["preview", "--diff"]);
         for (const h of HOSTS) {
             assert.match(r.stdout, new RegExp(`smtp-${h}-reconcile`), `${h} in preview`);
-            assert.match(r.stdout, new RegExp(`smtp-${h}-check`));
         }
+        assert.match(r.stdout, /smtp-check/, "one listener check for the fleet (one wave)");
         assert.match(r.stdout, /create\s*:\s*"sh -s -- apply --port 17 --file \/etc\/services/);
         assert.match(r.stdout, /stdin\s*:\s*\[secret\]/);
         // What each host will really see, read from the host (read-only).
@@ -156,9 +156,10 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         const p = await must(["preview", "--diff"]);
         assert.ok(p.stderr.includes("mx2: /etc/services (drifted: changed on the host since smtp-port wrote it)\n-  qotd\t\t17/tcp\t\tquote\n+  #qotd\t\t17/tcp\t\tquote\n"), p.stderr);
         assert.match(p.stdout, /smtp-mx2-reconcile[\s\S]*--change 1 [\s\S]*=> [\s\S]*--change 2 /);
-        // Only mx2 changes: its reconcile, and its check after it.
+        // Only mx2 changes: its reconcile, and the wave's check after it.
         assert.match(p.stdout, /2 to update/);
-        assert.doesNotMatch(p.stdout, /smtp-mx[13]-(reconcile|check)/, "mx1 and mx3 are not in the diff");
+        assert.match(p.stdout, /smtp-check/);
+        assert.doesNotMatch(p.stdout, /smtp-mx[13]-reconcile/, "mx1 and mx3 are not in the diff");
         for (const h of ["mx1", "mx3"]) assert.ok(p.stderr.includes(`${h}: /etc/services already has smtp on 17; nothing to change`));
         await must(["up", "--yes"]);
         assert.equal(servicesOf("mx2"), managed, "repaired to exactly what smtp-port had written");
@@ -236,8 +237,8 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         const up = await must(["up", "--yes"]);
         const lines = up.stdout.slice(up.stdout.indexOf("Updating (")).split("\n");
         const at = (re: RegExp) => { const i = lines.findIndex(l => re.test(l)); assert.ok(i >= 0, `${re} in:\n${lines.join("\n")}`); return i; };
-        assert.ok(at(/smtp-mx2-check created/) < at(/smtp-mx1-reconcile creating/), "mx1 waits for the canary's check");
-        assert.ok(at(/smtp-mx1-check created/) < at(/smtp-mx3-reconcile creating/), "mx3 waits for mx1's batch");
+        assert.ok(at(/smtp-wave1-check created/) < at(/smtp-mx1-reconcile creating/), "mx1 waits for the canary's check");
+        assert.ok(at(/smtp-wave2-check created/) < at(/smtp-mx3-reconcile creating/), "mx3 waits for mx1's batch");
         for (const h of HOSTS) assert.equal(getent(h, "smtp/tcp"), "smtp 17/tcp mail");
         await must(["destroy", "--yes"]);
         for (const h of HOSTS) assert.equal(servicesOf(h), original[h]);

@@ -176,3 +176,76 @@ describe("listener check: --soft (rollouts with a failure budget)", function () 
         assert.equal(connections, 0);
     });
 });
+
+describe("listener check: a whole wave (--hosts-from-stdin)", function () {
+    this.timeout(20_000);
+    /** Run the command with `lines` (one JSON object each) on stdin, without blocking the test's servers. */
+    async function wave(args: string[], lines: object[] | string) {
+        const { execFile } = await import("child_process");
+        return new Promise<{ code: number; out: string; err: string }>(res => {
+            const p = execFile("node", [CLI, "--hosts-from-stdin", "yes", "--attempts", "1", "--delay-ms", "50", ...args],
+                (e, out, err) => res({ code: e ? (e as any).code : 0, out, err }));
+            p.stdin!.end(typeof lines === "string" ? lines : lines.map(l => JSON.stringify(l) + "\n").join(""));
+        });
+    }
+
+    it("checks every host at once, one result line each with its name, and fails naming each failed host", async () => {
+        const a = await server(c => c.write("220 a ESMTP\r\n"));
+        const old = await server(c => c.write("220 old ESMTP\r\n"));
+        const b = await server(c => c.write("220 b ESMTP\r\n"));
+        const closed = await closedPort();
+        const r = await wave([], [
+            { name: "mx1", host: "127.0.0.1", port: a.port, closedPortFromResult: false, result: "" },
+            { name: "mx2", host: "127.0.0.1", port: b.port, closedPortFromResult: true, result: `log line\n{"action":"apply","previous_port":${old.port}}\n` },
+            { name: "mx3", host: "127.0.0.1", port: closed, closedPortFromResult: true, result: "" },
+        ]);
+        a.close(); b.close(); old.close();
+        assert.equal(r.code, 1);
+        const lines = r.out.trim().split("\n").map(l => JSON.parse(l));
+        assert.deepEqual(lines.map(l => [l.name, l.ok, l.banner]), [["mx1", true, "220 a ESMTP"], ["mx2", false, "220 b ESMTP"], ["mx3", false, null]]);
+        const err = r.err.trim().split("\n");
+        assert.equal(err.length, 2);
+        assert.match(err[0], new RegExp(`^listener check failed for mx2 \\(127\\.0\\.0\\.1\\): the new port ${b.port} greets, but the old port ${old.port} still accepts connections`));
+        assert.match(err[1], /^listener check failed for mx3 \(127\.0\.0\.1:\d+\): connection refused after 1 attempt/);
+    });
+
+    it("passes when every host greets", async () => {
+        const a = await server(c => c.write("220 a ESMTP\r\n"));
+        const r = await wave([], [{ name: "mx1", host: "127.0.0.1", port: a.port, closedPortFromResult: false, result: "" }]);
+        a.close();
+        assert.equal(r.code, 0, r.err);
+        assert.equal(JSON.parse(r.out).name, "mx1");
+        assert.equal(r.err, "");
+    });
+
+    it("with --soft: failures are results, and a host whose script failed is not probed", async () => {
+        let connections = 0;
+        const s = await server(c => { connections++; c.write("220 should-not-be-asked ESMTP\r\n"); });
+        const closed = await closedPort();
+        const r = await wave(["--soft", "yes"], [
+            { name: "mx1", host: "127.0.0.1", port: s.port, closedPortFromResult: true, result: `{"failed":true,"exit":1}\n` },
+            { name: "mx2", host: "127.0.0.1", port: closed, closedPortFromResult: true, result: "" },
+        ]);
+        s.close();
+        assert.equal(r.code, 0, r.err);
+        const [l1, l2] = r.out.trim().split("\n").map(l => JSON.parse(l));
+        assert.deepEqual(l1, { name: "mx1", ok: false, skipped: true, host: "127.0.0.1", port: s.port, banner: null, message: "not checked: the host script failed" });
+        assert.equal(l2.ok, false);
+        assert.equal(connections, 0);
+        assert.equal(r.err, "");
+    });
+
+    it("an empty wave (every host unreachable) checks nothing and passes", async () => {
+        const r = await wave([], "");
+        assert.equal(r.code, 0);
+        assert.equal(r.out, "");
+    });
+
+    it("refuses a bad line, naming it", async () => {
+        const r = await wave([], `{"name":"mx1","host":"h","port":25}\n{"name":"mx2","host":"h","port":70000}\n`);
+        assert.equal(r.code, 2);
+        assert.equal(r.err, "listener-check: stdin line 2 (mx2): port must be 1-65535\n");
+        const junk = await wave([], "not json\n");
+        assert.equal(junk.err, "listener-check: stdin line 1 is not JSON\n");
+    });
+});

@@ -53,8 +53,14 @@ pulumi.runtime.setMocks({
         switch (args.type) {
             case "command:remote:Command":
                 return { id: `${args.name}-id`, state: { ...args.inputs, stdout: fakeApply(args.inputs.create), stderr: "" } };
-            case "command:local:Command":
-                return { id: `${args.name}-id`, state: { ...args.inputs, stdout: JSON.stringify({ ok: true, banner: "220 mx.example ESMTP Postfix" }) + "\n", stderr: "" } };
+            case "command:local:Command": {
+                // A wave's listener check: one result line per host on its stdin.
+                const hosts = /--hosts-from-stdin/.test(args.inputs.create ?? "")
+                    ? String(args.inputs.stdin ?? "").split("\n").filter(l => l).map(l => JSON.parse(l).name as string)
+                    : [];
+                const stdout = hosts.map(name => JSON.stringify({ name, ok: true, banner: "220 mx.example ESMTP Postfix" }) + "\n").join("");
+                return { id: `${args.name}-id`, state: { ...args.inputs, stdout, stderr: "" } };
+            }
             case "smtp-port:index:SmtpPort":
                 return { id: "", state: {} };
             default:

@@ -40,11 +40,10 @@ async function build(name: string, args: SmtpPortArgs) {
 }
 
 describe("SmtpPort (mocked engine)", () => {
-    it("creates one reconcile command and one listener check per host, named after the host", async () => {
+    it("creates one reconcile command per host, named after the host, and one listener check for the wave", async () => {
         const { mine } = await build("fleet1", fleet());
         assert.deepEqual(mine.map(r => `${r.type} ${r.name}`).sort(), [
-            "command:local:Command fleet1-mx1-check",
-            "command:local:Command fleet1-mx2-check",
+            "command:local:Command fleet1-check",
             "command:remote:Command fleet1-mx1-reconcile",
             "command:remote:Command fleet1-mx2-reconcile",
             "smtp-port:index:SmtpPort fleet1",
@@ -60,13 +59,10 @@ describe("SmtpPort (mocked engine)", () => {
         }
     });
 
-    it("runs each host's check after its own reconcile command, not another host's", async () => {
+    it("runs the wave's check after every reconcile command of the wave", async () => {
         const { mine } = await build("fleet3", fleet());
-        for (const host of ["mx1", "mx2"]) {
-            const check = mine.find(r => r.name === `fleet3-${host}-check`)!;
-            assert.equal(check.dependencies.length, 1);
-            assert.match(check.dependencies[0], new RegExp(`::fleet3-${host}-reconcile$`));
-        }
+        const check = mine.find(r => r.name === "fleet3-check")!;
+        assert.deepEqual(check.dependencies.map(d => d.split("::").pop()).sort(), ["fleet3-mx1-reconcile", "fleet3-mx2-reconcile"]);
     });
 
     it("passes every parameter as a quoted argument and the script on stdin", async () => {
@@ -81,9 +77,11 @@ describe("SmtpPort (mocked engine)", () => {
         assert.equal(mx1.environment, undefined, "no environment: it needs AcceptEnv on the server");
         const mx2 = mine.find(r => r.name === "fleet4-mx2-reconcile")!.inputs;
         assert.match(mx2.create, /^sudo -n sh -s -- apply --port 2525 /, "per-host port and sudo");
-        const check = mine.find(r => r.name === "fleet4-mx2-check")!.inputs;
-        assert.equal(check.create, "node components/listener/listener-check.js --name mx2 --host 198.18.0.12 --port 2525 --timeout-ms 5000 --attempts 10 --delay-ms 1000 --closed-port-from-stdin yes");
-        assert.match(check.stdin, /"previous_port":25/, "the check learns the old port from the host script's result");
+        const check = mine.find(r => r.name === "fleet4-check")!.inputs;
+        assert.equal(check.create, "node components/listener/listener-check.js --hosts-from-stdin yes --timeout-ms 5000 --attempts 10 --delay-ms 1000");
+        const lines = String(check.stdin).trim().split("\n").map(l => JSON.parse(l));
+        assert.deepEqual(lines.map(l => [l.name, l.host, l.port, l.closedPortFromResult]), [["mx1", "198.18.0.11", 17, true], ["mx2", "198.18.0.12", 2525, true]]);
+        assert.match(lines[1].result, /"previous_port":25/, "the check learns the old port from the host script's result");
     });
 
     it("quotes hostile values instead of splicing them into the command", async () => {
@@ -133,7 +131,8 @@ describe("SmtpPort (mocked engine)", () => {
         const c2: string = mine.find(r => r.name === "fleet10-mx2-reconcile")!.inputs.create;
         assert.match(c1, / --mta postfix --verify no --check-timeout 20 --old-port any --host-label mx1 /);
         assert.match(c2, / --mta none --verify no --check-timeout 20 --old-port closed --host-label mx2 /);
-        assert.doesNotMatch(mine.find(r => r.name === "fleet10-mx1-check")!.inputs.create, /closed-port/);
+        const lines = String(mine.find(r => r.name === "fleet10-check")!.inputs.stdin).trim().split("\n").map(l => JSON.parse(l));
+        assert.deepEqual(lines.map(l => [l.name, l.closedPortFromResult]), [["mx1", false], ["mx2", true]]);
     });
 
     it("orders waves through the dependency graph: canary, then batches", async () => {
@@ -142,8 +141,8 @@ describe("SmtpPort (mocked engine)", () => {
         const { mine } = await build("fleet11", args);
         const deps = (n: string) => mine.find(r => r.name === `fleet11-${n}-reconcile`)!.dependencies.map(d => d.split("::").pop());
         assert.deepEqual(deps("mx3"), [], "the canary goes first");
-        assert.deepEqual(deps("mx1"), ["fleet11-mx3-check"], "then mx1, after the canary's check passed");
-        assert.deepEqual(deps("mx2"), ["fleet11-mx1-check"], "then mx2, after mx1's");
+        assert.deepEqual(deps("mx1"), ["fleet11-wave1-check"], "then mx1, after the canary's check passed");
+        assert.deepEqual(deps("mx2"), ["fleet11-wave2-check"], "then mx2, after mx1's");
     });
 
     it("accepts a host without hostKey only when it opts out explicitly", async () => {
@@ -152,7 +151,7 @@ describe("SmtpPort (mocked engine)", () => {
         assert.throws(() => new SmtpPort("fleet9", args), /host "mx1": \[connection.hostKey\] is required/);
         args.hosts[0].insecureIgnoreHostKey = true;
         const { mine } = await build("fleet9b", args);
-        assert.equal(mine.length, 5);
+        assert.equal(mine.length, 4);
     });
 
     it("creates nothing and names every problem when the input is bad", () => {
@@ -209,13 +208,15 @@ describe("SmtpPort (mocked engine)", () => {
         }
 
         it("puts a gate before every wave after the first and a verdict after the last", async () => {
-            const { deps, mine } = await budgetFleet("budget1");
+            const { deps, get, mine } = await budgetFleet("budget1");
             assert.deepEqual(mine.filter(r => /gate|verdict/.test(r.name)).map(r => r.name).sort(), ["budget1-verdict", "budget1-wave2-gate", "budget1-wave3-gate"]);
             assert.deepEqual(deps("mx1-reconcile"), []);
-            assert.deepEqual(deps("wave2-gate"), ["budget1-mx1-check", "budget1-mx1-reconcile"], "wave 2 waits for mx1's steps");
-            assert.deepEqual(deps("wave3-gate"), ["budget1-mx1-check", "budget1-mx1-reconcile"], "mx2 is unreachable: nothing of it to wait for");
+            assert.deepEqual(deps("wave2-gate"), ["budget1-mx1-reconcile", "budget1-wave1-check"], "wave 2 waits for mx1's steps");
+            assert.deepEqual(deps("wave3-gate"), ["budget1-mx1-reconcile", "budget1-wave1-check", "budget1-wave2-check"], "mx2 is unreachable: only its wave's (empty) check");
+            assert.deepEqual(deps("wave2-check"), [], "the unreachable host is not in its wave's check");
+            assert.equal(get("wave2-check").inputs.stdin, "");
             assert.deepEqual(deps("mx3-reconcile"), ["budget1-wave3-gate"]);
-            assert.deepEqual(deps("verdict"), ["budget1-mx1-check", "budget1-mx1-reconcile", "budget1-mx3-check", "budget1-mx3-reconcile"]);
+            assert.deepEqual(deps("verdict"), ["budget1-mx1-reconcile", "budget1-mx3-reconcile", "budget1-wave1-check", "budget1-wave2-check", "budget1-wave3-check"]);
             assert.deepEqual(deps("mx2-reconcile"), ["budget1-verdict"], "the unreachable host waits behind the verdict, which fails, so it is never attempted");
         });
 
@@ -224,7 +225,7 @@ describe("SmtpPort (mocked engine)", () => {
             const create: string = get("mx1-reconcile").inputs.create;
             assert.match(create, / --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z \|\| printf '\{"failed":true,"exit":%s\}\\n' "\$\?" # smtp-port\.sh [0-9a-f]{12}$/);
             assert.match(get("mx3-reconcile").inputs.create, / --change 2 \|\| printf /, "a host that is right keeps its change number: no update");
-            assert.match(get("mx1-check").inputs.create, / --soft yes$/);
+            assert.match(get("wave1-check").inputs.create, / --soft yes$/);
         });
 
         it("counts the unreachable host as failed: the gate after it stays open within the budget, the verdict fails", async () => {
