@@ -62,6 +62,11 @@ main() {
     sh lab/lab.sh install
     [ -d node_modules ] || npm ci --no-audit --no-fund
     ensure_venv "$root/bench/.venv"
+    if [ "${1:-}" != analyze ]; then
+        # A fresh stack per run: one left at another fleet size would try to
+        # delete (revert) hosts the lab no longer has.
+        rm -rf "$root/bench/out/state" "$root/bench/out/Pulumi.bench.yaml"
+    fi
     mkdir -p "$root/bench/out/state"
     if [ "${1:-}" = analyze ] && [ -d "$root/bench/out/snap" ]; then
         # Beside a running benchmark: reuse its snapshot, never replace it.
