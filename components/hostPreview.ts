@@ -5,8 +5,6 @@
 import { lastJsonLine } from "./hostScript";
 import { runOverSsh } from "./lookSsh";
 
-export type { SshTarget } from "./lookSsh";
-
 /** What the host script's `preview` action reports. */
 export interface HostPreview {
     /** Whether an apply would change the services file or the MTA settings. */

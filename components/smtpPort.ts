@@ -151,9 +151,10 @@ export class SmtpPort extends pulumi.ComponentResource {
             const waveCheck = check.enabled
                 ? this.waveCheck(waves.length === 1 ? `${name}-check` : `${name}-wave${wave + 1}-check`, members, { check, checkScript, soft, dryRun })
                 : undefined;
+            const checkLines = waveCheck ? pulumi.unsecret(waveCheck.stdout).apply(checkLinesByName) : undefined;
             for (const { h, steps } of members) {
                 if (waveCheck) this.checks[h.name] = waveCheck;
-                const checkOut = waveCheck ? pulumi.unsecret(waveCheck.stdout).apply(out => checkLineOf(out, h.name)) : pulumi.output(null);
+                const checkOut = checkLines ? checkLines.apply(byName => byName[h.name] ?? null) : pulumi.output(null);
                 const { result, outcome } = steps.finish(checkOut);
                 perHost.push(result);
                 outcomes[wave].push(outcome);
@@ -361,17 +362,19 @@ interface CheckTarget {
     result: string;
 }
 
-/** The wave check's line for one host (the check prints one JSON line per host), or null. */
-export function checkLineOf(out: string, name: string): string | null {
+/** The wave check's result line of each host, by host name (the check prints one JSON line per host). */
+export function checkLinesByName(out: string): Record<string, string> {
+    const byName: Record<string, string> = {};
     for (const line of out.split("\n")) {
         if (!line.startsWith("{")) continue;
         try {
-            if (JSON.parse(line).name === name) return line;
+            const name = JSON.parse(line).name;
+            if (typeof name === "string") byName[name] = line;
         } catch {
             // Not a result line.
         }
     }
-    return null;
+    return byName;
 }
 
 /** A look at a host: what it found (or why not), and what it depends on. */

@@ -379,8 +379,19 @@ unmanage() {
 
 # The base as the user owns it: our backup if the file is exactly what we
 # wrote, otherwise the current file with our edits undone.
+# drifted FILE: true when FILE differs from what smtp-port last wrote, false
+# when it does not, null when smtp-port has written nothing.
+drifted() {
+    [ -f "$STATE_DIR/written" ] || { echo null; return 0; }
+    w=""
+    { read -r w < "$STATE_DIR/written"; } 2>/dev/null || true
+    if [ "$(sum_of "$1")" = "$w" ]; then echo false; else echo true; fi
+}
+
+# compute_base FILE BASE: sets DRIFT (see drifted) for FILE, read once.
 compute_base() {
-    if [ -f "$STATE_DIR/written" ] && [ "$(sum_of "$1")" = "$(cat "$STATE_DIR/written")" ] && [ -f "$STATE_DIR/orig" ]; then
+    DRIFT=$(drifted "$1")
+    if [ "$DRIFT" = false ] && [ -f "$STATE_DIR/orig" ]; then
         cp "$STATE_DIR/orig" "$2"
         BASE_FROM=backup
     elif [ -f "$STATE_DIR/edits" ]; then
@@ -822,7 +833,7 @@ do_preview() {
     mta_plan "$WORK/edits" > "$WORK/mta.plan"
     [ ! -s "$WORK/mta.plan" ] || would=true
     drift=false
-    if [ -f "$STATE_DIR/written" ] && [ "$(sum_of "$WORK/snap")" != "$(cat "$STATE_DIR/written")" ]; then drift=true; fi
+    [ "$DRIFT" != true ] || drift=true
     [ ! -d "$STATE_DIR/txn" ] || drift=true
     # Unified diff hunks, with each line shown next to its commented-out self.
     : > "$WORK/diff"
@@ -1036,10 +1047,7 @@ do_status() {
     set -- "${found% *}" "${found#* }"
     managed=false
     [ ! -f "$STATE_DIR/written" ] || managed=true
-    drift=null
-    if [ "$managed" = true ]; then
-        if [ "$(sum_of "$FILE")" = "$(cat "$STATE_DIR/written")" ]; then drift=false; else drift=true; fi
-    fi
+    drift=$(drifted "$FILE")
     printf '{"action":"status","file":"%s","service":"%s","protocol":"%s","service_port":%s,"port":%s,"port_name":%s,"managed":%s,"drift":%s}\n' \
         "$(json_str "$FILE")" "$SERVICE" "$PROTOCOL" "$(num_or_null "$1")" "$(num_or_null "$PORT")" \
         "$(if [ "$2" = - ]; then printf null; else printf '"%s"' "$2"; fi)" "$managed" "$drift"

@@ -146,10 +146,10 @@ async function checkListener(o) {
 }
 
 /**
+ * `--key value` pairs, and a reader of whole numbers among them.
  * @param {string[]} argv
- * @returns {CheckOptions}
  */
-function parseArgs(argv) {
+function readFlags(argv) {
     /** @type {Record<string, string>} */
     const a = {};
     for (let i = 0; i < argv.length; i += 2) {
@@ -163,20 +163,21 @@ function parseArgs(argv) {
         if (!/^[0-9]+$/.test(a[k])) throw new Error(`--${k} must be a whole number, got ${JSON.stringify(a[k])}`);
         return Number(a[k]);
     };
+    /** The options every check shares. */
+    const common = () => ({ expect: a.expect, timeoutMs: int("timeout-ms"), attempts: int("attempts"), delayMs: int("delay-ms") });
+    return { a, int, common };
+}
+
+/**
+ * @param {string[]} argv
+ * @returns {CheckOptions}
+ */
+function parseArgs(argv) {
+    const { a, int, common } = readFlags(argv);
     if (!a.host) throw new Error("--host is required");
     const port = int("port");
     if (port === undefined || port < 1 || port > 65535) throw new Error("--port must be 1-65535");
-    return { host: a.host, port, name: a.name, expect: a.expect, timeoutMs: int("timeout-ms"), attempts: int("attempts"), delayMs: int("delay-ms"), closedPort: int("closed-port") };
-}
-
-/** The host script's result line on stdin, or undefined. */
-function hostResultFromStdin() {
-    try {
-        const text = require("fs").readFileSync(0, "utf8").trim().split("\n").pop() || "";
-        return JSON.parse(text);
-    } catch {
-        return undefined;
-    }
+    return { host: a.host, port, name: a.name, ...common(), closedPort: int("closed-port") };
 }
 
 /**
@@ -190,6 +191,26 @@ function takeFlag(argv, flag) {
     const on = argv[i + 1] === "yes";
     argv.splice(i, 2);
     return on;
+}
+
+/**
+ * The host script's result: the JSON on the last line of its output, or undefined.
+ * @param {string | undefined} out
+ */
+function lastResult(out) {
+    try {
+        return JSON.parse((out ?? "").trim().split("\n").pop() || "");
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * What --soft reports for a host whose script failed (it was rolled back, not changed).
+ * @param {string} host @param {number} port
+ */
+function skippedResult(host, port) {
+    return { ok: false, skipped: true, host, port, banner: null, message: "not checked: the host script failed" };
 }
 
 /**
@@ -214,42 +235,12 @@ function parseTargets(text) {
     });
 }
 
-/** @param {string | undefined} out the host script's output */
-function lastResult(out) {
-    try {
-        return JSON.parse((out ?? "").trim().split("\n").pop() || "");
-    } catch {
-        return undefined;
-    }
-}
-
 /**
- * --hosts-from-stdin yes: every host of a wave at once, one JSON line each
- * on stdout (its name added); fails (exit 1, each failure on stderr) when
- * any host failed, unless --soft.
- * @param {string[]} argv @param {boolean} soft
+ * One JSON line per result on stdout; unless --soft, every failure's message
+ * on stderr and exit 1.
+ * @param {{ ok: boolean, message?: string }[]} results @param {boolean} soft
  */
-async function waveCli(argv, soft) {
-    /** @type {any[]} */
-    let targets;
-    /** @type {Omit<CheckOptions, "host" | "port">} */
-    let opts;
-    try {
-        const o = parseArgs(["--host", "-", "--port", "1", ...argv]);
-        opts = { expect: o.expect, timeoutMs: o.timeoutMs, attempts: o.attempts, delayMs: o.delayMs };
-        targets = parseTargets(require("fs").readFileSync(0, "utf8"));
-    } catch (e) {
-        process.stderr.write(`listener-check: ${/** @type {Error} */ (e).message}\n`);
-        process.exit(2);
-    }
-    const results = await Promise.all(targets.map(async t => {
-        const hostResult = lastResult(t.result);
-        if (soft && hostResult?.failed) {
-            return { name: t.name, ok: false, skipped: true, host: t.host, port: t.port, banner: null, message: "not checked: the host script failed" };
-        }
-        const closedPort = t.closedPortFromResult === true && typeof hostResult?.previous_port === "number" ? hostResult.previous_port : undefined;
-        return { name: t.name, ...await checkListener({ ...opts, name: t.name, host: t.host, port: t.port, closedPort }) };
-    }));
+function report(results, soft) {
     const failed = results.filter(r => !r.ok);
     process.stdout.write(results.map(r => JSON.stringify(r) + "\n").join(""), () => {
         if (failed.length > 0 && !soft) process.stderr.write(failed.map(r => r.message + "\n").join(""), () => process.exit(1));
@@ -257,43 +248,56 @@ async function waveCli(argv, soft) {
     });
 }
 
+/** @param {unknown} e */
+function usageError(e) {
+    process.stderr.write(`listener-check: ${/** @type {Error} */ (e).message}\n`);
+    process.exit(2);
+}
+
+// --soft yes: a failed check is a result (ok: false, exit 0), for rollouts
+// with a failure budget, where a failed step would stop Pulumi from starting
+// anything else; nothing is probed when the host script failed.
 async function cli() {
-    {
-        const argv = process.argv.slice(2);
-        if (takeFlag(argv, "--hosts-from-stdin")) {
-            const soft = takeFlag(argv, "--soft");
-            await waveCli(argv, soft);
-            return;
+    const argv = process.argv.slice(2);
+    // --hosts-from-stdin yes: every host of a wave at once, named in its line.
+    const wave = takeFlag(argv, "--hosts-from-stdin");
+    const fromStdin = takeFlag(argv, "--closed-port-from-stdin");
+    const soft = takeFlag(argv, "--soft");
+    if (wave) {
+        /** @type {any[]} */
+        let targets = [];
+        /** @type {Omit<CheckOptions, "host" | "port">} */
+        let opts = {};
+        try {
+            opts = readFlags(argv).common();
+            targets = parseTargets(require("fs").readFileSync(0, "utf8"));
+        } catch (e) {
+            usageError(e);
         }
+        report(await Promise.all(targets.map(async t => {
+            const hostResult = lastResult(t.result);
+            if (soft && hostResult?.failed) return { name: t.name, ...skippedResult(t.host, t.port) };
+            const closedPort = t.closedPortFromResult === true && typeof hostResult?.previous_port === "number" ? hostResult.previous_port : undefined;
+            return { name: t.name, ...await checkListener({ ...opts, name: t.name, host: t.host, port: t.port, closedPort }) };
+        })), soft);
+        return;
     }
-    let opts;
-    // --soft yes: a failed check is a result (ok: false, exit 0), for
-    // rollouts with a failure budget, where a failed step would stop Pulumi
-    // from starting anything else; nothing is probed when the host script
-    // on stdin failed (its host was rolled back, not changed).
-    let soft = false;
+    /** @type {CheckOptions} */
+    let opts = { host: "", port: 0 };
     /** @type {any} */
     let hostResult;
     try {
-        const argv = process.argv.slice(2);
-        const fromStdin = takeFlag(argv, "--closed-port-from-stdin");
-        soft = takeFlag(argv, "--soft");
         opts = parseArgs(argv);
-        if (fromStdin || soft) hostResult = hostResultFromStdin();
+        if (fromStdin || soft) {
+            let text = "";
+            try { text = require("fs").readFileSync(0, "utf8"); } catch { /* no stdin */ }
+            hostResult = lastResult(text);
+        }
         if (fromStdin && opts.closedPort === undefined && typeof hostResult?.previous_port === "number") opts.closedPort = hostResult.previous_port;
     } catch (e) {
-        process.stderr.write(`listener-check: ${/** @type {Error} */ (e).message}\n`);
-        process.exit(2);
+        usageError(e);
     }
-    if (soft && hostResult?.failed) {
-        process.stdout.write(JSON.stringify({ ok: false, skipped: true, host: opts.host, port: opts.port, banner: null, message: "not checked: the host script failed" }) + "\n");
-        return;
-    }
-    const r = await checkListener(opts);
-    process.stdout.write(JSON.stringify(r) + "\n", () => {
-        if (!r.ok && !soft) process.stderr.write(r.message + "\n", () => process.exit(1));
-        else process.exit(0);
-    });
+    report([soft && hostResult?.failed ? skippedResult(opts.host, opts.port) : await checkListener(opts)], soft);
 }
 
 module.exports = { checkListener, probeOnce, parseArgs, parseTargets };
