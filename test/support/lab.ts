@@ -32,7 +32,16 @@ function sh(args: string[], timeout = 300_000) {
 }
 
 export function labUp(n: number): Lab {
-    sh(["up", String(n)]);
+    // A busy machine can make a new host miss lab.sh's readiness deadline
+    // (seen once in CI: a Postfix that never greeted); `up` repairs unhealthy
+    // hosts and leaves healthy ones alone, so one more try is cheap. The
+    // benchmark does the same.
+    try {
+        sh(["up", String(n)]);
+    } catch (e) {
+        process.stderr.write(`lab up ${n} failed, trying once more: ${(e as Error).message.split("\n").slice(-2).join(" ")}\n`);
+        sh(["up", String(n)]);
+    }
     return JSON.parse(fs.readFileSync(path.join(LAB_DIR, "hosts.json"), "utf8"));
 }
 
