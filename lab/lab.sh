@@ -433,6 +433,22 @@ LogLevel INFO
 EOF
 }
 
+# Hosts mount their own /tmp, /etc, /var, /run and /root: a repo under one of
+# those would vanish from their view, so they start from a copy kept in the
+# lab dir. Written once per `up`, before any host starts, and each file
+# replaced by rename: copied per host, a file was truncated while hosts
+# started a moment earlier read it (one got an empty main.cf, so Postfix ran
+# on defaults and never greeted; `sh` could as well read a cut host-init.sh).
+write_templates() {
+    _tpl="$lab_dir/templates"
+    mkdir -p "$_tpl/postfix" "$_tpl/exim"
+    for _file in host-init.sh postfix/main.cf exim/update-exim4.conf.conf \
+        exim/exim4.conf.localmacros exim/exim4-restart; do
+        cp -p "$script_dir/$_file" "$_tpl/$_file.tmp"
+        mv -f "$_tpl/$_file.tmp" "$_tpl/$_file"
+    done
+}
+
 host_create() {
     name=mx$1
     ns=$NS_PREFIX$name
@@ -457,15 +473,7 @@ host_create() {
     ip -n "$ns" addr add "$addr/$PREFIX_LEN" dev eth0
     ip -n "$ns" link set eth0 up
 
-    # Hosts mount their own /tmp, /etc, /var, /run and /root: a repo under one of
-    # those would vanish from their view, so they start from a copy kept in
-    # the lab dir.
     tpl="$lab_dir/templates"
-    mkdir -p "$tpl/postfix" "$tpl/exim"
-    cp "$script_dir/host-init.sh" "$tpl/host-init.sh"
-    cp "$script_dir/postfix/main.cf" "$tpl/postfix/main.cf"
-    cp "$script_dir/exim/update-exim4.conf.conf" "$script_dir/exim/exim4.conf.localmacros" \
-        "$script_dir/exim/exim4-restart" "$tpl/exim/"
     setsid ip netns exec "$ns" unshare --mount --uts --pid --fork --mount-proc --propagation private -- \
         sh "$tpl/host-init.sh" "$name" "$addr" "$dir" "$tpl" "$mta" "$EXIM_ROOT" \
         </dev/null >>"$dir/init.log" 2>&1 &
@@ -678,6 +686,7 @@ cmd_up() {
     broken=$(unhealthy_hosts $wanted)
     # shellcheck disable=SC2086 # one word per host number
     hosts_down $broken
+    [ -z "$broken" ] || write_templates
     for k in $broken; do
         host_create "$k"
     done
