@@ -22,14 +22,28 @@ const OUT = path.join(__dirname, "out", "analysis");
 const RUNS = Number(process.env.BENCH_ANALYZE_RUNS || 3);
 const STACK = "analysis";
 const base = JSON.parse(process.env.BENCH_PULUMI_ENV || "null");
+/**
+ * A copy of the snapshot that Pulumi runs as it does by default: ts-node
+ * (which loads the TypeScript compiler) and the SDK's eager requires, not
+ * startup/preload.js. Shares the snapshot's node_modules.
+ */
+function tsNodeProject() {
+    const dir = path.join(OUT, "ts-node-project");
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.cpSync(SNAP, dir, { recursive: true, filter: src => path.basename(src) !== "node_modules" });
+    fs.symlinkSync(fs.realpathSync(path.join(SNAP, "node_modules")), path.join(dir, "node_modules"));
+    const yaml = path.join(dir, "Pulumi.yaml");
+    fs.writeFileSync(yaml, fs.readFileSync(yaml, "utf8").replace(/^(\s+)typescript: false$/m, "$1typescript: true").replace(/^\s+nodeargs: .*\n/m, ""));
+    return dir;
+}
 if (!base) throw new Error("run through bench/run.sh analyze");
 const ENV = { ...base, PULUMI_BACKEND_URL: `file://${OUT}/state` };
 const CFG = path.join(OUT, "Pulumi.analysis.yaml");
 
-/** @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} [extra] @param {string} [input] */
-function time(cmd, args, extra = {}, input = "") {
+/** @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} [extra] @param {string} [input] @param {string} [cwd] */
+function time(cmd, args, extra = {}, input = "", cwd = SNAP) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, { cwd: SNAP, env: { ...ENV, ...extra }, input, encoding: "utf8", maxBuffer: 1 << 26 });
+    const r = spawnSync(cmd, args, { cwd, env: { ...ENV, ...extra }, input, encoding: "utf8", maxBuffer: 1 << 26 });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.status}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
     return ms;
@@ -57,24 +71,22 @@ function main() {
     if (fs.existsSync(rootCfg)) { fs.copyFileSync(rootCfg, CFG); fs.rmSync(rootCfg); }
     config(3);
     time("pulumi", ["config", "set", "--secret", "smtp-port:privateKey", "--stack", STACK, "--config-file", CFG], {}, "not-a-real-key\n");
-    const preview = (/** @type {NodeJS.ProcessEnv} */ extra) => () => time("pulumi", ["preview", "--stack", STACK, "--config-file", CFG, "--non-interactive", "--color", "never"], extra);
+    const tsNode = tsNodeProject();
+    const preview = (/** @type {string} */ cwd) => () => time("pulumi", ["preview", "--stack", STACK, "--config-file", CFG, "--non-interactive", "--color", "never"], {}, "", cwd);
     /** @type {Record<string, number>} */
     const r = {};
     r.cliVersion = med(() => time("pulumi", ["version"]));
     r.cliStackLs = med(() => time("pulumi", ["stack", "ls", "--non-interactive"]));
     r.nodeBare = med(() => time("node", ["-e", "0"]));
-    r.nodeRequirePulumi = med(() => time("node", ["-e", "require('@pulumi/pulumi'); require('@pulumi/command')"]));
-    // The program's TypeScript, compiled as the Node.js language runtime does
-    // (ts-node with the project's tsconfig): type-checked (the default), and
-    // transpile-only.
-    const tsn = (/** @type {boolean} */ only) => () => time("node", ["-e",
-        `require('ts-node').register({ transpileOnly: ${only}, project: 'tsconfig.json' }); require('./components'); require('./components/stackConfig')`]);
-    r.tsNodeTypecheck = med(tsn(false));
-    r.tsNodeTranspileOnly = med(tsn(true));
+    // The SDK and the program as a program run loads them: with
+    // startup/preload.js (Pulumi.yaml), and as Pulumi does by default.
+    const load = "require('@pulumi/pulumi'); require('@pulumi/command'); require('./components'); require('./components/stackConfig')";
+    r.nodeLoadProgramPreload = med(() => time("node", ["--require", "./startup/preload.js", "-e", load]));
+    r.nodeLoadProgramTsNode = med(() => time("node", ["-e", `require('ts-node').register({ transpileOnly: true, project: 'tsconfig.json' }); ${load}`]));
     for (const n of [3, 30]) {
         config(n);
-        r[`previewN${n}`] = med(preview({}));
-        r[`previewN${n}TranspileOnly`] = med(preview({ PULUMI_NODEJS_TRANSPILE_ONLY: "true" }));
+        r[`previewN${n}`] = med(preview(SNAP));
+        r[`previewN${n}TsNode`] = med(preview(tsNode));
     }
     process.stdout.write(JSON.stringify(r, null, 1) + "\n");
     fs.writeFileSync(path.join(OUT, "analysis.json"), JSON.stringify(r, null, 1) + "\n");
@@ -82,11 +94,11 @@ function main() {
 
 const BENCH_CFG = path.join(__dirname, "out", "Pulumi.bench.yaml");
 
-/** @param {string[]} args @param {NodeJS.ProcessEnv} [extra] */
-function up(args, extra = {}) {
+/** @param {string[]} args @param {NodeJS.ProcessEnv} [extra] @param {string} [cwd] */
+function up(args, extra = {}, cwd = SNAP) {
     const t0 = process.hrtime.bigint();
     const r = spawnSync("pulumi", [...args, "--stack", "bench", "--config-file", BENCH_CFG, "--non-interactive", "--color", "never"],
-        { cwd: SNAP, env: { ...base, ...extra }, encoding: "utf8", maxBuffer: 1 << 26 });
+        { cwd, env: { ...base, ...extra }, encoding: "utf8", maxBuffer: 1 << 26 });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")}: ${r.status}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
     return ms;
@@ -101,21 +113,21 @@ function mainUp() {
     const hosts = (/smtp-port:hosts: (.*)$/m.exec(fs.readFileSync(BENCH_CFG, "utf8")) || ["", "[]"])[1];
     /** @type {Record<string, any>} */
     const r = { hosts: JSON.parse(hosts).length };
-    const TO = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+    const tsNode = tsNodeProject();
     setPort(25);
-    up(["up", "--yes", "--skip-preview"], TO);
+    up(["up", "--yes", "--skip-preview"]);
     r.noopDefault = med(() => up(["up", "--yes"]));
     r.noopSkipPreview = med(() => up(["up", "--yes", "--skip-preview"]));
-    r.noopTranspileOnly = med(() => up(["up", "--yes"], TO));
-    r.noopSkipPreviewTranspileOnly = med(() => up(["up", "--yes", "--skip-preview"], TO));
+    r.noopTsNode = med(() => up(["up", "--yes"], {}, tsNode));
+    r.noopSkipPreviewTsNode = med(() => up(["up", "--yes", "--skip-preview"], {}, tsNode));
     r.previewNoop = med(() => up(["preview"]));
-    r.previewNoopTranspileOnly = med(() => up(["preview"], TO));
+    r.previewNoopTsNode = med(() => up(["preview"], {}, tsNode));
     /** @param {string} label @param {string[]} args @param {NodeJS.ProcessEnv} extra */
     const pair = (label, args, extra) => {
         setPort(17);
-        r[`${label}Change`] = Math.round(up(["up", "--yes", "--skip-preview", ...args], { ...TO, ...extra }));
+        r[`${label}Change`] = Math.round(up(["up", "--yes", "--skip-preview", ...args], extra));
         setPort(25);
-        r[`${label}Revert`] = Math.round(up(["up", "--yes", "--skip-preview", ...args], { ...TO, ...extra }));
+        r[`${label}Revert`] = Math.round(up(["up", "--yes", "--skip-preview", ...args], extra));
     };
     pair("parallel8", ["--parallel", "8"], {});
     pair("parallel64", ["--parallel", "64"], {});
