@@ -1,7 +1,7 @@
 "use strict";
 // What the Pulumi program process loads before anything else (Pulumi.yaml:
 // runtime.options.nodeargs). Together these take about 0.6 s off each
-// program start, 1.2 s off each `pulumi up`; see README "Performance".
+// program start, 1.2 s off each `pulumi up`; see README, Benchmarks.
 const path = require("path");
 const { deferSdkModules } = require("./defer-sdk-modules");
 const { registerTypeScript } = require("./transpile-ts");
