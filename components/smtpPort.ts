@@ -306,8 +306,10 @@ export class SmtpPort extends pulumi.ComponentResource {
         }, { parent: this, dependsOn }));
         this.reconcilers[h.name] = reconcile;
 
+        // The host script's output: read by the wave's check, the outcome and the result.
+        const stdout = pulumi.unsecret(reconcile.stdout);
         // What the wave's listener check needs from this host.
-        const checkTarget: pulumi.Output<CheckTarget> = pulumi.all([pulumi.output(h.checkAddress ?? h.connection.host), pulumi.unsecret(reconcile.stdout)])
+        const checkTarget: pulumi.Output<CheckTarget> = pulumi.all([pulumi.output(h.checkAddress ?? h.connection.host), stdout])
             .apply(([address, out]) => ({ name: h.name, host: address, port, closedPortFromResult: oldPort === "closed", result: out }));
 
         const finish = (checkOut: pulumi.Output<string | null>) => {
@@ -315,7 +317,7 @@ export class SmtpPort extends pulumi.ComponentResource {
             // under a budget they wait for the verdict, which waits for this.
             const outcome: pulumi.Output<HostOutcome> = look.apply((l): pulumi.Output<HostOutcome> => (c.soft && l.error !== undefined
                 ? pulumi.output<HostOutcome>({ name: h.name, status: "unreachable", detail: l.error })
-                : pulumi.all([pulumi.unsecret(reconcile.stdout), pulumi.unsecret(reconcile.stderr), checkOut]).apply(([o, e, k]) =>
+                : pulumi.all([stdout, pulumi.unsecret(reconcile.stderr), checkOut]).apply(([o, e, k]) =>
                     hostOutcome(h.name, o, e, k, l.preview ? l.preview.wouldChange : null))));
             if (c.soft && !dryRun) {
                 outcome.apply(async o => {
@@ -323,7 +325,7 @@ export class SmtpPort extends pulumi.ComponentResource {
                 });
             }
 
-            const result = pulumi.all([pulumi.unsecret(reconcile.stdout), checkOut, look, outcome]).apply(([out, k, l, o]): SmtpHostResult => {
+            const result = pulumi.all([stdout, checkOut, look, outcome]).apply(([out, k, l, o]): SmtpHostResult => {
                 const r = parseApplyResult(out);
                 return {
                     name: h.name,

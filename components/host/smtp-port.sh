@@ -377,8 +377,6 @@ unmanage() {
     ' "$2" "$1" > "$3"
 }
 
-# The base as the user owns it: our backup if the file is exactly what we
-# wrote, otherwise the current file with our edits undone.
 # drifted FILE: true when FILE differs from what smtp-port last wrote, false
 # when it does not, null when smtp-port has written nothing.
 drifted() {
@@ -388,7 +386,9 @@ drifted() {
     if [ "$(sum_of "$1")" = "$w" ]; then echo false; else echo true; fi
 }
 
-# compute_base FILE BASE: sets DRIFT (see drifted) for FILE, read once.
+# compute_base FILE BASE: the base as the user owns it in BASE: our backup if
+# the file is exactly what we wrote, otherwise the current file with our
+# edits undone. Sets DRIFT (see drifted) for FILE, read once.
 compute_base() {
     DRIFT=$(drifted "$1")
     if [ "$DRIFT" = false ] && [ -f "$STATE_DIR/orig" ]; then

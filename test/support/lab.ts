@@ -32,10 +32,11 @@ function sh(args: string[], timeout = 300_000) {
 }
 
 export function labUp(n: number): Lab {
-    // A busy machine can make a new host miss lab.sh's readiness deadline
-    // (seen once in CI: a Postfix that never greeted); `up` repairs unhealthy
-    // hosts and leaves healthy ones alone, so one more try is cheap. The
-    // benchmark does the same.
+    // The one failure seen here (a Postfix that never greeted) was lab.sh
+    // truncating a shared main.cf while a host copied it, fixed there
+    // (write_templates). If a host still misses the readiness deadline,
+    // `up` repairs unhealthy hosts and leaves healthy ones alone, so one
+    // more try is cheap, and it is logged. The benchmark does the same.
     try {
         sh(["up", String(n)]);
     } catch (e) {
