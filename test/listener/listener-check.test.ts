@@ -7,17 +7,23 @@ const { checkListener } = require("../../components/listener/listener-check.js")
 
 const CLI = path.join(__dirname, "..", "..", "components", "listener", "listener-check.js");
 
+/** Every server a test opened and has not closed: closed after each test, whatever its outcome. */
+const open = new Set<() => void>();
+
 /** A real TCP server on loopback that does `onConn` with each connection. */
 function server(onConn: (s: net.Socket) => void): Promise<{ port: number; close: () => void }> {
     return new Promise(resolve => {
         const sockets: net.Socket[] = [];
         const srv = net.createServer(s => { sockets.push(s); onConn(s); });
-        srv.listen(0, "127.0.0.1", () => resolve({
-            port: (srv.address() as net.AddressInfo).port,
-            close: () => { sockets.forEach(s => s.destroy()); srv.close(); },
-        }));
+        const close = () => { open.delete(close); sockets.forEach(s => s.destroy()); srv.close(); };
+        open.add(close);
+        srv.listen(0, "127.0.0.1", () => resolve({ port: (srv.address() as net.AddressInfo).port, close }));
     });
 }
+
+// A failed assertion skips a test's own close(): without this its servers
+// would keep mocha's event loop alive.
+afterEach(() => { for (const close of [...open]) close(); });
 
 /** A port on loopback that nothing listens on. */
 async function closedPort(): Promise<number> {
