@@ -3,6 +3,7 @@ module smtpport/engine/provider
 go 1.25.11
 
 require (
+	github.com/pkg/sftp v1.13.10
 	github.com/pulumi/pulumi/sdk/v3 v3.248.0
 	golang.org/x/crypto v0.52.0
 	google.golang.org/grpc v1.80.0
@@ -55,6 +56,7 @@ require (
 	github.com/kevinburke/ssh_config v1.6.0 // indirect
 	github.com/klauspost/compress v1.18.0 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
+	github.com/kr/fs v0.1.0 // indirect
 	github.com/lucasb-eyer/go-colorful v1.3.0 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
 	github.com/mattn/go-localereader v0.0.1 // indirect

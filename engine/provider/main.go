@@ -1,7 +1,7 @@
 // Command pulumi-resource-command is a small implementation of the Pulumi
 // "command" resource provider (package command, version 1.2.1, as the
-// @pulumi/command 1.2.1 npm SDK expects it), covering command:local:Command
-// and command:remote:Command.
+// @pulumi/command 1.2.1 npm SDK expects it), covering command:local:Command,
+// command:remote:Command and command:remote:CopyToRemote.
 //
 // The engine starts it as `pulumi-resource-command [flags] ENGINE_ADDR`; it
 // listens on 127.0.0.1:<random port>, prints the port and a newline on

@@ -163,14 +163,37 @@ func plain(v resource.PropertyValue) (val any, known bool, secret bool) {
 		case v.IsResourceReference():
 			ref := v.ResourceReferenceValue()
 			return string(ref.URN)
+		case v.IsAsset(), v.IsArchive():
+			// Compared by content hash alone, as Pulumi's PropertyValue
+			// equality (which upstream's Diff uses) does: a moved file with
+			// the same bytes is no change. Without a hash (the engine sends
+			// one for every asset) the value cannot be compared: unknown.
+			var h string
+			var err error
+			if v.IsAsset() {
+				a := v.AssetValue()
+				err = a.EnsureHash()
+				h = "asset:" + a.Hash
+			} else {
+				a := v.ArchiveValue()
+				err = a.EnsureHash()
+				h = "archive:" + a.Hash
+			}
+			if err != nil {
+				known = false
+				return nil
+			}
+			return contentHash(h)
 		default:
-			// Assets and archives are not inputs of these resources.
 			return fmt.Sprintf("%v", v.V)
 		}
 	}
 	val = conv(v)
 	return val, known, secret
 }
+
+// contentHash stands for an asset or archive in plain values.
+type contentHash string
 
 // inputsOf returns the input part of a state (everything but the outputs).
 func inputsOf(state resource.PropertyMap) resource.PropertyMap {
@@ -268,7 +291,7 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	if err != nil {
 		return nil, err
 	}
-	if typ == typeRemote {
+	if typ == typeRemote || typ == typeCopyToRemote {
 		if c, ok := news["connection"]; ok && !c.IsNull() {
 			news["connection"] = withConnectionDefaults(c, false)
 		}
@@ -401,11 +424,33 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	if err != nil {
 		return nil, err
 	}
+	if typ == typeCopyToRemote {
+		return p.createCopy(ctx, req.GetUrn(), ins, req.GetPreview())
+	}
 	id, err := resource.NewUniqueHex(nameOf(req.GetUrn(), req.GetName()), 8, 0)
 	if err != nil {
 		return nil, err
 	}
 	props, err := p.apply(ctx, typ, req.GetUrn(), ins, nil, req.GetPreview(), "create", "create")
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.CreateResponse{Id: id, Properties: props}, nil
+}
+
+// createCopy creates a CopyToRemote: the copy (not in a preview), then an
+// id of 16 hex digits without a name prefix, as upstream's.
+func (p *provider) createCopy(ctx context.Context, urn string, ins resource.PropertyMap, preview bool) (*pulumirpc.CreateResponse, error) {
+	if !preview {
+		if err := p.copyToRemote(ctx, urn, ins); err != nil {
+			return nil, err
+		}
+	}
+	id, err := resource.NewUniqueHex("", 8, 0)
+	if err != nil {
+		return nil, err
+	}
+	props, err := marshal(copyState(ins), "create.state")
 	if err != nil {
 		return nil, err
 	}
@@ -441,6 +486,18 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	if err != nil {
 		return nil, err
 	}
+	if typ == typeCopyToRemote {
+		if !req.GetPreview() && copyNeeded(olds, news) {
+			if err := p.copyToRemote(ctx, req.GetUrn(), news); err != nil {
+				return nil, err
+			}
+		}
+		props, err := marshal(copyState(news), "update.state")
+		if err != nil {
+			return nil, err
+		}
+		return &pulumirpc.UpdateResponse{Properties: props}, nil
+	}
 	// Without an update command, create runs again.
 	props, err := p.apply(ctx, typ, req.GetUrn(), news, previousOutput(olds), req.GetPreview(), "update", "update", "create")
 	if err != nil {
@@ -453,6 +510,11 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 // (its state), as the real provider does.
 func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
 	typ := typeOf(req.GetUrn(), req.GetType())
+	if typ == typeCopyToRemote {
+		// Upstream 1.2.1 has no Delete for CopyToRemote: the copied files
+		// stay on the host.
+		return &emptypb.Empty{}, nil
+	}
 	st, err := unmarshal(req.GetProperties(), "delete.properties")
 	if err != nil {
 		return nil, err

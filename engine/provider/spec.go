@@ -25,6 +25,7 @@ const (
 	kLogging
 	kConnection
 	kProxy
+	kSource // an asset or archive (CopyToRemote's source)
 )
 
 type field struct {
@@ -50,6 +51,15 @@ var resourceFields = map[string]map[string]field{
 	typeRemote: withCommonFields(map[string]field{
 		"connection": {kind: kConnection, required: true},
 	}),
+	// CopyToRemote has no command fields; only triggers replace (upstream:
+	// provider:"replaceOnChanges" on triggers alone, and an Update method, so
+	// every other change is an update).
+	typeCopyToRemote: {
+		"connection": {kind: kConnection, required: true},
+		"source":     {kind: kSource, required: true},
+		"remotePath": {kind: kString, required: true},
+		"triggers":   {kind: kAnyList, replaces: true},
+	},
 }
 
 func withCommonFields(own map[string]field) map[string]field {
@@ -138,6 +148,9 @@ func validate(typ string, news resource.PropertyMap) []failure {
 func isInternalKey(k string) bool { return len(k) > 2 && k[:2] == "__" }
 
 func checkKind(path string, k kind, v resource.PropertyValue) []failure {
+	if k == kSource {
+		return checkSource(v)
+	}
 	val, known, _ := plain(v)
 	if !known {
 		// Only known parts can be checked; objects are checked field by field.
@@ -298,7 +311,11 @@ func schemaJSON() string {
 	boolean := map[string]any{"type": "boolean"}
 	strList := map[string]any{"type": "array", "items": str}
 	strMap := map[string]any{"type": "object", "additionalProperties": str}
-	anyList := map[string]any{"type": "array", "items": map[string]any{"$ref": "pulumi.json#/Any"}}
+	// triggers carry replaceOnChanges as in upstream's schema (the Node.js
+	// SDK sets the same as a resource option; the engine reads neither from
+	// here during an update).
+	anyList := map[string]any{"type": "array", "items": map[string]any{"$ref": "pulumi.json#/Any"},
+		"replaceOnChanges": true}
 	logging := map[string]any{"$ref": "#/types/command:local:Logging"}
 	remoteLogging := map[string]any{"$ref": "#/types/command:remote:Logging"}
 
@@ -335,6 +352,15 @@ func schemaJSON() string {
 		"logging":    remoteLogging,
 		"connection": map[string]any{"$ref": "#/types/command:remote:Connection", "secret": true},
 	})
+	// CopyToRemote's outputs are its inputs. pulumi.json#/Asset stands for
+	// "asset or archive", as in upstream's schema.
+	copyIn := map[string]any{
+		"connection": map[string]any{"$ref": "#/types/command:remote:Connection", "secret": true},
+		"source":     map[string]any{"$ref": "pulumi.json#/Asset"},
+		"remotePath": str,
+		"triggers":   anyList,
+	}
+	copyRequired := []any{"connection", "source", "remotePath"}
 	enum := func() map[string]any {
 		return map[string]any{"type": "string", "enum": []any{
 			map[string]any{"value": "stdout"}, map[string]any{"value": "stderr"},
@@ -367,6 +393,13 @@ func schemaJSON() string {
 				"properties":      withOutputs(remoteIn),
 				"required":        []any{"connection", "stdout", "stderr"},
 				"requiredInputs":  []any{"connection"},
+			},
+			typeCopyToRemote: map[string]any{
+				"description":     "Copy an Asset or Archive to a remote host.",
+				"inputProperties": copyIn,
+				"properties":      copyIn,
+				"required":        copyRequired,
+				"requiredInputs":  copyRequired,
 			},
 		},
 	}
