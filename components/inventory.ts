@@ -1374,19 +1374,23 @@ export function findVarsFiles(dir: string, name: string): string[] {
 export function loadInventory(file: string, baseDir?: string): LoadedInventory {
     const shown = (p: string) => (baseDir ? path.relative(baseDir, p) || p : p);
     const inventory = parseInventory(fs.readFileSync(file, "utf8"), shown(file));
-    let dir = path.dirname(file);
+    // Ansible looks in the real folder (symlinks resolved); names are shown
+    // under the folder as given.
+    const given = path.dirname(file);
+    let real = given;
     try {
-        dir = fs.realpathSync(dir);
+        real = fs.realpathSync(given);
     } catch {
-        // Ansible's realpath on a missing folder leaves it as it is.
+        // A folder that cannot be resolved has no vars folders to read.
     }
     const layers = (sub: string, names: Iterable<string>) => {
         const out = new Map<string, VarsLayer>();
-        const folder = path.join(dir, sub);
+        const folder = path.join(real, sub);
         if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) return out;
         for (const n of names) {
             const files = findVarsFiles(folder, n);
-            if (files.length > 0) out.set(n, mergeLayers(files.map(f => parseVarsFile(fs.readFileSync(f, "utf8"), shown(f)))));
+            const read = (f: string) => parseVarsFile(fs.readFileSync(f, "utf8"), shown(path.join(given, path.relative(real, f))));
+            if (files.length > 0) out.set(n, mergeLayers(files.map(read)));
         }
         return out;
     };
