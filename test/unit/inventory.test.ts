@@ -3,6 +3,9 @@ import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { validateSmtpPortArgs } from "../../components/validate";
+import { fleetFromConfig } from "../../components/stackConfig";
 import {
     expandHostPattern, hostsFromInventory, InventoryError, inventoryHostsFromFiles, knownHostsName, loadInventory,
     lookupKnownHosts, parseIniInventory, parseInventory, parseKnownHosts, parseVarsFile, parseYamlInventory, pinHostKey, pyLiteral,
@@ -549,6 +552,18 @@ describe("inventoryHostsFromFiles: from stack config paths", () => {
         const r = inventoryHostsFromFiles({ inventory: "test/fixtures/inventory/fleet/hosts.yml", knownHosts: "test/fixtures/inventory/known_hosts", baseDir: ROOT, groups: ["mx"] });
         assert.deepEqual(r.hosts.map(h => `${h.name} ${h.host}:${h.sshPort}`), ["mx1 198.18.0.11:22", "mx2 198.18.0.12:22", "mx3 198.18.0.13:2222"]);
         assert.deepEqual(r.warnings, []);
+    });
+
+    it("gives hosts that the component's validation accepts as they are", () => {
+        const r = inventoryHostsFromFiles({
+            inventory: "test/fixtures/inventory/fleet/hosts.ini", knownHosts: "test/fixtures/inventory/known_hosts.hashed", baseDir: ROOT, groups: ["mx"],
+            overrides: [{ name: "mx3", port: 2526, mta: "postfix" } as never],
+        });
+        const args = fleetFromConfig({ port: "17", hosts: r.hosts }, { privateKey: pulumi.secret("key") });
+        assert.deepEqual(validateSmtpPortArgs(args), []);
+        assert.deepEqual(args.hosts.map(h => [h.name, h.connection.host, h.connection.port, h.connection.user, h.port]), [
+            ["mx1", "198.18.0.11", 22, "root", undefined], ["mx2", "198.18.0.12", 22, "root", undefined], ["mx3", "198.18.0.13", 2222, "root", 2526],
+        ]);
     });
 
     it("throws one error listing every problem", () => {
