@@ -9,7 +9,7 @@ import { fleetFromConfig } from "../../components/stackConfig";
 import {
     expandHostPattern, hostsFromInventory, InventoryError, inventoryHostsFromFiles, knownHostsName, loadInventory,
     lookupKnownHosts, parseIniInventory, parseInventory, parseKnownHosts, parseVarsFile, parseYamlInventory, pinHostKey, pyLiteral,
-    readKnownHosts, resolveInventory, ResolvedHost, ResolvedInventory, shlexSplit, UnsafeString, OpaqueValue,
+    readKnownHosts, resolveInventory, ResolvedHost, ResolvedInventory, shlexSplit, stackHosts, UnsafeString, OpaqueValue,
 } from "../../components/inventory";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -595,3 +595,39 @@ describe("inventoryHostsFromFiles: from stack config paths", () => {
     });
 });
 
+describe("stackHosts: the config keys inventory, knownHosts, inventoryGroups and hosts", () => {
+    const problems = (cfg: Parameters<typeof stackHosts>[0]) => {
+        try {
+            stackHosts(cfg, ROOT);
+        } catch (e) {
+            return (e as InventoryError).problems;
+        }
+        return [];
+    };
+
+    it("without an inventory, gives hosts as written", () => {
+        const hosts = [{ name: "mx1", host: "h" }];
+        assert.equal(stackHosts({ hosts }, ROOT).hosts, hosts);
+    });
+
+    it("with one, reads it and applies hosts entries as overrides", () => {
+        const r = stackHosts({
+            inventory: "test/fixtures/inventory/fleet/hosts.yml", knownHosts: "test/fixtures/inventory/known_hosts",
+            inventoryGroups: ["mx"], hosts: [{ name: "mx1", restartCommand: "service postfix restart" }],
+        }, ROOT);
+        assert.deepEqual(r.hosts.map(h => [h.name, h.restartCommand]), [["mx1", "service postfix restart"], ["mx2", undefined], ["mx3", undefined]]);
+    });
+
+    it("refuses the keys that make no sense together, all at once", () => {
+        assert.deepEqual(problems({ knownHosts: "k", inventoryGroups: ["mx"] }), [
+            "[knownHosts] is read only with smtp-port:inventory (set both, or neither)",
+            "[inventoryGroups] is read only with smtp-port:inventory",
+            "[hosts] is required (or smtp-port:inventory and smtp-port:knownHosts)",
+        ]);
+        assert.deepEqual(problems({ inventory: "i.ini", inventoryGroups: "mx", hosts: { mx1: {} } }), [
+            "[knownHosts] is required with smtp-port:inventory: the host keys are pinned from it",
+            `[inventoryGroups] must be a list of group names, got "mx"`,
+            `[hosts] must be a list of per-host settings, got {"mx1":{}}`,
+        ]);
+    });
+});
