@@ -64,8 +64,8 @@ interface AnsibleList {
     [group: string]: { hosts?: string[]; children?: string[] } | AnsibleList["_meta"];
 }
 
-/** `ansible-inventory -i FILE --list` in an empty folder, with no ansible.cfg, failing when the file does not parse. */
-function ansibleList(file: string): Promise<{ code: number; out: string; err: string }> {
+/** `ansible-inventory -i FILE --list [...more]` in an empty folder, with no ansible.cfg, failing when the file does not parse. */
+function ansibleList(file: string, ...more: string[]): Promise<{ code: number; out: string; err: string }> {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-ansible-"));
     fs.writeFileSync(path.join(tmp, "ansible.cfg"), "");
     const env: NodeJS.ProcessEnv = {};
@@ -75,7 +75,7 @@ function ansibleList(file: string): Promise<{ code: number; out: string; err: st
         ANSIBLE_INVENTORY_UNPARSED_FAILED: "true", ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0",
     });
     const bin = tool("ansible-inventory");
-    return new Promise(res => execFile(bin, ["-i", file, "--list"], { cwd: tmp, env, timeout: 120000 }, (e, out, err) => {
+    return new Promise(res => execFile(bin, ["-i", file, "--list", ...more], { cwd: tmp, env, timeout: 120000 }, (e, out, err) => {
         fs.rmSync(tmp, { recursive: true, force: true });
         res({ code: e ? (typeof e.code === "number" ? e.code : 1) : 0, out, err });
     }));
@@ -304,6 +304,22 @@ describe("inventory: the same hosts, addresses, ports and users as ansible-inven
             const mine = fromSmtpPort(inv);
             assert.ok(mine.length > 0);
             assert.deepEqual(mine, fromAnsible(JSON.parse(r.out)));
+        });
+    }
+
+    for (const f of ["ini/hosts.ini", "yaml/hosts.yml"]) {
+        it(`${f}, exported with ansible-inventory --list -y (the way in for dynamic inventories), reads the same`, async () => {
+            const exported = await ansibleList(fx(f), "-y");
+            assert.equal(exported.code, 0, exported.err);
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-export-"));
+            try {
+                fs.writeFileSync(path.join(dir, "static.yml"), exported.out);
+                const inv = resolveInventory(loadInventory(path.join(dir, "static.yml")));
+                assert.deepEqual(inv.problems, []);
+                assert.deepEqual(fromSmtpPort(inv), fromAnsible(JSON.parse((await run(f)).out)));
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
         });
     }
 
