@@ -1236,8 +1236,10 @@ function connectionProblems(h: ResolvedHost): string[] {
         } else if (typeof v === "string" && /\{\{|\{%/.test(v)) {
             add(names, `is a Jinja2 template (${show(v)}); smtp-port does not evaluate templates: write the value`);
         } else if (String(v).trim() === "" || /\s/.test(String(v))) {
-            // An INI [group:vars] line keeps a trailing comment in a plain string value.
-            add(names, `must be ${what} without spaces, got ${show(v)} (an INI :vars line keeps a trailing "# comment" as part of the value)`);
+            // An INI [group:vars] line keeps a trailing comment in a plain
+            // string value: the likeliest cause of `root # admin`.
+            const hint = /\s#/.test(String(v)) ? ` (an INI :vars line keeps a trailing "# comment" as part of the value)` : "";
+            add(names, `must be ${what} without spaces, got ${show(v)}${hint}`);
         }
     };
     text(["ansible_host", "ansible_ssh_host"], "an address");
@@ -1317,12 +1319,18 @@ export function hostsFromInventory(inv: ResolvedInventory, kh: KnownHosts, opts:
     const byName = new Map(hosts.map(h => [h.name, h]));
     const inInventory = new Set(inv.hosts.map(h => h.name));
     const selectedNames = new Set(selected.map(h => h.name));
+    const seen = new Map<string, number>();
     (opts.overrides ?? []).forEach((o, i) => {
         const label = typeof o?.name === "string" && o.name !== "" ? `hosts[${i}] "${o.name}"` : `hosts[${i}]`;
         if (o === null || typeof o !== "object" || typeof o.name !== "string" || o.name === "") {
             problems.push(`smtp-port:${label}: [name] is required to match an inventory host`);
             return;
         }
+        if (seen.has(o.name)) {
+            problems.push(`smtp-port:${label}: [name] is used twice (hosts[${seen.get(o.name)}] and hosts[${i}])`);
+            return;
+        }
+        seen.set(o.name, i);
         if (!inInventory.has(o.name)) {
             problems.push(`smtp-port:${label}: [name] no host "${o.name}" in ${inv.file} (with an inventory, hosts entries only override inventory hosts)`);
             return;
@@ -1475,7 +1483,7 @@ export function stackHosts(cfg: StackHostsConfig, baseDir: string): { hosts: Hos
             : `[knownHosts] must be a file path, got ${show(cfg.knownHosts)}`);
     }
     const groups = cfg.inventoryGroups;
-    if (groups !== undefined && !(Array.isArray(groups) && groups.every(g => typeof g === "string" && g !== ""))) {
+    if (groups !== undefined && !(Array.isArray(groups) && groups.length > 0 && groups.every(g => typeof g === "string" && g !== ""))) {
         problems.push(`[inventoryGroups] must be a list of group names, got ${show(groups)}`);
     }
     if (cfg.hosts !== undefined && !Array.isArray(cfg.hosts)) problems.push(`[hosts] must be a list of per-host settings, got ${show(cfg.hosts)}`);

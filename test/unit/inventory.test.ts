@@ -502,6 +502,8 @@ describe("hostsFromInventory: the stack's host list", () => {
                 { name: "mx1", host: "10.0.0.1", insecureIgnoreHostKey: true } as never,
                 { name: "mx9", port: 17 } as never,
                 { name: "web1", port: 17 } as never,
+                { name: "mx2", port: 17 } as never,
+                { name: "mx2", port: 18 } as never,
             ],
         });
         assert.deepEqual(r.problems, [
@@ -509,6 +511,7 @@ describe("hostsFromInventory: the stack's host list", () => {
             `smtp-port:hosts[0] "mx1": [insecureIgnoreHostKey] comes from known_hosts when smtp-port:inventory is set: remove it here`,
             `smtp-port:hosts[1] "mx9": [name] no host "mx9" in test/fixtures/inventory/fleet/hosts.ini (with an inventory, hosts entries only override inventory hosts)`,
             `smtp-port:hosts[2] "web1": [name] host "web1" is not in inventoryGroups ["mx"]`,
+            `smtp-port:hosts[4] "mx2": [name] is used twice (hosts[3] and hosts[4])`,
         ]);
     });
 
@@ -556,6 +559,8 @@ describe("hostsFromInventory: the stack's host list", () => {
             `test/fixtures/inventory/broken/template.yml:4: host "mx1": [ansible_host] is a Jinja2 template ("{{ inventory_hostname }}.example.net"); smtp-port does not evaluate templates: write the value`,
             `test/fixtures/inventory/broken/template.yml:5: host "mx1": [ansible_port] must be an integer from 1 to 65535, got 70000`,
         ]);
+        const sp = resolveInventory({ inventory: parseYamlInventory("mx:\n  hosts:\n    mx1:\n      ansible_host: mx 1\n", "s.yml"), groupVars: new Map(), hostVars: new Map() });
+        assert.deepEqual(hostsFromInventory(sp, KH()).problems, [`s.yml:4: host "mx1": [ansible_host] must be an address without spaces, got "mx 1"`]);
         const v = resolveInventory({ inventory: parseYamlInventory("mx:\n  hosts:\n    mx1:\n      ansible_user: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n", "v.yml"), groupVars: new Map(), hostVars: new Map() });
         assert.deepEqual(hostsFromInventory(v, KH()).problems.slice(0, 1), [
             `v.yml:4: host "mx1": [ansible_user] must be a user name, got a vault-encrypted value (!vault)`,
@@ -640,6 +645,7 @@ describe("stackHosts: the config keys inventory, knownHosts, inventoryGroups and
             "[inventoryGroups] is read only with smtp-port:inventory",
             "[hosts] is required (or smtp-port:inventory and smtp-port:knownHosts)",
         ]);
+        assert.deepEqual(problems({ inventory: "i.ini", knownHosts: "k", inventoryGroups: [] }), [`[inventoryGroups] must be a list of group names, got []`]);
         assert.deepEqual(problems({ inventory: "i.ini", inventoryGroups: "mx", hosts: { mx1: {} } }), [
             "[knownHosts] is required with smtp-port:inventory: the host keys are pinned from it",
             `[inventoryGroups] must be a list of group names, got "mx"`,
