@@ -581,14 +581,16 @@ interface JsYaml {
     FAILSAFE_SCHEMA: JsYamlSchema;
     types: { merge: unknown };
 }
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const jsYaml = require("js-yaml") as JsYaml;
-
 // Ansible reads YAML with PyYAML, which resolves plain scalars by YAML 1.1
 // (yes/no/on/off are booleans, 022 is octal 18, 1:20 is 80, 1e3 is a
 // string); js-yaml's default schema is YAML 1.2. These are PyYAML's
 // resolvers, so that `ansible_port: 022` means here what it means there.
-const YAML11 = (() => {
+let yaml11: { js: JsYaml; schema: JsYamlSchema } | undefined;
+/** js-yaml and the schema, loaded on first use: a stack without an inventory never pays for them (start-up time, README Benchmarks). */
+function yaml(): { js: JsYaml; schema: JsYamlSchema } {
+    if (yaml11) return yaml11;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const jsYaml = require("js-yaml") as JsYaml;
     const T = jsYaml.Type;
     const nul = new T("tag:yaml.org,2002:null", {
         kind: "scalar",
@@ -639,8 +641,9 @@ const YAML11 = (() => {
     });
     const vault = new T("!vault", { kind: "scalar", construct: () => new OpaqueValue("a vault-encrypted value (!vault)") });
     const unsafe = new T("!unsafe", { kind: "scalar", construct: (d: string | null) => new UnsafeString(d ?? "") });
-    return jsYaml.FAILSAFE_SCHEMA.extend({ implicit: [nul, bool, int, float, jsYaml.types.merge], explicit: [vault, unsafe] });
-})();
+    yaml11 = { js: jsYaml, schema: jsYaml.FAILSAFE_SCHEMA.extend({ implicit: [nul, bool, int, float, jsYaml.types.merge], explicit: [vault, unsafe] }) };
+    return yaml11;
+}
 
 interface YamlDoc {
     data: unknown;
@@ -655,8 +658,9 @@ interface YamlDoc {
 function loadYaml(text: string, file: string): YamlDoc {
     const lines = new WeakMap<object, number>();
     const open: number[] = [];
-    const data = jsYaml.load(text, {
-        schema: YAML11,
+    const { js, schema } = yaml();
+    const data = js.load(text, {
+        schema,
         filename: file,
         listener: (ev, state) => {
             if (ev === "open") open.push(state.line);
