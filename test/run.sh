@@ -15,6 +15,13 @@ main() {
     cd "$root"
     # Debian packages the host-script tests and the lab use (only what is missing).
     sh lab/lab.sh install || err "could not install the Debian packages the tests need (run as root)"
+    # ansible-core, where the benchmark keeps it: the inventory tests
+    # (test/unit/inventory.test.ts) compare with ansible-inventory.
+    if [ ! -x bench/.venv/bin/ansible-inventory ] && ! command -v ansible-inventory >/dev/null 2>&1; then
+        say "installing ansible-core ${ANSIBLE_CORE_VERSION:-2.19.14} into bench/.venv"
+        { python3 -m venv bench/.venv && bench/.venv/bin/pip install -q "ansible-core==${ANSIBLE_CORE_VERSION:-2.19.14}"; } ||
+            err "could not install ansible-core (the inventory tests compare with ansible-inventory)"
+    fi
     if [ ! -d node_modules ]; then
         say "installing npm packages (npm ci)"
         npm ci --no-audit --no-fund || err "npm ci failed"
