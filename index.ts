@@ -3,11 +3,11 @@
 // credentials are config secrets.
 import * as pulumi from "@pulumi/pulumi";
 import { SmtpPort } from "./components";
-import { readStackConfig, StackConfigError } from "./components/stackConfig";
+import { configIsSecret, readStackConfig, StackConfigError } from "./components/stackConfig";
 
 // Every key is checked before anything is registered: a wrong config stops
 // here with one line per problem, and no host is contacted.
-const config = readStackConfig(pulumi.runtime.allConfig(), undefined, pulumi.getStack());
+const config = readStackConfig(pulumi.runtime.allConfig(), configIsSecret, pulumi.getStack());
 if (config.problems.length > 0) throw new StackConfigError(config.problems, pulumi.getStack());
 
 const fleet = new SmtpPort("smtp", {

@@ -252,7 +252,7 @@ export function closest(name: string, known: readonly string[]): string | undefi
 }
 
 function show(v: unknown): string {
-    return typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+    return JSON.stringify(v) ?? String(v);
 }
 
 /** A field path inside a config value: `[1].hostKey` after `hosts`. */
@@ -378,8 +378,10 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
                 const isList = Array.isArray(v);
                 const isObject = v !== null && typeof v === "object" && !isList;
                 if (spec.type === "array" ? !isList : !isObject) {
-                    const like = spec.type === "array" ? "a list (in Pulumi.<stack>.yaml, or with pulumi config set --path 'smtp-port:hosts[0].name' mx1)" : `an object (in Pulumi.<stack>.yaml, or with pulumi config set --path '${key}.FIELD' VALUE)`;
-                    problem(key, spec.secret ? `must be ${like.replace(/ \(.*/, "")}` : `must be ${like}, got ${show(v)}`);
+                    const what = spec.type === "array" ? "a list" : "an object";
+                    const how = spec.type === "array" ? `pulumi config set --path '${key}[0].name' mx1` : `pulumi config set --path '${key}.FIELD' VALUE`;
+                    // A credential's value is never shown.
+                    problem(key, spec.secret ? `must be ${what}` : `must be ${what} (in Pulumi.<stack>.yaml, or with ${how}), got ${show(v)}`);
                     continue;
                 }
                 raw[name] = v;
@@ -403,7 +405,10 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
             if ((HOST_FIELDS as string[]).includes(field)) continue;
             if (["privateKey", "password", "privateKeyPassword"].includes(field)) {
                 // In plain text in the stack's file: never used, never shown.
-                problem(`${at}.${field}`, `must not be in ${ns}:hosts, which is plain text: remove it, and set it as a secret with pulumi config set --secret --path '${ns}:hostSecrets.${host ?? "NAME"}.${field === "password" ? "password" : "privateKey"}'${field === "password" ? "" : " < KEYFILE"} (and replace the credential if Pulumi.${stack}.yaml was shared)`, host);
+                const instead = field === "privateKeyPassword"
+                    ? "remove it: stack config has no key for a private key's passphrase (use a key without one, or the component's connection.privateKeyPassword)"
+                    : `remove it, and set it as a secret with pulumi config set --secret --path '${ns}:hostSecrets.${host ?? "NAME"}.${field}'${field === "privateKey" ? " < KEYFILE" : ""}`;
+                problem(`${at}.${field}`, `must not be in ${ns}:hosts, which is plain text: ${instead} (and replace the credential if Pulumi.${stack}.yaml was shared)`, host);
                 delete entry[field];
                 continue;
             }

@@ -139,6 +139,14 @@ describe("stack config: what the user is told", () => {
             "smtp-port:hosts[1].privateKey (mx2) must not be in smtp-port:hosts, which is plain text: remove it, and set it as a secret with pulumi config set --secret --path 'smtp-port:hostSecrets.mx2.privateKey' < KEYFILE (and replace the credential if Pulumi.dev.yaml was shared)",
         ]);
         assert.ok(!got.join("\n").includes("recognisable"));
+        assert.deepEqual(lines({ ...ok, hosts: hosts({ password: "hunter2-recognisable", privateKeyPassword: "pp-recognisable" }) }), [
+            "smtp-port:hosts[1].password (mx2) must not be in smtp-port:hosts, which is plain text: remove it, and set it as a secret with pulumi config set --secret --path 'smtp-port:hostSecrets.mx2.password' (and replace the credential if Pulumi.dev.yaml was shared)",
+            "smtp-port:hosts[1].privateKeyPassword (mx2) must not be in smtp-port:hosts, which is plain text: remove it: stack config has no key for a private key's passphrase (use a key without one, or the component's connection.privateKeyPassword) (and replace the credential if Pulumi.dev.yaml was shared)",
+        ]);
+    });
+
+    it("never shows a credential of the wrong shape", () => {
+        assert.deepEqual(lines({ ...ok, hostSecrets: "mx1:hunter2-recognisable" }, ["smtp-port:privateKey", "smtp-port:hostSecrets"]), ["smtp-port:hostSecrets must be an object"]);
     });
 
     it("checks hostSecrets: a secret, naming hosts of the fleet, with known fields", () => {
