@@ -1,32 +1,22 @@
 // The stack program: the port and the fleet come from version-controlled
-// stack config (Pulumi.<stack>.yaml); credentials are config secrets.
+// stack config (Pulumi.<stack>.yaml, keys declared in Pulumi.yaml);
+// credentials are config secrets.
 import * as pulumi from "@pulumi/pulumi";
 import { SmtpPort } from "./components";
-import { fleetFromConfig, HostConfig } from "./components/stackConfig";
-import { RolloutArgs } from "./components/rollout";
+import { configIsSecret, readStackConfig, StackConfigError } from "./components/stackConfig";
 
-const cfg = new pulumi.Config("smtp-port");
+// Every key is checked before anything is registered: a wrong config stops
+// here with one line per problem, and no host is contacted.
+const config = readStackConfig(pulumi.runtime.allConfig(), configIsSecret, pulumi.getStack());
+if (config.problems.length > 0) throw new StackConfigError(config.problems, pulumi.getStack());
 
-const fleet = new SmtpPort("smtp", fleetFromConfig({
-    port: cfg.require("port"),
-    hosts: cfg.requireObject<HostConfig[]>("hosts"),
-    restartCommand: cfg.get("restartCommand"),
-    servicesFile: cfg.get("servicesFile"),
-    sudo: cfg.getBoolean("sudo"),
-    conflicts: cfg.get("conflicts"),
-    mta: cfg.get("mta"),
-    verifyOnHost: cfg.getBoolean("verifyOnHost"),
-    requireOldPortClosed: cfg.getBoolean("requireOldPortClosed"),
-    rollout: cfg.getObject<RolloutArgs>("rollout"),
+const fleet = new SmtpPort("smtp", {
+    ...config.args,
     // SMTP_PORT_PREVIEW_HOSTS=0: preview without contacting hosts.
-    previewHosts: process.env.SMTP_PORT_PREVIEW_HOSTS === "0" ? false : cfg.getBoolean("previewHosts"),
+    ...(process.env.SMTP_PORT_PREVIEW_HOSTS === "0" ? { previewHosts: false } : {}),
     // SMTP_PORT_FAIL_ON_DRIFT=1 pulumi preview: a CI drift check.
-    failOnDrift: process.env.SMTP_PORT_FAIL_ON_DRIFT === "1" ? true : cfg.getBoolean("failOnDrift"),
-}, {
-    privateKey: cfg.getSecret("privateKey"),
-    password: cfg.getSecret("password"),
-    perHost: cfg.getSecretObject<Record<string, { privateKey?: string; password?: string }>>("hostSecrets"),
-}));
+    ...(process.env.SMTP_PORT_FAIL_ON_DRIFT === "1" ? { failOnDrift: true } : {}),
+});
 
 export const hosts = fleet.results;
 export const summary = fleet.summary;

@@ -1,6 +1,74 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SmtpPortArgs, SmtpHostArgs, MailServer } from "./args";
 import { RolloutArgs } from "./rollout";
+import { ArgProblem, smtpPortArgsProblems } from "./validate";
+
+/** The stack program's config namespace (the project's name). */
+export const NAMESPACE = "smtp-port";
+
+/** How a stack config key is declared in Pulumi.yaml's `config:` block. */
+export interface ConfigKeySpec {
+    /** Pulumi's project config type: Pulumi checks a stack's value against it before the program runs. */
+    type: "string" | "integer" | "boolean" | "object" | "array";
+    /** For arrays: the type of an item. */
+    items?: "object";
+    description: string;
+    /**
+     * Pulumi.yaml's default. Pulumi treats a declared key without a default
+     * as required, and refuses a default on a key declared `secret: true`:
+     * so optional strings default to "" (read as unset), and secrets are
+     * checked by the program (see `secret`).
+     */
+    default?: unknown;
+    /** Must be set with `pulumi config set --secret` (checked by the program, not by Pulumi). */
+    secret?: boolean;
+    /** Declared for a feature that is not wired yet: setting it is refused, with this reason. */
+    reserved?: string;
+}
+
+/**
+ * Every key of the `smtp-port:` namespace, in the order of Pulumi.yaml's
+ * `config:` block (test/unit/stackConfig.test.ts holds the two together).
+ */
+export const STACK_CONFIG: Record<string, ConfigKeySpec> = {
+    port: { type: "integer", description: "The SMTP port every host should listen on, 1-65535. Required." },
+    hosts: {
+        type: "array", items: "object", default: [],
+        description: "The mail servers: a list of {name, host, hostKey, ...} (README: Configuration reference). At least one.",
+    },
+    restartCommand: { type: "string", default: "", description: "Shell command run on a host after its services file changed, and after a revert. Default: none (\"\")." },
+    servicesFile: { type: "string", default: "/etc/services", description: "Absolute path of the services file on every host." },
+    sudo: { type: "boolean", default: false, description: "Run the host script through sudo -n." },
+    conflicts: { type: "string", default: "comment", description: "Other entries on the target port: comment (comment them out) or fail (refuse to change the host)." },
+    mta: { type: "string", default: "auto", description: "The mail server on every host: postfix, exim, sendmail, auto or none." },
+    verifyOnHost: { type: "boolean", default: true, description: "After a restart, check on the host that the new port greets 220, and roll the host back when it does not." },
+    requireOldPortClosed: { type: "boolean", default: true, description: "After the change the old port must refuse connections (else: rollback)." },
+    rollout: { type: "object", default: {}, description: "Canary and batches: {canary, batchSize, failureBudget}. Default: every host at once." },
+    previewHosts: { type: "boolean", default: true, description: "Read every host over SSH (read-only) during preview, to show what will change and find drift." },
+    failOnDrift: { type: "boolean", default: false, description: "Fail the preview when a host drifted." },
+    privateKey: {
+        type: "string", default: "", secret: true,
+        description: "SSH private key for every host. A secret: pulumi config set --secret smtp-port:privateKey < KEYFILE. Default: none (\"\").",
+    },
+    password: {
+        type: "string", default: "", secret: true,
+        description: "SSH password for every host. A secret: pulumi config set --secret smtp-port:password. Default: none (\"\").",
+    },
+    hostSecrets: {
+        type: "object", default: {}, secret: true,
+        description: "Per host name, {privateKey, password} overriding the fleet-wide ones. A secret: pulumi config set --secret --path 'smtp-port:hostSecrets.mx1.privateKey' < KEYFILE.",
+    },
+    inventory: {
+        type: "string", default: "",
+        description: "Path of an Ansible inventory to take the hosts from. Reserved: not read by this version. Default: none (\"\").",
+        reserved: "it is reserved for reading hosts from an Ansible inventory, which this version does not do yet",
+    },
+    knownHosts: {
+        type: "string", default: "",
+        description: "Path of a known_hosts file to take host keys from. Reserved: not read by this version. Default: none (\"\").",
+        reserved: "it is reserved for reading host keys from a known_hosts file, which this version does not do yet",
+    },
+};
 
 /** One host as written in stack config (`smtp-port:hosts`). No secrets here. */
 export interface HostConfig {
@@ -28,6 +96,14 @@ export interface HostConfig {
     requireOldPortClosed?: boolean;
 }
 
+/** The fields of a `smtp-port:hosts` entry, in the README's order. */
+export const HOST_FIELDS: (keyof HostConfig)[] = [
+    "name", "host", "sshPort", "user", "hostKey", "insecureIgnoreHostKey", "dialErrorLimit", "perDialTimeout",
+    "port", "servicesFile", "restartCommand", "sudo", "checkAddress", "stateDir", "mta", "requireOldPortClosed",
+];
+const ROLLOUT_FIELDS: (keyof RolloutArgs)[] = ["canary", "batchSize", "failureBudget"];
+const HOST_SECRET_FIELDS = ["privateKey", "password"];
+
 /** Credentials, all Pulumi secrets: fleet-wide, with per-host overrides by name. */
 export interface FleetSecrets {
     privateKey?: pulumi.Output<string>;
@@ -39,6 +115,11 @@ export interface FleetSecrets {
 export function wholeNumberFromConfig(v: unknown): unknown {
     if (typeof v === "string" && /^\s*[0-9]+\s*$/.test(v)) return Number(v);
     return v;
+}
+
+/** "true" and "false" (top-level config values are strings) become booleans; anything else stays for validation to name. */
+export function booleanFromConfig(v: unknown): unknown {
+    return v === "true" ? true : v === "false" ? false : v;
 }
 
 /** The component's arguments from stack config values. */
@@ -57,31 +138,33 @@ export function fleetFromConfig(raw: {
     failOnDrift?: boolean;
 }, secrets: FleetSecrets): SmtpPortArgs {
     const hosts: SmtpHostArgs[] = (Array.isArray(raw.hosts) ? raw.hosts : []).map(h => {
+        // Not an object: validation says so; an empty entry keeps the index.
+        if (h === null || typeof h !== "object" || Array.isArray(h)) return h as unknown as SmtpHostArgs;
         const per = (field: "privateKey" | "password"): pulumi.Output<string> | undefined =>
             secrets.perHost
                 ? pulumi.secret(pulumi.all([secrets.perHost, secrets[field]]).apply(([m, d]) => (m?.[h?.name]?.[field] ?? d) as string))
                 : secrets[field];
         return {
-            name: h?.name,
+            name: h.name,
             connection: {
-                host: h?.host,
-                port: h?.sshPort,
-                user: h?.user ?? "root",
-                hostKey: h?.hostKey,
-                dialErrorLimit: h?.dialErrorLimit,
-                perDialTimeout: h?.perDialTimeout,
+                host: h.host,
+                port: wholeNumberFromConfig(h.sshPort) as number | undefined,
+                user: h.user ?? "root",
+                hostKey: h.hostKey,
+                dialErrorLimit: wholeNumberFromConfig(h.dialErrorLimit) as number | undefined,
+                perDialTimeout: wholeNumberFromConfig(h.perDialTimeout) as number | undefined,
                 privateKey: per("privateKey"),
                 password: per("password"),
             },
-            insecureIgnoreHostKey: h?.insecureIgnoreHostKey,
-            port: wholeNumberFromConfig(h?.port) as number | undefined,
-            servicesFile: h?.servicesFile,
-            restartCommand: h?.restartCommand,
-            sudo: h?.sudo,
-            checkAddress: h?.checkAddress,
-            stateDir: h?.stateDir,
-            mta: h?.mta as MailServer | undefined,
-            requireOldPortClosed: h?.requireOldPortClosed,
+            insecureIgnoreHostKey: booleanFromConfig(h.insecureIgnoreHostKey) as boolean | undefined,
+            port: wholeNumberFromConfig(h.port) as number | undefined,
+            servicesFile: h.servicesFile,
+            restartCommand: h.restartCommand,
+            sudo: booleanFromConfig(h.sudo) as boolean | undefined,
+            checkAddress: h.checkAddress,
+            stateDir: h.stateDir,
+            mta: h.mta as MailServer | undefined,
+            requireOldPortClosed: booleanFromConfig(h.requireOldPortClosed) as boolean | undefined,
         };
     });
     return {
@@ -102,3 +185,309 @@ export function fleetFromConfig(raw: {
         failOnDrift: raw.failOnDrift,
     };
 }
+
+/** One problem with the stack config, naming the key as the user writes it. */
+export interface ConfigProblem {
+    /** `smtp-port:port`, `smtp-port:hosts[1].hostKey`. */
+    key: string;
+    /** The host's name, for a problem inside a `smtp-port:hosts` entry that has one. */
+    host?: string;
+    /** What is wrong, without the key: `must be an integer from 1 to 65535, got 70000`. */
+    message: string;
+}
+
+/** `smtp-port:hosts[1].hostKey (mx2) is required: ...` */
+export function describeConfigProblem(p: ConfigProblem): string {
+    return `${p.key}${p.host ? ` (${p.host})` : ""} ${p.message}`;
+}
+
+/**
+ * The error the stack program stops with when its config is wrong: one line
+ * per problem. A `pulumi.RunError`, which Pulumi prints as the message alone:
+ * the user gets the list, not a stack trace through the program's loader.
+ */
+export class StackConfigError extends pulumi.RunError {
+    constructor(readonly problems: ConfigProblem[], stack?: string) {
+        const n = problems.length;
+        super([
+            `smtp-port: the stack config${stack ? ` of stack "${stack}"` : ""} has ${n} problem${n === 1 ? "" : "s"}; no host was contacted or changed:`,
+            ...problems.map(p => `  ${describeConfigProblem(p)}`),
+        ].join("\n"));
+        this.name = "StackConfigError";
+    }
+}
+
+/**
+ * Edit distance with adjacent transpositions (optimal string alignment), so
+ * that `prot` is one edit from `port`.
+ */
+export function editDistance(a: string, b: string): number {
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[a.length][b.length];
+}
+
+/**
+ * The known name closest to `name`, ignoring case, if it is close enough to
+ * be the likely intent (at most 2 edits, or a third of the name's length for
+ * long names); the first in `known`'s order on a tie.
+ */
+export function closest(name: string, known: readonly string[]): string | undefined {
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const k of known) {
+        const dist = editDistance(name.toLowerCase(), k.toLowerCase());
+        if (dist < bestDistance) {
+            best = k;
+            bestDistance = dist;
+        }
+    }
+    return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function show(v: unknown): string {
+    return JSON.stringify(v) ?? String(v);
+}
+
+/** A field path inside a config value: `[1].hostKey` after `hosts`. */
+function fieldPath(path: (string | number)[]): string {
+    return path.map(s => (typeof s === "number" ? `[${s}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`)).join("");
+}
+
+/** The component's field -> the host entry's field, where the names differ. */
+const CONNECTION_TO_HOST_FIELD: Record<string, string> = { host: "host", port: "sshPort", user: "user", hostKey: "hostKey", dialErrorLimit: "dialErrorLimit", perDialTimeout: "perDialTimeout" };
+
+/**
+ * A problem with the component's arguments as the config key that gave the
+ * field: `["hosts", 1, "connection", "port"]` -> `smtp-port:hosts[1].sshPort`.
+ */
+export function configKeyOfArg(path: (string | number)[], hosts: unknown[]): { key: string; host?: string } {
+    const ns = NAMESPACE;
+    if (path[0] === "hosts" && typeof path[1] === "number") {
+        const i = path[1];
+        const entry = hosts[i] as { name?: unknown } | undefined;
+        const host = entry && typeof entry === "object" && typeof entry.name === "string" && entry.name !== "" ? entry.name : undefined;
+        let rest = path.slice(2);
+        if (rest[0] === "connection" && typeof rest[1] === "string") {
+            const field = rest[1];
+            // Credentials come from the secrets, not from the host entry.
+            if (HOST_SECRET_FIELDS.includes(field) || field === "privateKeyPassword") {
+                return { key: `${ns}:hostSecrets${fieldPath([host ?? String(i), field])}`, host };
+            }
+            rest = [CONNECTION_TO_HOST_FIELD[field] ?? field, ...rest.slice(2)];
+        }
+        return { key: `${ns}:hosts[${i}]${fieldPath(rest)}`, host };
+    }
+    const [first, ...rest] = path;
+    return { key: `${ns}:${first}${fieldPath(rest)}` };
+}
+
+/** Whether Pulumi passed a config key as a secret (`config set --secret`). */
+export function configIsSecret(key: string): boolean {
+    // The SDK answers this for its own warnings, but does not export it as a
+    // public API; the list it reads is the one every language host passes.
+    const sdk = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+    if (typeof sdk === "function") return sdk(key) === true;
+    try {
+        const keys = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
+        return Array.isArray(keys) && keys.includes(key);
+    } catch {
+        return false;
+    }
+}
+
+/** What the stack config gives: the component's arguments, or what is wrong. */
+export interface StackConfigRead {
+    args: SmtpPortArgs;
+    /** Every problem, in key order; empty when the config is valid. */
+    problems: ConfigProblem[];
+}
+
+/**
+ * The component's arguments from the stack config as Pulumi passes it
+ * (`pulumi.runtime.allConfig()`: every key, strings, objects as JSON), and
+ * every problem with it, each naming the key as the user writes it. Pure:
+ * no resources, no I/O. Keys of other namespaces are left alone.
+ * @param values every config key and its value, e.g. `{"smtp-port:port": "17"}`
+ * @param isSecret whether a key was set as a secret
+ * @param stack the stack's name, to name its config file in messages
+ */
+export function readStackConfig(values: Record<string, string>, isSecret: (key: string) => boolean = configIsSecret, stack = "<stack>"): StackConfigRead {
+    const ns = NAMESPACE;
+    const problems: ConfigProblem[] = [];
+    const known = Object.keys(STACK_CONFIG);
+    const raw: Record<string, unknown> = {};
+    // Keys whose problem is already named (a misspelt field suggests its
+    // right name): the component's "is required" for them would be noise.
+    const named = new Set<string>();
+    const problem = (key: string, message: string, host?: string) => {
+        if (named.has(key)) return;
+        named.add(key);
+        problems.push({ key, message, ...(host ? { host } : {}) });
+    };
+    const unknownField = (at: string, field: string, fields: readonly string[], what: string, host?: string) => {
+        const near = closest(field, fields);
+        if (near) named.add(`${at}.${near}`);
+        problem(`${at}${fieldPath([field])}`, near ? `is not a field of ${what}: did you mean ${at}.${near}?` : `is not a field of ${what} (the fields: ${fields.join(", ")})`, host);
+    };
+
+    for (const full of Object.keys(values)) {
+        if (!full.startsWith(`${ns}:`)) continue;
+        const name = full.slice(ns.length + 1);
+        if (!(name in STACK_CONFIG)) {
+            const near = closest(name, known);
+            problem(full, near
+                ? `is not a setting of smtp-port: did you mean ${ns}:${near}?`
+                : `is not a setting of smtp-port (the settings: ${known.map(k => `${ns}:${k}`).join(", ")})`);
+        }
+    }
+
+    for (const name of known) {
+        const spec = STACK_CONFIG[name];
+        const key = `${ns}:${name}`;
+        const text = values[key];
+        if (text === undefined) continue;
+        if (spec.reserved !== undefined) {
+            if (text !== "") problem(key, `is not read by this version: ${spec.reserved}; remove it`);
+            continue;
+        }
+        switch (spec.type) {
+            case "integer":
+                raw[name] = wholeNumberFromConfig(text);
+                break;
+            case "boolean":
+                raw[name] = booleanFromConfig(text);
+                break;
+            case "string":
+                // Pulumi.yaml's default for an optional string: unset.
+                raw[name] = text === "" ? undefined : text;
+                break;
+            default: {
+                let v: unknown;
+                try {
+                    v = JSON.parse(text);
+                } catch {
+                    v = text;
+                }
+                const isList = Array.isArray(v);
+                const isObject = v !== null && typeof v === "object" && !isList;
+                if (spec.type === "array" ? !isList : !isObject) {
+                    const what = spec.type === "array" ? "a list" : "an object";
+                    const how = spec.type === "array" ? `pulumi config set --path '${key}[0].name' mx1` : `pulumi config set --path '${key}.FIELD' VALUE`;
+                    // A credential's value is never shown.
+                    problem(key, spec.secret ? `must be ${what}` : `must be ${what} (in Pulumi.<stack>.yaml, or with ${how}), got ${show(v)}`);
+                    continue;
+                }
+                raw[name] = v;
+            }
+        }
+        if (spec.secret && text !== "" && text !== "{}" && !isSecret(key)) {
+            // Never the value: it is a credential.
+            const how = name === "hostSecrets" ? `pulumi config set --secret --path '${key}.NAME.privateKey' < KEYFILE` : name === "privateKey" ? `pulumi config set --secret ${key} < KEYFILE` : `pulumi config set --secret ${key}`;
+            problem(key, `must be a secret, but it is in plain text in Pulumi.${stack}.yaml: set it again with ${how} (and replace the credential if that file was shared)`);
+            delete raw[name];
+        }
+    }
+
+    const hosts: unknown[] = Array.isArray(raw.hosts) ? raw.hosts : [];
+    hosts.forEach((h, i) => {
+        if (h === null || typeof h !== "object" || Array.isArray(h)) return; // the component names it
+        const entry = h as Record<string, unknown>;
+        const host = typeof entry.name === "string" && entry.name !== "" ? entry.name : undefined;
+        const at = `${ns}:hosts[${i}]`;
+        for (const field of Object.keys(entry)) {
+            if ((HOST_FIELDS as string[]).includes(field)) continue;
+            if (["privateKey", "password", "privateKeyPassword"].includes(field)) {
+                // In plain text in the stack's file: never used, never shown.
+                const instead = field === "privateKeyPassword"
+                    ? "remove it: stack config has no key for a private key's passphrase (use a key without one, or the component's connection.privateKeyPassword)"
+                    : `remove it, and set it as a secret with pulumi config set --secret --path '${ns}:hostSecrets.${host ?? "NAME"}.${field}'${field === "privateKey" ? " < KEYFILE" : ""}`;
+                problem(`${at}.${field}`, `must not be in ${ns}:hosts, which is plain text: ${instead} (and replace the credential if Pulumi.${stack}.yaml was shared)`, host);
+                delete entry[field];
+                continue;
+            }
+            unknownField(at, field, HOST_FIELDS, "a host", host);
+        }
+    });
+
+    const rollout = raw.rollout as Record<string, unknown> | undefined;
+    if (rollout) {
+        for (const field of Object.keys(rollout)) {
+            if (!(ROLLOUT_FIELDS as string[]).includes(field)) unknownField(`${ns}:rollout`, field, ROLLOUT_FIELDS, `${ns}:rollout`);
+        }
+    }
+
+    const perHost = raw.hostSecrets as Record<string, unknown> | undefined;
+    const hostNames = hosts.map(h => (h as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === "string");
+    if (perHost) {
+        for (const [name, entry] of Object.entries(perHost)) {
+            const at = `${ns}:hostSecrets${fieldPath([name])}`;
+            if (!hostNames.includes(name)) {
+                const near = closest(name, hostNames);
+                problem(at, near ? `names no host of ${ns}:hosts: did you mean ${near}?` : `names no host of ${ns}:hosts (the hosts: ${hostNames.join(", ")})`);
+            }
+            if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+                problem(at, "must be an object with privateKey and/or password");
+                continue;
+            }
+            for (const [field, v] of Object.entries(entry)) {
+                if (!HOST_SECRET_FIELDS.includes(field)) unknownField(at, field, HOST_SECRET_FIELDS, "a host's secrets");
+                else if (typeof v !== "string") problem(`${at}.${field}`, "must be a string");
+            }
+        }
+    }
+
+    const secret = (v: unknown) => (typeof v === "string" && v !== "" ? pulumi.secret(v) : undefined);
+    const args = fleetFromConfig({
+        port: raw.port,
+        hosts: hosts as HostConfig[],
+        restartCommand: raw.restartCommand as string | undefined,
+        servicesFile: raw.servicesFile as string | undefined,
+        sudo: raw.sudo as boolean | undefined,
+        conflicts: raw.conflicts as string | undefined,
+        mta: raw.mta as string | undefined,
+        verifyOnHost: raw.verifyOnHost as boolean | undefined,
+        requireOldPortClosed: raw.requireOldPortClosed as boolean | undefined,
+        // {} is Pulumi.yaml's default: no canary, no batches.
+        rollout: rollout && Object.keys(rollout).length > 0 ? rollout as RolloutArgs : undefined,
+        previewHosts: raw.previewHosts as boolean | undefined,
+        failOnDrift: raw.failOnDrift as boolean | undefined,
+    }, {
+        privateKey: secret(raw.privateKey),
+        password: secret(raw.password),
+        perHost: perHost && Object.keys(perHost).length > 0 ? pulumi.secret(perHost as Record<string, { privateKey?: string; password?: string }>) : undefined,
+    });
+
+    for (const p of smtpPortArgsProblems(args)) {
+        const { key, host } = configKeyOfArg(p.path, hosts);
+        problem(key, p.message, host);
+    }
+    return { args, problems: sortProblems(problems) };
+}
+
+/** Problems in the order of Pulumi.yaml's keys, then of hosts, then of fields; unknown keys first. */
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+    const known = Object.keys(STACK_CONFIG);
+    const rank = (p: ConfigProblem): number[] => {
+        const m = /^[^:]+:([A-Za-z0-9_]+)(?:\[(\d+)\])?(?:\.([A-Za-z0-9_]+))?/.exec(p.key);
+        const top = m ? known.indexOf(m[1]) : -1;
+        const index = m?.[2] !== undefined ? Number(m[2]) : -1;
+        const field = m?.[3] !== undefined ? (HOST_FIELDS as string[]).indexOf(m[3]) : -1;
+        return [top, index, field === -1 && m?.[3] !== undefined ? HOST_FIELDS.length : field];
+    };
+    return problems
+        .map((p, i) => ({ p, i, r: rank(p) }))
+        .sort((a, b) => {
+            for (let k = 0; k < a.r.length; k++) if (a.r[k] !== b.r[k]) return a.r[k] - b.r[k];
+            return a.i - b.i;
+        })
+        .map(x => x.p);
+}
+
+export type { ArgProblem };

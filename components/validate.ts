@@ -43,12 +43,27 @@ function plain(v: unknown): boolean {
     return !pulumi.Output.isInstance(v) && !(v instanceof Promise);
 }
 
-function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): string[] {
-    const out: string[] = [];
-    const label = typeof h?.name === "string" && h.name !== "" ? `host "${h.name}"` : `hosts[${i}]`;
-    const add = (field: string, msg: string) => out.push(`${label}: [${field}] ${msg}`);
-    if (h === null || typeof h !== "object") {
-        out.push(`hosts[${i}]: must be an object with name and connection`);
+/**
+ * One problem with the arguments: the field, as a path into `SmtpPortArgs`
+ * (`["hosts", 1, "connection", "hostKey"]`; `[]` for the arguments as a
+ * whole), and what is wrong with it, without the field's name. Callers that
+ * know the field by another name (the stack program names config keys) map
+ * the path; `validateSmtpPortArgs` names the argument.
+ */
+export interface ArgProblem {
+    path: (string | number)[];
+    message: string;
+}
+
+function booleanProblem(v: unknown): string | undefined {
+    return typeof v === "boolean" ? undefined : `must be true or false, got ${show(v)}`;
+}
+
+function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): ArgProblem[] {
+    const out: ArgProblem[] = [];
+    const add = (field: string, message: string) => out.push({ path: ["hosts", i, ...field.split(".")], message });
+    if (h === null || typeof h !== "object" || Array.isArray(h)) {
+        out.push({ path: ["hosts", i], message: "must be an object with name and connection" });
         return out;
     }
     if (typeof h.name !== "string" || h.name === "") add("name", "is required");
@@ -72,16 +87,33 @@ function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): st
     if (h.restartCommand !== undefined && (typeof h.restartCommand !== "string" || h.restartCommand.trim() === "")) {
         add("restartCommand", "must be a non-empty command");
     }
+    for (const field of ["sudo", "requireOldPortClosed", "insecureIgnoreHostKey"] as const) {
+        const b = h[field] !== undefined ? booleanProblem(h[field]) : undefined;
+        if (b) add(field, b);
+    }
+    if (h.checkAddress !== undefined && plain(h.checkAddress) && (typeof h.checkAddress !== "string" || h.checkAddress.trim() === "")) {
+        add("checkAddress", `must be a host name or address, got ${show(h.checkAddress)}`);
+    }
     const c = h.connection as any;
     if (c === undefined || c === null) {
         add("connection", "is required");
     } else if (plain(c)) {
-        if (c.host === undefined || (plain(c.host) && (typeof c.host !== "string" || c.host.trim() === ""))) {
-            add("connection.host", "is required");
+        if (c.host === undefined || c.host === "") add("connection.host", "is required");
+        else if (plain(c.host) && (typeof c.host !== "string" || c.host.trim() === "")) {
+            add("connection.host", `must be a host name or address, got ${show(c.host)}`);
         }
         if (c.port !== undefined && plain(c.port) && portProblem(c.port)) add("connection.port", portProblem(c.port)!);
+        if (c.user !== undefined && plain(c.user) && (typeof c.user !== "string" || c.user.trim() === "")) {
+            add("connection.user", `must be a user name, got ${show(c.user)}`);
+        }
+        for (const f of ["dialErrorLimit", "perDialTimeout"]) {
+            if (c[f] !== undefined && plain(c[f]) && !positiveInt(c[f])) add(`connection.${f}`, `must be a positive integer, got ${show(c[f])}`);
+        }
+        // A wrongly typed insecureIgnoreHostKey is named above; asking for a
+        // host key as well would send the user the wrong way.
+        const optedOut = h.insecureIgnoreHostKey === true || (h.insecureIgnoreHostKey !== undefined && typeof h.insecureIgnoreHostKey !== "boolean");
         if (c.hostKey === undefined || c.hostKey === "") {
-            if (h.insecureIgnoreHostKey !== true) {
+            if (!optedOut) {
                 add("connection.hostKey", "is required: pin the host's SSH key (ssh-keyscan), or set insecureIgnoreHostKey: true to accept any key");
             }
         } else if (plain(c.hostKey) && (typeof c.hostKey !== "string" || !HOST_KEY.test(c.hostKey.trim()))) {
@@ -96,62 +128,113 @@ function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): st
     return out;
 }
 
+/** `[rollout.canary] must ...` (rollout.ts speaks strings) as a problem with a path. */
+function fromFieldText(text: string): ArgProblem {
+    const m = /^\[([^\]]+)\] (.*)$/s.exec(text);
+    return m ? { path: m[1].split("."), message: m[2] } : { path: [], message: text };
+}
+
+/**
+ * Every problem with the arguments, each with the path of its field.
+ * Pure: no resources, no I/O. An empty list means valid.
+ */
+export function smtpPortArgsProblems(args: SmtpPortArgs): ArgProblem[] {
+    if (args === null || typeof args !== "object") return [{ path: [], message: "arguments are required" }];
+    const out: ArgProblem[] = [];
+    const add = (field: string, message: string) => out.push({ path: field.split("."), message });
+    const p = portProblem(args.port);
+    if (p) add("port", p);
+    if (args.service !== undefined) {
+        const n = nameProblem(args.service);
+        if (n) add("service", n);
+    }
+    if (args.protocol !== undefined && args.protocol !== "tcp" && args.protocol !== "udp") {
+        add("protocol", `must be "tcp" or "udp", got ${show(args.protocol)}`);
+    }
+    if (args.aliases !== undefined) {
+        if (!Array.isArray(args.aliases)) add("aliases", `must be a list of names, got ${show(args.aliases)}`);
+        else args.aliases.forEach((a, i) => {
+            const n = nameProblem(a);
+            if (n) out.push({ path: ["aliases", i], message: n });
+        });
+    }
+    if (args.conflicts !== undefined && args.conflicts !== "comment" && args.conflicts !== "fail") {
+        add("conflicts", `must be "comment" or "fail", got ${show(args.conflicts)}`);
+    }
+    for (const field of ["servicesFile", "stateDir"] as const) {
+        if (args[field] !== undefined) {
+            const a = absPathProblem(args[field]);
+            if (a) add(field, a);
+        }
+    }
+    if (args.restartCommand !== undefined && (typeof args.restartCommand !== "string" || args.restartCommand.trim() === "")) {
+        add("restartCommand", "must be a non-empty command");
+    }
+    if (args.mta !== undefined && !MTAS.includes(args.mta)) add("mta", `must be one of ${MTAS.join(", ")}, got ${show(args.mta)}`);
+    for (const field of ["sudo", "verifyOnHost", "requireOldPortClosed", "previewHosts", "failOnDrift"] as const) {
+        const b = args[field] !== undefined ? booleanProblem(args[field]) : undefined;
+        if (b) add(field, b);
+    }
+    if (args.verifyTimeout !== undefined && !positiveInt(args.verifyTimeout)) add("verifyTimeout", `must be a positive integer, got ${show(args.verifyTimeout)}`);
+    const lc = args.listenerCheck;
+    if (lc !== undefined) {
+        for (const f of ["timeoutMs", "attempts", "delayMs"] as const) {
+            if (lc[f] !== undefined && !positiveInt(lc[f])) add(`listenerCheck.${f}`, `must be a positive integer, got ${show(lc[f])}`);
+        }
+    }
+    if (!Array.isArray(args.hosts) || args.hosts.length === 0) {
+        add("hosts", "must list at least one host");
+    } else {
+        const seen = new Map<string, number>();
+        args.hosts.forEach((h, i) => out.push(...hostProblems(h, i, seen)));
+        out.push(...rolloutProblems(args.rollout, args.hosts.map(h => h?.name), args.previewHosts !== false).map(fromFieldText));
+    }
+    return out;
+}
+
+/**
+ * A problem as the component's argument names it: `[port] ...`,
+ * `[aliases][1] ...`, `host "mx1": [connection.hostKey] ...` (`hosts[0]: ...`
+ * for a host without a usable name).
+ */
+export function describeArgProblem(p: ArgProblem, args: SmtpPortArgs): string {
+    if (p.path.length === 0) return p.message;
+    if (p.path[0] === "hosts" && typeof p.path[1] === "number") {
+        const i = p.path[1];
+        const name = (args?.hosts?.[i] as SmtpHostArgs | undefined)?.name;
+        const label = typeof name === "string" && name !== "" ? `host "${name}"` : `hosts[${i}]`;
+        const rest = p.path.slice(2);
+        return rest.length === 0 ? `${label}: ${p.message}` : `${label}: [${rest.join(".")}] ${p.message}`;
+    }
+    return `${closeNames(p.path)} ${p.message}`;
+}
+
+/** `["aliases", 1]` -> `[aliases][1]`; `["listenerCheck", "timeoutMs"]` -> `[listenerCheck.timeoutMs]`. */
+function closeNames(path: (string | number)[]): string {
+    const names: string[] = [];
+    const indexes: string[] = [];
+    for (const s of path) {
+        if (typeof s === "number") indexes.push(`[${s}]`);
+        else names.push(s);
+    }
+    return `[${names.join(".")}]${indexes.join("")}`;
+}
+
 /**
  * Every problem with the arguments, each naming the host and the field.
  * Pure: no resources, no I/O. An empty list means valid.
  */
 export function validateSmtpPortArgs(args: SmtpPortArgs): string[] {
-    const out: string[] = [];
-    if (args === null || typeof args !== "object") return ["arguments are required"];
-    const p = portProblem(args.port);
-    if (p) out.push(`[port] ${p}`);
-    if (args.service !== undefined) {
-        const n = nameProblem(args.service);
-        if (n) out.push(`[service] ${n}`);
-    }
-    if (args.protocol !== undefined && args.protocol !== "tcp" && args.protocol !== "udp") {
-        out.push(`[protocol] must be "tcp" or "udp", got ${show(args.protocol)}`);
-    }
-    if (args.aliases !== undefined) {
-        if (!Array.isArray(args.aliases)) out.push(`[aliases] must be a list of names, got ${show(args.aliases)}`);
-        else args.aliases.forEach((a, i) => {
-            const n = nameProblem(a);
-            if (n) out.push(`[aliases][${i}] ${n}`);
-        });
-    }
-    if (args.conflicts !== undefined && args.conflicts !== "comment" && args.conflicts !== "fail") {
-        out.push(`[conflicts] must be "comment" or "fail", got ${show(args.conflicts)}`);
-    }
-    for (const field of ["servicesFile", "stateDir"] as const) {
-        if (args[field] !== undefined) {
-            const a = absPathProblem(args[field]);
-            if (a) out.push(`[${field}] ${a}`);
-        }
-    }
-    if (args.restartCommand !== undefined && (typeof args.restartCommand !== "string" || args.restartCommand.trim() === "")) {
-        out.push("[restartCommand] must be a non-empty command");
-    }
-    if (args.mta !== undefined && !MTAS.includes(args.mta)) out.push(`[mta] must be one of ${MTAS.join(", ")}, got ${show(args.mta)}`);
-    if (args.verifyTimeout !== undefined && !positiveInt(args.verifyTimeout)) out.push(`[verifyTimeout] must be a positive integer, got ${show(args.verifyTimeout)}`);
-    const lc = args.listenerCheck;
-    if (lc !== undefined) {
-        for (const f of ["timeoutMs", "attempts", "delayMs"] as const) {
-            if (lc[f] !== undefined && !positiveInt(lc[f])) out.push(`[listenerCheck.${f}] must be a positive integer, got ${show(lc[f])}`);
-        }
-    }
-    if (!Array.isArray(args.hosts) || args.hosts.length === 0) {
-        out.push("[hosts] must list at least one host");
-    } else {
-        const seen = new Map<string, number>();
-        args.hosts.forEach((h, i) => out.push(...hostProblems(h, i, seen)));
-        out.push(...rolloutProblems(args.rollout, args.hosts.map(h => h?.name), args.previewHosts !== false));
-    }
-    return out;
+    return smtpPortArgsProblems(args).map(p => describeArgProblem(p, args));
 }
 
-/** Error thrown for invalid arguments: one message with every problem. */
-export class SmtpPortArgsError extends Error {
-    constructor(readonly component: string, readonly problems: string[]) {
+/**
+ * Error thrown for invalid arguments: one message with every problem. A
+ * `pulumi.RunError`, so that Pulumi prints the message alone: no stack
+ * trace, which would only point into this file.
+ */
+export class SmtpPortArgsError extends pulumi.RunError {
+    constructor(readonly component: string, readonly problems: string[], readonly details: ArgProblem[] = []) {
         super(`smtp-port "${component}": invalid arguments:\n${problems.map(p => `  - ${p}`).join("\n")}`);
         this.name = "SmtpPortArgsError";
     }
@@ -159,6 +242,6 @@ export class SmtpPortArgsError extends Error {
 
 /** Throws SmtpPortArgsError listing every problem, or returns. */
 export function assertValidSmtpPortArgs(component: string, args: SmtpPortArgs): void {
-    const problems = validateSmtpPortArgs(args);
-    if (problems.length > 0) throw new SmtpPortArgsError(component, problems);
+    const details = smtpPortArgsProblems(args);
+    if (details.length > 0) throw new SmtpPortArgsError(component, details.map(p => describeArgProblem(p, args)), details);
 }

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { validateSmtpPortArgs, SmtpPortArgs } from "../../components";
+import { smtpPortArgsProblems, describeArgProblem } from "../../components/validate";
 import { fleetFromConfig, wholeNumberFromConfig } from "../../components/stackConfig";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
@@ -72,6 +73,38 @@ describe("validateSmtpPortArgs", () => {
             `[mta] must be one of postfix, exim, sendmail, auto, none, got "qmail"`,
             `host "mx1": [mta] must be one of postfix, exim, sendmail, auto, none, got "courier"`,
         ]);
+    });
+
+    it("names wrongly typed booleans and connection fields, fleet-wide and per host", () => {
+        assert.deepEqual(problems({ sudo: "yes", previewHosts: 1, hosts: [{ name: "mx1", connection: { host: 5, hostKey: KEY, user: "", perDialTimeout: 1.5 }, sudo: "no", checkAddress: "" }] }), [
+            `[sudo] must be true or false, got "yes"`,
+            "[previewHosts] must be true or false, got 1",
+            `host "mx1": [sudo] must be true or false, got "no"`,
+            `host "mx1": [checkAddress] must be a host name or address, got ""`,
+            "host \"mx1\": [connection.host] must be a host name or address, got 5",
+            `host "mx1": [connection.user] must be a user name, got ""`,
+            "host \"mx1\": [connection.perDialTimeout] must be a positive integer, got 1.5",
+        ]);
+    });
+
+    it("does not ask for a host key when insecureIgnoreHostKey is there but of the wrong type", () => {
+        assert.deepEqual(problems({ hosts: [{ name: "mx1", connection: { host: "h" }, insecureIgnoreHostKey: "yes" }] }),
+            [`host "mx1": [insecureIgnoreHostKey] must be true or false, got "yes"`]);
+    });
+
+    it("gives each problem with the path of its field (the structured form validateSmtpPortArgs prints)", () => {
+        const args: any = { ...ok(), port: 0, aliases: ["a b"], rollout: { canary: "mx9" }, hosts: [{ name: "mx1", connection: { host: "h", hostKey: KEY, port: 70000 } }, "x"] };
+        const found = smtpPortArgsProblems(args);
+        assert.deepEqual(found.map(p => p.path), [["port"], ["aliases", 0], ["hosts", 0, "connection", "port"], ["hosts", 1], ["rollout", "canary"]]);
+        assert.deepEqual(found.map(p => describeArgProblem(p, args)), validateSmtpPortArgs(args));
+        assert.deepEqual(validateSmtpPortArgs(args), [
+            "[port] must be an integer from 1 to 65535, got 0",
+            "[aliases][0] must be a plain name (letters, digits, . _ + -; no whitespace, # or shell characters), got \"a b\"",
+            `host "mx1": [connection.port] must be an integer from 1 to 65535, got 70000`,
+            "hosts[1]: must be an object with name and connection",
+            `[rollout.canary] must name a host of the fleet, got "mx9"`,
+        ]);
+        assert.deepEqual(smtpPortArgsProblems(null as any), [{ path: [], message: "arguments are required" }]);
     });
 
     it("collects every problem into one list", () => {

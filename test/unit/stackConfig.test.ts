@@ -1,0 +1,281 @@
+// The stack program's config: what Pulumi passes in, what the user is told.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    STACK_CONFIG, HOST_FIELDS, readStackConfig, describeConfigProblem, StackConfigError, configKeyOfArg, closest, editDistance,
+} from "../../components/stackConfig";
+import { SmtpPortArgsError, assertValidSmtpPortArgs } from "../../components/validate";
+
+// js-yaml comes with @pulumi/pulumi; only the tests read YAML.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const yaml = require("js-yaml");
+
+const ROOT = path.join(__dirname, "..", "..");
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
+const PRIVATE = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-recognisable-7731\n-----END OPENSSH PRIVATE KEY-----";
+
+/** A value as Pulumi passes it to the program: strings as they are, anything else as JSON. */
+const asConfig = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+
+/** Pulumi.yaml's `config:` block. */
+function projectConfig(): Record<string, any> {
+    return yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config;
+}
+
+/** What Pulumi passes for a stack that sets `set` (keys without the namespace): Pulumi.yaml's defaults, then the stack's values. */
+function passed(set: Record<string, unknown>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, decl] of Object.entries(projectConfig())) if (decl.default !== undefined) out[k] = asConfig(decl.default);
+    for (const [k, v] of Object.entries(set)) out[`smtp-port:${k}`] = asConfig(v);
+    return out;
+}
+
+const HOSTS = [
+    { name: "mx1", host: "10.0.0.1", hostKey: KEY },
+    { name: "mx2", host: "10.0.0.2", hostKey: KEY },
+];
+const hosts = (over: Record<string, unknown> = {}, i = 1) => HOSTS.map((h, j) => (j === i ? { ...h, ...over } : h));
+const secretKeys = (...keys: string[]) => (k: string) => keys.includes(k);
+const lines = (set: Record<string, unknown>, secret: string[] = ["smtp-port:privateKey"]) =>
+    readStackConfig(passed(set), secretKeys(...secret), "dev").problems.map(describeConfigProblem);
+const ok = { port: "17", hosts: HOSTS, privateKey: PRIVATE };
+
+describe("stack config: Pulumi.yaml declares every key the program reads", () => {
+    it("has the keys of STACK_CONFIG, in its order, with the same type, items, description and default", () => {
+        const declared = projectConfig();
+        assert.deepEqual(Object.keys(declared), Object.keys(STACK_CONFIG).map(k => `smtp-port:${k}`));
+        for (const [k, spec] of Object.entries(STACK_CONFIG)) {
+            const d = declared[`smtp-port:${k}`];
+            assert.deepEqual(d, {
+                type: spec.type,
+                ...(spec.items ? { items: { type: spec.items } } : {}),
+                description: spec.description,
+                ...(spec.default !== undefined ? { default: spec.default } : {}),
+            }, k);
+        }
+    });
+
+    it("declares no key `secret: true` and gives every key but port a default (Pulumi requires the others)", () => {
+        for (const [k, d] of Object.entries(projectConfig())) {
+            assert.equal(d.secret, undefined, k);
+            assert.equal(d.default === undefined, k === "smtp-port:port", k);
+        }
+    });
+
+    it("reserves smtp-port:inventory and smtp-port:knownHosts as strings", () => {
+        assert.equal(STACK_CONFIG.inventory.type, "string");
+        assert.equal(STACK_CONFIG.knownHosts.type, "string");
+    });
+
+    it("reads Pulumi.example.yaml without a problem", () => {
+        const example = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.example.yaml"), "utf8")).config;
+        const values: Record<string, string> = {};
+        for (const [k, v] of Object.entries(example)) values[k] = asConfig(v);
+        assert.deepEqual(readStackConfig(values, () => false, "example").problems, []);
+    });
+});
+
+describe("stack config: a valid config", () => {
+    it("gives the component's arguments, with Pulumi.yaml's empty defaults read as unset", async () => {
+        const { args, problems } = readStackConfig(passed(ok), secretKeys("smtp-port:privateKey"), "dev");
+        assert.deepEqual(problems, []);
+        assert.equal(args.port, 17);
+        assert.equal(args.restartCommand, undefined);
+        assert.equal(args.rollout, undefined);
+        assert.equal(args.servicesFile, "/etc/services");
+        assert.equal(args.sudo, false);
+        assert.equal(args.hosts.length, 2);
+        const c = args.hosts[1].connection as any;
+        assert.equal(c.host, "10.0.0.2");
+        assert.equal(c.user, "root");
+        assert.equal(c.password, undefined);
+        assert.ok(pulumi.Output.isInstance(c.privateKey));
+        assert.equal(await (c.privateKey as any).isSecret, true);
+    });
+
+    it("takes numbers and booleans that `config set --path` or hand-written YAML stored as strings", () => {
+        const { args, problems } = readStackConfig(passed({ ...ok, hosts: hosts({ sshPort: "2222", sudo: "true", port: "2525", dialErrorLimit: "3" }) }), secretKeys("smtp-port:privateKey"));
+        assert.deepEqual(problems, []);
+        assert.equal((args.hosts[1].connection as any).port, 2222);
+        assert.equal((args.hosts[1].connection as any).dialErrorLimit, 3);
+        assert.equal(args.hosts[1].sudo, true);
+        assert.equal(args.hosts[1].port, 2525);
+    });
+
+    it("leaves other namespaces alone", () => {
+        assert.deepEqual(lines({ ...ok }, ["smtp-port:privateKey"]), []);
+        const values = { ...passed(ok), "command:foo": "x", "pulumi:tags": "{}", "smtp-portx:port": "1" };
+        assert.deepEqual(readStackConfig(values, secretKeys("smtp-port:privateKey")).problems, []);
+    });
+});
+
+describe("stack config: what the user is told", () => {
+    it("names the key of a bad port", () => {
+        assert.deepEqual(lines({ ...ok, port: "70000" }), ["smtp-port:port must be an integer from 1 to 65535, got 70000"]);
+        assert.deepEqual(lines({ ...ok, port: "17.5" }), [`smtp-port:port must be an integer from 1 to 65535, got "17.5"`]);
+    });
+
+    it("names the host entry of a host without a pinned key, with the host's name", () => {
+        assert.deepEqual(lines({ ...ok, hosts: hosts({ hostKey: undefined }) }), [
+            `smtp-port:hosts[1].hostKey (mx2) is required: pin the host's SSH key (ssh-keyscan), or set insecureIgnoreHostKey: true to accept any key`,
+        ]);
+        assert.deepEqual(lines({ ...ok, hosts: hosts({ hostKey: undefined, insecureIgnoreHostKey: true }) }), []);
+    });
+
+    it("refuses a plain-text private key or password without ever showing it", () => {
+        const got = lines({ ...ok, password: "hunter2-recognisable" }, []);
+        assert.deepEqual(got, [
+            "smtp-port:privateKey must be a secret, but it is in plain text in Pulumi.dev.yaml: set it again with pulumi config set --secret smtp-port:privateKey < KEYFILE (and replace the credential if that file was shared)",
+            "smtp-port:password must be a secret, but it is in plain text in Pulumi.dev.yaml: set it again with pulumi config set --secret smtp-port:password (and replace the credential if that file was shared)",
+        ]);
+        assert.ok(!got.join("\n").includes("recognisable"));
+    });
+
+    it("refuses a private key in a host entry (plain text), pointing to hostSecrets, without showing it", () => {
+        const got = lines({ ...ok, hosts: hosts({ privateKey: PRIVATE }) });
+        assert.deepEqual(got, [
+            "smtp-port:hosts[1].privateKey (mx2) must not be in smtp-port:hosts, which is plain text: remove it, and set it as a secret with pulumi config set --secret --path 'smtp-port:hostSecrets.mx2.privateKey' < KEYFILE (and replace the credential if Pulumi.dev.yaml was shared)",
+        ]);
+        assert.ok(!got.join("\n").includes("recognisable"));
+        assert.deepEqual(lines({ ...ok, hosts: hosts({ password: "hunter2-recognisable", privateKeyPassword: "pp-recognisable" }) }), [
+            "smtp-port:hosts[1].password (mx2) must not be in smtp-port:hosts, which is plain text: remove it, and set it as a secret with pulumi config set --secret --path 'smtp-port:hostSecrets.mx2.password' (and replace the credential if Pulumi.dev.yaml was shared)",
+            "smtp-port:hosts[1].privateKeyPassword (mx2) must not be in smtp-port:hosts, which is plain text: remove it: stack config has no key for a private key's passphrase (use a key without one, or the component's connection.privateKeyPassword) (and replace the credential if Pulumi.dev.yaml was shared)",
+        ]);
+    });
+
+    it("never shows a credential of the wrong shape", () => {
+        assert.deepEqual(lines({ ...ok, hostSecrets: "mx1:hunter2-recognisable" }, ["smtp-port:privateKey", "smtp-port:hostSecrets"]), ["smtp-port:hostSecrets must be an object"]);
+    });
+
+    it("checks hostSecrets: a secret, naming hosts of the fleet, with known fields", () => {
+        const hs = { mx2: { privateKey: PRIVATE }, mx3: { password: "p" }, mx1: { pasword: "p" } };
+        assert.deepEqual(lines({ ...ok, hostSecrets: hs }, ["smtp-port:privateKey"]), [
+            "smtp-port:hostSecrets must be a secret, but it is in plain text in Pulumi.dev.yaml: set it again with pulumi config set --secret --path 'smtp-port:hostSecrets.NAME.privateKey' < KEYFILE (and replace the credential if that file was shared)",
+        ]);
+        assert.deepEqual(lines({ ...ok, hostSecrets: hs }, ["smtp-port:privateKey", "smtp-port:hostSecrets"]), [
+            "smtp-port:hostSecrets.mx3 names no host of smtp-port:hosts: did you mean mx1?",
+            "smtp-port:hostSecrets.mx1.pasword is not a field of a host's secrets: did you mean smtp-port:hostSecrets.mx1.password?",
+        ]);
+    });
+
+    it("names a per-host field of the wrong type", () => {
+        assert.deepEqual(lines({ ...ok, hosts: hosts({ sshPort: "twenty-two", sudo: "yes", dialErrorLimit: 0, user: 7, requireOldPortClosed: "no" }) }), [
+            `smtp-port:hosts[1].sshPort (mx2) must be an integer from 1 to 65535, got "twenty-two"`,
+            "smtp-port:hosts[1].user (mx2) must be a user name, got 7",
+            "smtp-port:hosts[1].dialErrorLimit (mx2) must be a positive integer, got 0",
+            `smtp-port:hosts[1].sudo (mx2) must be true or false, got "yes"`,
+            `smtp-port:hosts[1].requireOldPortClosed (mx2) must be true or false, got "no"`,
+        ]);
+    });
+
+    it("names an entry that is not an object by its index", () => {
+        assert.deepEqual(lines({ ...ok, hosts: [HOSTS[0], "mx2"] }), ["smtp-port:hosts[1] must be an object with name and connection"]);
+    });
+
+    it("names a top-level value of the wrong shape (Pulumi.yaml's types catch these first; the program does not rely on it)", () => {
+        assert.deepEqual(lines({ ...ok, hosts: "mx1" }), [`smtp-port:hosts must be a list (in Pulumi.<stack>.yaml, or with pulumi config set --path 'smtp-port:hosts[0].name' mx1), got "mx1"`]);
+        assert.deepEqual(lines({ ...ok, sudo: "yes" }), [`smtp-port:sudo must be true or false, got "yes"`]);
+        assert.deepEqual(lines({ ...ok, rollout: "canary" }), [`smtp-port:rollout must be an object (in Pulumi.<stack>.yaml, or with pulumi config set --path 'smtp-port:rollout.FIELD' VALUE), got "canary"`]);
+    });
+
+    it("refuses an unknown key, naming the closest known one", () => {
+        assert.deepEqual(lines({ ...ok, prot: "17" }), ["smtp-port:prot is not a setting of smtp-port: did you mean smtp-port:port?"]);
+        assert.deepEqual(lines({ ...ok, restartcommand: "x" }), ["smtp-port:restartcommand is not a setting of smtp-port: did you mean smtp-port:restartCommand?"]);
+        assert.deepEqual(lines({ ...ok, rolout: {} }), ["smtp-port:rolout is not a setting of smtp-port: did you mean smtp-port:rollout?"]);
+        assert.deepEqual(lines({ ...ok, colour: "blue" }), [
+            `smtp-port:colour is not a setting of smtp-port (the settings: ${Object.keys(STACK_CONFIG).map(k => `smtp-port:${k}`).join(", ")})`,
+        ]);
+    });
+
+    it("refuses an unknown field of a host or of rollout, without also asking for the field it misspells", () => {
+        assert.deepEqual(lines({ ...ok, hosts: hosts({ hostKey: undefined, hostkey: KEY }) }), [
+            "smtp-port:hosts[1].hostkey (mx2) is not a field of a host: did you mean smtp-port:hosts[1].hostKey?",
+        ]);
+        assert.deepEqual(lines({ ...ok, hosts: hosts({ colour: 1 }) }), [
+            `smtp-port:hosts[1].colour (mx2) is not a field of a host (the fields: ${HOST_FIELDS.join(", ")})`,
+        ]);
+        assert.deepEqual(lines({ ...ok, rollout: { canery: "mx1" } }), ["smtp-port:rollout.canery is not a field of smtp-port:rollout: did you mean smtp-port:rollout.canary?"]);
+    });
+
+    it("refuses the reserved keys when set (their feature is not there yet), accepts them empty", () => {
+        assert.deepEqual(lines({ ...ok, inventory: "hosts.ini", knownHosts: "" }), [
+            "smtp-port:inventory is not read by this version: it is reserved for reading hosts from an Ansible inventory, which this version does not do yet; remove it",
+        ]);
+        assert.deepEqual(lines({ ...ok, knownHosts: "~/.ssh/known_hosts" }), [
+            "smtp-port:knownHosts is not read by this version: it is reserved for reading host keys from a known_hosts file, which this version does not do yet; remove it",
+        ]);
+    });
+
+    it("names rollout fields by their key", () => {
+        assert.deepEqual(lines({ ...ok, rollout: { canary: "mx9", failureBudget: "three" } }), [
+            `smtp-port:rollout.canary must name a host of the fleet, got "mx9"`,
+            `smtp-port:rollout.failureBudget must be a whole number of hosts, at least 1, got "three"`,
+        ]);
+    });
+
+    it("lists every problem, one line each, in Pulumi.yaml's order, unknown keys first", () => {
+        assert.deepEqual(lines({ prot: "17", port: "0", hosts: hosts({ hostKey: undefined, sshPort: "x" }), privateKey: "k" }, []), [
+            "smtp-port:prot is not a setting of smtp-port: did you mean smtp-port:port?",
+            "smtp-port:port must be an integer from 1 to 65535, got 0",
+            `smtp-port:hosts[1].sshPort (mx2) must be an integer from 1 to 65535, got "x"`,
+            "smtp-port:hosts[1].hostKey (mx2) is required: pin the host's SSH key (ssh-keyscan), or set insecureIgnoreHostKey: true to accept any key",
+            "smtp-port:privateKey must be a secret, but it is in plain text in Pulumi.dev.yaml: set it again with pulumi config set --secret smtp-port:privateKey < KEYFILE (and replace the credential if that file was shared)",
+        ]);
+    });
+
+    it("says an empty fleet needs hosts", () => {
+        assert.deepEqual(lines({ port: "17", privateKey: PRIVATE }), ["smtp-port:hosts must list at least one host"]);
+    });
+});
+
+describe("stack config: the error", () => {
+    it("is a pulumi.RunError (Pulumi prints its message alone) with a header and one line per problem", () => {
+        const { problems } = readStackConfig(passed({ ...ok, port: "70000", prot: "1" }), secretKeys("smtp-port:privateKey"));
+        const e = new StackConfigError(problems, "dev");
+        assert.ok(pulumi.RunError.isInstance(e));
+        assert.equal(e.message, [
+            `smtp-port: the stack config of stack "dev" has 2 problems; no host was contacted or changed:`,
+            "  smtp-port:prot is not a setting of smtp-port: did you mean smtp-port:port?",
+            "  smtp-port:port must be an integer from 1 to 65535, got 70000",
+        ].join("\n"));
+        assert.match(new StackConfigError(problems.slice(0, 1)).message, /^smtp-port: the stack config has 1 problem;/);
+    });
+
+    it("keeps the argument names for library users (no stack config), also as a RunError", () => {
+        let err: unknown;
+        try {
+            assertValidSmtpPortArgs("fleet", { port: 70000, hosts: [{ name: "mx2", connection: { host: "h" } }] });
+        } catch (e) { err = e; }
+        assert.ok(err instanceof SmtpPortArgsError);
+        assert.ok(pulumi.RunError.isInstance(err));
+        assert.equal((err as Error).message, [
+            `smtp-port "fleet": invalid arguments:`,
+            "  - [port] must be an integer from 1 to 65535, got 70000",
+            `  - host "mx2": [connection.hostKey] is required: pin the host's SSH key (ssh-keyscan), or set insecureIgnoreHostKey: true to accept any key`,
+        ].join("\n"));
+        assert.deepEqual((err as SmtpPortArgsError).details.map(d => d.path), [["port"], ["hosts", 0, "connection", "hostKey"]]);
+    });
+});
+
+describe("stack config: helpers", () => {
+    it("maps argument paths to config keys", () => {
+        const hs = [{ name: "mx1" }, {}];
+        assert.deepEqual(configKeyOfArg(["port"], hs), { key: "smtp-port:port" });
+        assert.deepEqual(configKeyOfArg(["rollout", "canary"], hs), { key: "smtp-port:rollout.canary" });
+        assert.deepEqual(configKeyOfArg(["hosts", 0, "connection", "port"], hs), { key: "smtp-port:hosts[0].sshPort", host: "mx1" });
+        assert.deepEqual(configKeyOfArg(["hosts", 1, "connection", "hostKey"], hs), { key: "smtp-port:hosts[1].hostKey", host: undefined });
+        assert.deepEqual(configKeyOfArg(["hosts", 0, "connection", "privateKey"], hs), { key: "smtp-port:hostSecrets.mx1.privateKey", host: "mx1" });
+        assert.deepEqual(configKeyOfArg(["hosts", 0, "sudo"], hs), { key: "smtp-port:hosts[0].sudo", host: "mx1" });
+        assert.deepEqual(configKeyOfArg(["hosts", 1], hs), { key: "smtp-port:hosts[1]", host: undefined });
+    });
+
+    it("counts a transposition as one edit, and suggests only close names", () => {
+        assert.equal(editDistance("prot", "port"), 1);
+        assert.equal(editDistance("", "abc"), 3);
+        assert.equal(closest("prot", Object.keys(STACK_CONFIG)), "port");
+        assert.equal(closest("HOSTKEY", ["hostKey", "host"]), "hostKey");
+        assert.equal(closest("colour", Object.keys(STACK_CONFIG)), undefined);
+    });
+});
