@@ -40,19 +40,27 @@ export interface Run {
     json: any;
 }
 
-export function runScript(shell: Shell, args: string[], opts: { env?: Record<string, string>; prefix?: string[]; pathPrefix?: string } = {}): Run {
-    const argv = [...(opts.prefix ?? []), ...shell.argv, SCRIPT, ...args];
+/**
+ * Run the script. Unless `args` name an `--mta` (or `opts.asIs`), `--mta none`
+ * is added: the script's default (auto) would find and reconfigure this
+ * machine's own Postfix.
+ */
+export function runScript(shell: Shell, args: string[], opts: { env?: Record<string, string>; prefix?: string[]; pathPrefix?: string; asIs?: boolean } = {}): Run {
+    const extra = !opts.asIs && args.length > 0 && args[0] !== "status" && !args.includes("--mta") ? ["--mta", "none"] : [];
+    const argv = [...(opts.prefix ?? []), ...shell.argv, SCRIPT, ...args, ...extra];
     const r: SpawnSyncReturns<string> = spawnSync(argv[0], argv.slice(1), {
         encoding: "utf8",
         env: { PATH: (opts.pathPrefix ? opts.pathPrefix + ":" : "") + shell.path, LC_ALL: "C", ...opts.env },
         timeout: 60_000,
     });
-    let json: any;
-    const lines = r.stdout.trim().split("\n").filter(Boolean);
-    if (lines.length === 1) {
-        try { json = JSON.parse(lines[0]); } catch { /* the assertion on json will say so */ }
-    }
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, json };
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: resultOf(r.stdout) };
+}
+
+/** The result line: stdout must be exactly one JSON object line (undefined otherwise: the assertion on it will say so). */
+export function resultOf(stdout: string): any {
+    const lines = stdout.split("\n").filter(Boolean);
+    if (lines.length !== 1 || !stdout.endsWith("\n")) return undefined;
+    try { return JSON.parse(lines[0]); } catch { return undefined; }
 }
 
 /** What glibc answers for `query` (e.g. "smtp/tcp", "17/tcp") when `file` is /etc/services. */
