@@ -375,8 +375,8 @@ check_backup() {
 
 # --- small file helpers -------------------------------------------------------
 
-# sum_of FILE: SUM, a checksum of FILE tagged with the tool (busybox may lack cksum).
 SUM_TOOL="" SUM=""
+# sum_of FILE: SUM, a checksum of FILE tagged with the tool (busybox may lack cksum).
 sum_of() {
     if [ -z "$SUM_TOOL" ]; then
         for t in sha256sum cksum md5sum; do
@@ -587,12 +587,12 @@ xattrs() {
     fi
 }
 
-# replace_file NEW: make the services file hold NEW's bytes (owner, mode,
-# links and extended attributes kept). Written, flushed and verified beside
-# it, then renamed over it; rewritten in place only where the rename cannot
-# be done or would lose something. On failure: REPLACE_FAILED says why and
-# the file is as it was, or (in place) the journal's prev undoes it.
+# The new file is written, flushed and verified beside the old one, then
+# renamed over it; rewritten in place only where the rename cannot be done
+# or would lose something. On failure the file is as it was, or (in place)
+# the journal's prev undoes it.
 REPLACE_FAILED=""
+# replace_file NEW: make the services file hold NEW's bytes, owner, mode, links and extended attributes kept (REPLACE_FAILED: why not).
 replace_file() {
     REPLACE_FAILED=""
     why=$(in_place_reason)
@@ -651,6 +651,7 @@ write_in_place() {
 # kept beside it, .<name>.smtp-port-orig: it marks the file as moved by
 # smtp-port when the state is lost or looked for in another --state-dir.
 
+# marker_path: the copy's path.
 marker_path() { printf '%s/.%s.smtp-port-orig' "$(dirname "$REAL_FILE")" "$(basename "$REAL_FILE")"; }
 
 # marker_sync: the copy beside the file matches the state (or is gone with it).
@@ -936,13 +937,14 @@ pf_save() {
     fi
 }
 
-# The Postfix settings the adapter reads, from one postconf run: each run
-# costs ~7 ms of CPU (it parses main.cf and every default), and a look at a
+# One postconf run reads every setting the adapter needs: each run costs
+# ~7 ms of CPU (it parses main.cf and every default), and a look at a
 # converged host used to run it five times. Read in the main shell (by
 # detect_mta) so that pipelines and substitutions inherit it; forgotten after
 # every postconf -e/-X. A Postfix before 3.6 has no known_tcp_ports: postconf
 # warns on stderr and leaves it out.
 PF_READ=""
+# pf_read: the PF_* settings, read once.
 pf_read() {
     [ -z "$PF_READ" ] || return 0
     PF_MAIL_VERSION="" PF_HAS_KNOWN=no PF_KNOWN_TCP_PORTS="" PF_SMTP_TCP_PORT=""
@@ -1120,8 +1122,8 @@ except OSError:
     fi
 }
 
-# probe_tool: PROBE, what banner connects with (perl, python3, nc or none).
 PROBE=""
+# probe_tool: PROBE, what banner connects with (perl, python3, nc or none).
 probe_tool() {
     if command -v perl >/dev/null 2>&1 && perl -MIO::Socket::IP -e 1 2>/dev/null; then PROBE=perl
     elif command -v python3 >/dev/null 2>&1; then PROBE=python3
@@ -1143,8 +1145,8 @@ verify_addresses() {
     printf '%s\n' "${a:-127.0.0.1 ::1}"
 }
 
-# greeting PORT: SEEN, the 220 greeting on PORT at any of ADDRESSES, or why not (false).
 SEEN=""
+# greeting PORT: SEEN, the 220 greeting on PORT at any of ADDRESSES, or why not (false).
 greeting() {
     SEEN=""
     for addr in $ADDRESSES; do
