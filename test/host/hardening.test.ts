@@ -333,11 +333,17 @@ for (const shell of SHELLS) {
         });
 
         describe("8: a stale lock is taken over by exactly one run", () => {
-            it("three runs at once against a dead owner's lock, 30 times: never two holders, every run succeeds", async () => {
-                for (let round = 0; round < 30; round++) {
+            // 30 rounds under dash (as the audit ran it), 10 under the others: CI time.
+            const rounds = shell.name === "dash" ? 30 : 10;
+            it(`three runs at once against a dead owner's lock, ${rounds} times: never two holders, every run succeeds`, async () => {
+                for (let round = 0; round < rounds; round++) {
                     const { dir, file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
                     fs.mkdirSync(state, { mode: 0o700 });
-                    fs.symlinkSync("999999", path.join(state, `${key(file)}.lock`));
+                    // The dead owner's lock as this version writes it (a link to its PID), and every
+                    // other round as the first versions did (a folder with a pid file).
+                    const lock = path.join(state, `${key(file)}.lock`);
+                    if (round % 2 === 0) fs.symlinkSync("999999", lock);
+                    else { fs.mkdirSync(lock); fs.writeFileSync(path.join(lock, "pid"), "999999\n"); }
                     const held = path.join(dir, "held");
                     const overlaps = path.join(dir, "overlaps");
                     // Runs only while holding the lock (every run changes the file): a second holder finds "held".

@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-export const SCRIPT = path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh");
+/** The script under test (SMTP_PORT_HOST_SCRIPT: another version, to see a test fail before a fix). */
+export const SCRIPT = process.env.SMTP_PORT_HOST_SCRIPT ?? path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh");
 
 /** A shell and the tools the script finds on PATH. */
 export interface Shell {
@@ -27,9 +28,25 @@ function busyboxPath(): string {
     return busyboxBin;
 }
 
+let mawkBin: string | undefined;
+/**
+ * A folder whose awk is mawk, Debian's default: installing gawk (the tests
+ * use it too) makes /usr/bin/awk gawk, and the hosts run mawk.
+ */
+function debianAwk(): string {
+    if (!mawkBin) {
+        mawkBin = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-mawk-"));
+        fs.chmodSync(mawkBin, 0o755); // tests also run it as nobody
+        fs.symlinkSync("/usr/bin/mawk", path.join(mawkBin, "awk"));
+    }
+    return mawkBin;
+}
+
+const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+
 export const SHELLS: Shell[] = [
-    { name: "dash", argv: ["/bin/dash"], path: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" },
-    { name: "bash", argv: ["/bin/bash", "--posix"], path: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" },
+    { name: "dash", argv: ["/bin/dash"], get path() { return `${debianAwk()}:${SYSTEM_PATH}`; } },
+    { name: "bash", argv: ["/bin/bash", "--posix"], get path() { return `${debianAwk()}:${SYSTEM_PATH}`; } },
     { name: "busybox sh (busybox tools)", argv: ["/bin/busybox", "sh"], get path() { return busyboxPath(); } },
 ];
 
