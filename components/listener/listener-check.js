@@ -4,14 +4,118 @@
 // host:port, read the first line, and require an SMTP greeting (220).
 // Run from where `pulumi up` runs, so it proves the port is reachable from
 // outside the host, not only that something listens on it.
+//
+// The command checks one wave: every host at once, one JSON line each on
+// stdin (WaveTarget), one JSON line each on stdout (CheckLine), in the
+// order of stdin. It never reads the host script's output: the component
+// decodes that (components/hostResult.ts) and passes what the check needs.
+//
+//   node listener-check.js [--timeout-ms 5000] [--attempts 10] [--delay-ms 1000] [--expect 220] [--soft yes] < hosts
+//
+// Exit 0 when every host passed; else every failure's message on stderr
+// and exit 1, unless `--soft yes` (a rollout with a failure budget: a failed
+// check is a result, not a failed step, which would stop Pulumi from
+// starting anything else). Exit 2 on bad arguments or a bad stdin line.
 "use strict";
 
 const net = require("net");
 
 /**
+ * One host of the wave: a line of stdin.
+ * @typedef {object} WaveTarget
+ * @property {string} name            the host's name, for messages and to match results
+ * @property {string} host            address to connect to: a name, IPv4, IPv6 (`::1` or `[::1]`)
+ * @property {number} port            the new port, 1-65535: must greet
+ * @property {number | null} oldPort  the port before the change, which must refuse connections; null: not checked
+ * @property {boolean} [skip]         true: the host script failed, probe nothing, report the host as skipped
+ */
+
+/**
+ * The check's result for one host: a line of stdout.
+ * @typedef {object} CheckLine
+ * @property {string} name
+ * @property {boolean} ok              the new port greeted (and the old port, if given, refused)
+ * @property {string} host             as on stdin
+ * @property {number} port
+ * @property {string | null} banner    the greeting, or the other service's first line; at most
+ *                                     BANNER_MAX bytes, cut ones end in "…"; null when nothing was read
+ * @property {number} attempts         connections tried on the new port (0 when skipped)
+ * @property {number} elapsedMs
+ * @property {string} [seen]           what the last attempt saw, when not ok (for people)
+ * @property {string} [message]        the error to show, naming the host and the likely cause, when not ok
+ * @property {true} [skipped]          not probed: the host script failed (WaveTarget.skip)
+ */
+
+/**
+ * Longest banner read and reported: RFC 5321's longest reply line (512
+ * bytes with CRLF). A server that sends more without a line end is not
+ * read further, so an endless `220 ` stream costs 512 bytes.
+ */
+const BANNER_MAX = 512;
+
+/** Longest wait for a TLS answer to our ClientHello, after the greeting did not come. */
+const TLS_WAIT_MAX_MS = 2000;
+
+/**
+ * A minimal TLS 1.2 ClientHello (no SNI, common suites and groups). An
+ * SMTPS (implicit TLS) listener waits silently for the client's hello, so
+ * to a plain-SMTP client it looks like a firewall; sent after that
+ * silence, it makes such a port answer with a TLS record (a ServerHello,
+ * or an alert if it likes nothing offered: TLS either way).
+ */
+function clientHello() {
+    const suites = [0xc02f, 0xc02b, 0xc030, 0xc02c, 0x009c, 0x009d, 0x002f, 0x0035, 0x00ff];
+    const ext = (/** @type {number} */ type, /** @type {number[]} */ body) => [type >> 8, type & 255, body.length >> 8, body.length & 255, ...body];
+    const u16 = (/** @type {number[]} */ list) => list.flatMap(v => [v >> 8, v & 255]);
+    const extensions = [
+        ...ext(0x000a, [0, 6, ...u16([0x001d, 0x0017, 0x0018])]),                         // supported_groups: x25519, P-256, P-384
+        ...ext(0x000b, [1, 0]),                                                             // ec_point_formats: uncompressed
+        ...ext(0x000d, [0, 8, ...u16([0x0804, 0x0403, 0x0401, 0x0501])]),                 // signature_algorithms
+    ];
+    const body = [
+        3, 3, ...require("crypto").randomBytes(32), 0,                                      // version, random, no session id
+        (suites.length * 2) >> 8, (suites.length * 2) & 255, ...u16(suites),
+        1, 0,                                                                               // compression: none
+        extensions.length >> 8, extensions.length & 255, ...extensions,
+    ];
+    const hs = [1, 0, body.length >> 8, body.length & 255, ...body];
+    return Buffer.from([0x16, 3, 1, hs.length >> 8, hs.length & 255, ...hs]);
+}
+
+/**
+ * The address to connect to: an IPv6 address may come bracketed (`[::1]`,
+ * as in URLs and `host:port` forms); the brackets are not part of it.
+ * @param {string} host
+ * @returns {string | undefined} undefined when bracketed but not an IPv6 address
+ */
+function connectAddress(host) {
+    const m = /^\[(.*)\]$/.exec(host);
+    if (!m) return host;
+    return net.isIPv6(m[1]) ? m[1] : undefined;
+}
+
+/**
+ * `host:port` as people write it: IPv6 addresses in brackets.
+ * @param {string} host @param {number} port
+ */
+function endpoint(host, port) {
+    const h = connectAddress(host) ?? host;
+    return net.isIPv6(h) ? `[${h}]:${port}` : `${h}:${port}`;
+}
+
+/**
+ * Whether a line is an SMTP greeting with the expected code: the code,
+ * then a space, `-` (more lines follow) or the line's end. `2201 x` is not.
+ * @param {string} line @param {string} expect
+ */
+function isGreeting(line, expect) {
+    return line === expect || line.startsWith(`${expect} `) || line.startsWith(`${expect}-`);
+}
+
+/**
  * @typedef {{ kind: "greeting", banner: string }
  *   | { kind: "wrong-banner", banner: string }
- *   | { kind: "refused" | "timeout" | "closed" | "unreachable" | "error", detail: string }} Probe
+ *   | { kind: "tls" | "refused" | "timeout" | "no-connection" | "closed" | "unreachable" | "error", detail: string }} Probe
  */
 
 /**
@@ -26,7 +130,12 @@ function probeOnce(host, port, timeoutMs, expect) {
     return new Promise(resolve => {
         let buf = "";
         let done = false;
-        const sock = net.connect({ host, port });
+        let connected = false;
+        /** @type {Buffer | null} bytes answered to our ClientHello, once sent */
+        let tlsAnswer = null;
+        /** @type {NodeJS.Timeout | undefined} */
+        let timer;
+        const sock = net.connect({ host: connectAddress(host) ?? host, port });
         /** @param {Probe} p */
         const finish = p => {
             if (done) return;
@@ -39,26 +148,51 @@ function probeOnce(host, port, timeoutMs, expect) {
             } else sock.destroy();
             resolve(p);
         };
-        const timer = setTimeout(
-            () => finish({ kind: "timeout", detail: buf ? `partial greeting ${JSON.stringify(buf)}` : `no answer within ${timeoutMs} ms` }),
-            timeoutMs,
-        );
-        sock.setEncoding("latin1");
+        /** The first BANNER_MAX bytes of what was read, quoted, for messages. */
+        const quoted = () => JSON.stringify(buf.length > BANNER_MAX ? `${buf.slice(0, BANNER_MAX)}…` : buf);
+        // Silent past the timeout: a firewall (never connected), a stuck
+        // server, or one that waits for the client to speak first: TLS.
+        const silent = () => {
+            if (!connected) return finish({ kind: "no-connection", detail: `no connection within ${timeoutMs} ms` });
+            if (buf) return finish({ kind: "timeout", detail: `partial greeting ${quoted()}` });
+            tlsAnswer = Buffer.alloc(0);
+            sock.write(clientHello());
+            timer = setTimeout(() => finish({ kind: "timeout", detail: `connected, but no greeting within ${timeoutMs} ms` }),
+                Math.min(timeoutMs, TLS_WAIT_MAX_MS));
+        };
+        timer = setTimeout(silent, timeoutMs);
+        sock.on("connect", () => { connected = true; });
         sock.on("data", chunk => {
-            buf += chunk;
+            if (done) return;
+            if (tlsAnswer) {
+                tlsAnswer = Buffer.concat([tlsAnswer, chunk]);
+                if (tlsAnswer.length < 2) return;
+                // A TLS record: handshake (0x16) or alert (0x15), version 3.x.
+                if ((tlsAnswer[0] === 0x16 || tlsAnswer[0] === 0x15) && tlsAnswer[1] === 3) {
+                    return finish({ kind: "tls", detail: tlsAnswer[0] === 0x16 ? "answered a TLS ClientHello with a handshake" : "answered a TLS ClientHello with a TLS alert" });
+                }
+                buf = tlsAnswer.toString("latin1");
+                return finish({ kind: "timeout", detail: `no greeting within ${timeoutMs} ms, then ${quoted()} in answer to a TLS ClientHello` });
+            }
+            buf += chunk.toString("latin1");
             const nl = buf.indexOf("\n");
-            if (nl < 0 && buf.length < 1024) return;
-            const line = (nl < 0 ? buf : buf.slice(0, nl)).replace(/\r$/, "");
-            const ok = line.startsWith(expect) && (line.length === expect.length || line[expect.length] === " " || line[expect.length] === "-");
-            finish({ kind: ok ? "greeting" : "wrong-banner", banner: line });
+            if (nl < 0 && buf.length < BANNER_MAX) return;
+            const cut = nl < 0 || nl > BANNER_MAX;
+            const line = cut ? `${buf.slice(0, BANNER_MAX)}…` : buf.slice(0, nl).replace(/\r$/, "");
+            // Only the first line: Postfix's postscreen sends `220-` and then
+            // waits seconds for clients that talk too early.
+            finish({ kind: isGreeting(line, expect) ? "greeting" : "wrong-banner", banner: line });
         });
         sock.on("error", e => {
             const code = /** @type {NodeJS.ErrnoException} */ (e).code;
             if (code === "ECONNREFUSED") finish({ kind: "refused", detail: "connection refused" });
+            else if (code === "ECONNRESET") finish({ kind: "closed", detail: tlsAnswer ? "accepted, sent nothing, and reset the connection on a TLS ClientHello" : buf ? `reset after ${quoted()}` : "reset without a greeting" });
             else if (code === "EHOSTUNREACH" || code === "ENETUNREACH") finish({ kind: "unreachable", detail: e.message });
             else finish({ kind: "error", detail: e.message });
         });
-        sock.on("end", () => finish({ kind: "closed", detail: buf ? `closed after ${JSON.stringify(buf)}` : "closed without a greeting" }));
+        sock.on("end", () => finish(tlsAnswer
+            ? { kind: "closed", detail: "accepted, sent nothing, and hung up on a TLS ClientHello" }
+            : { kind: "closed", detail: buf ? `closed after ${quoted()}` : "closed without a greeting" }));
     });
 }
 
@@ -69,26 +203,45 @@ function probeOnce(host, port, timeoutMs, expect) {
  * @property {string} [name]       host name for messages
  * @property {string} [expect]     reply code of the greeting, default "220"
  * @property {number} [timeoutMs]  per attempt, default 5000
- * @property {number} [attempts]  default 10
+ * @property {number} [attempts]   default 10
  * @property {number} [delayMs]    between attempts, default 1000
- * @property {number} [closedPort] a port that must refuse connections (the old one)
+ * @property {number | null} [oldPort]  the port before the change: must refuse connections (unset or null: not checked)
  */
 
-/**
- * @typedef {object} CheckResult
- * @property {boolean} ok
- * @property {string} host
- * @property {number} port
- * @property {string | null} banner
- * @property {number} attempts
- * @property {number} elapsedMs
- * @property {string} [seen]       what the last attempt saw, when not ok
- * @property {string} [message]    the error to show, when not ok
- */
+/** @typedef {Omit<CheckLine, "name">} CheckResult */
 
 /**
- * Retry until a greeting, a wrong banner (a definite answer: no point
- * retrying), or the attempts run out.
+ * Why a probe is not a greeting, for people: what was seen and the likely cause.
+ * @param {Probe} p @param {number} port
+ * @returns {{ seen: string, cause: string }}
+ */
+function explain(p, port) {
+    switch (p.kind) {
+        case "wrong-banner":
+            return { seen: `wrong banner ${JSON.stringify(p.banner)}`, cause: `something other than the mail server holds port ${port}` };
+        case "tls":
+            return { seen: `speaks TLS (${p.detail})`,
+                cause: `port ${port} expects TLS from the first byte (implicit TLS, as SMTPS on 465): the mail server listens there in wrapper mode (Postfix smtpd_tls_wrappermode, Exim tls_on_connect_ports), or another TLS service holds the port` };
+        case "refused":
+            return { seen: "connection refused",
+                cause: `nothing listens on ${port}: the mail service was not restarted, or does not take its port from the services file (Postfix 3.6+: known_tcp_ports), or it failed to start` };
+        case "no-connection":
+            return { seen: `timeout (${p.detail})`, cause: "a firewall drops the connection, or the address is not the host's (see checkAddress)" };
+        case "timeout":
+            return { seen: `timeout (${p.detail})`, cause: "the server accepts but never greets (overloaded, or a stuck process)" };
+        case "closed":
+            return { seen: p.detail, cause: "the service accepted and hung up: check the mail server's log (restrictions, TLS wrapper mode, or a crash)" };
+        case "greeting":
+            return { seen: p.banner, cause: "none" };
+        default:
+            return { seen: p.detail, cause: "the address is wrong or unreachable from where pulumi runs (see checkAddress)" };
+    }
+}
+
+/**
+ * Retry until a greeting, a definite other answer (a wrong banner, TLS: no
+ * point retrying), or the attempts run out; then, if asked, require the
+ * old port to refuse connections.
  * @param {CheckOptions} o
  * @returns {Promise<CheckResult>}
  */
@@ -98,6 +251,7 @@ async function checkListener(o) {
     const attempts = o.attempts ?? 10;
     const delayMs = o.delayMs ?? 1000;
     const start = Date.now();
+    const name = o.name ? `${o.name} ` : "";
     /** @type {Probe | undefined} */
     let last;
     let n = 0;
@@ -106,139 +260,106 @@ async function checkListener(o) {
         last = await probeOnce(o.host, o.port, timeoutMs, expect);
         if (last.kind === "greeting") {
             const ok = { ok: true, host: o.host, port: o.port, banner: last.banner, attempts: n, elapsedMs: Date.now() - start };
-            if (o.closedPort === undefined || o.closedPort === o.port) return ok;
-            const old = await probeOnce(o.host, o.closedPort, timeoutMs, expect);
+            if (o.oldPort === undefined || o.oldPort === null || o.oldPort === o.port) return ok;
+            const old = await probeOnce(o.host, o.oldPort, timeoutMs, expect);
             if (old.kind === "refused") return ok;
-            const who = `${o.name ? `${o.name} ` : ""}(${o.host})`;
-            const seen = old.kind === "greeting" || old.kind === "wrong-banner" ? `greets ${JSON.stringify(old.banner)}` : `answers (${old.detail})`;
-            return { ...ok, ok: false, seen: `old port ${o.closedPort} ${seen}`,
-                message: `listener check failed for ${who}: the new port ${o.port} greets, but the old port ${o.closedPort} still accepts connections (${seen}). Likely cause: a second listener (another MTA instance, a proxy) holds it; set requireOldPortClosed: false if that is intended.` };
+            const seen = old.kind === "greeting" || old.kind === "wrong-banner" ? `greets ${JSON.stringify(old.banner)}` : `answers (${explain(old, o.oldPort).seen})`;
+            return { ...ok, ok: false, elapsedMs: Date.now() - start, seen: `old port ${o.oldPort} ${seen}`,
+                message: `listener check failed for ${name}(${o.host}): the new port ${o.port} greets, but the old port ${o.oldPort} still accepts connections (${seen}). Likely cause: a second listener (another MTA instance, a proxy) holds it; set requireOldPortClosed: false if that is intended.` };
         }
-        if (last.kind === "wrong-banner") break;
+        if (last.kind === "wrong-banner" || last.kind === "tls") break;
         if (n < attempts) await new Promise(r => setTimeout(r, delayMs));
     }
     const p = /** @type {Probe} */ (last);
-    const who = `${o.name ? `${o.name} ` : ""}(${o.host}:${o.port})`;
+    const { seen, cause } = explain(p, o.port);
     const secs = ((Date.now() - start) / 1000).toFixed(1);
-    /** @type {string} */
-    let seen;
-    /** @type {string} */
-    let cause;
-    if (p.kind === "wrong-banner") {
-        seen = `wrong banner ${JSON.stringify(p.banner)}`;
-        cause = `something other than the mail server holds port ${o.port}`;
-    } else if (p.kind === "refused") {
-        seen = "connection refused";
-        cause = `nothing listens on ${o.port}: the mail service was not restarted, or does not take its port from the services file (Postfix 3.6+: known_tcp_ports), or it failed to start`;
-    } else if (p.kind === "timeout") {
-        seen = `timeout (${p.detail})`;
-        cause = "a firewall drops the connection, or the server accepts but never greets (overloaded, or a stuck process)";
-    } else if (p.kind === "closed") {
-        seen = p.detail;
-        cause = "the service accepted and hung up: check the mail server's log (restrictions, TLS wrapper mode, or a crash)";
-    } else {
-        seen = p.kind === "greeting" ? p.banner : p.detail;
-        cause = "the address is wrong or unreachable from where pulumi runs (see checkAddress)";
-    }
     const banner = p.kind === "wrong-banner" ? p.banner : null;
-    const message = `listener check failed for ${who}: ${seen} after ${n} attempt${n === 1 ? "" : "s"} in ${secs} s; expected an SMTP greeting "${expect} ...". Likely cause: ${cause}.`;
+    const message = `listener check failed for ${name}(${endpoint(o.host, o.port)}): ${seen} after ${n} attempt${n === 1 ? "" : "s"} in ${secs} s; expected an SMTP greeting "${expect} ...". Likely cause: ${cause}.`;
     return { ok: false, host: o.host, port: o.port, banner, attempts: n, elapsedMs: Date.now() - start, seen, message };
 }
 
 /**
- * `--key value` pairs, and a reader of whole numbers among them.
+ * The shared options from `--key value` pairs; throws on anything else.
  * @param {string[]} argv
+ * @returns {{ opts: Omit<CheckOptions, "host" | "port" | "name" | "oldPort">, soft: boolean }}
  */
-function readFlags(argv) {
+function parseArgs(argv) {
+    const usage = "usage: listener-check.js [--timeout-ms N] [--attempts N] [--delay-ms N] [--expect 220] [--soft yes] < hosts (a JSON line each)";
+    const known = ["timeout-ms", "attempts", "delay-ms", "expect", "soft"];
     /** @type {Record<string, string>} */
     const a = {};
     for (let i = 0; i < argv.length; i += 2) {
         const k = argv[i];
-        if (!k.startsWith("--") || i + 1 >= argv.length) throw new Error(`bad argument ${JSON.stringify(k)}; usage: listener-check.js --host H --port N [--name NAME] [--expect 220] [--timeout-ms N] [--attempts N] [--delay-ms N] [--closed-port N] [--closed-port-from-stdin yes]`);
+        if (!k.startsWith("--") || !known.includes(k.slice(2)) || i + 1 >= argv.length) throw new Error(`bad argument ${JSON.stringify(k)}; ${usage}`);
         a[k.slice(2)] = argv[i + 1];
     }
-    /** @param {string} k */
-    const int = k => {
+    /** @param {string} k @param {number} min */
+    const int = (k, min) => {
         if (a[k] === undefined) return undefined;
-        if (!/^[0-9]+$/.test(a[k])) throw new Error(`--${k} must be a whole number, got ${JSON.stringify(a[k])}`);
+        if (!/^[0-9]+$/.test(a[k]) || Number(a[k]) < min) throw new Error(`--${k} must be a whole number of at least ${min}, got ${JSON.stringify(a[k])}`);
         return Number(a[k]);
     };
-    /** The options every check shares. */
-    const common = () => ({ expect: a.expect, timeoutMs: int("timeout-ms"), attempts: int("attempts"), delayMs: int("delay-ms") });
-    return { a, int, common };
+    if (a.expect !== undefined && !/^[2-5][0-9][0-9]$/.test(a.expect)) throw new Error(`--expect must be a 3-digit reply code, got ${JSON.stringify(a.expect)}`);
+    if (a.soft !== undefined && a.soft !== "yes" && a.soft !== "no") throw new Error(`--soft must be yes or no, got ${JSON.stringify(a.soft)}`);
+    return {
+        opts: { expect: a.expect, timeoutMs: int("timeout-ms", 1), attempts: int("attempts", 1), delayMs: int("delay-ms", 0) },
+        soft: a.soft === "yes",
+    };
 }
 
-/**
- * @param {string[]} argv
- * @returns {CheckOptions}
- */
-function parseArgs(argv) {
-    const { a, int, common } = readFlags(argv);
-    if (!a.host) throw new Error("--host is required");
-    const port = int("port");
-    if (port === undefined || port < 1 || port > 65535) throw new Error("--port must be 1-65535");
-    return { host: a.host, port, name: a.name, ...common(), closedPort: int("closed-port") };
-}
+/** @param {unknown} p */
+const isPort = p => Number.isInteger(p) && /** @type {number} */ (p) >= 1 && /** @type {number} */ (p) <= 65535;
 
 /**
- * Take a flag with a value (`--closed-port-from-stdin yes`) out of argv.
- * @param {string[]} argv
- * @param {string} flag
- */
-function takeFlag(argv, flag) {
-    const i = argv.indexOf(flag);
-    if (i < 0) return false;
-    const on = argv[i + 1] === "yes";
-    argv.splice(i, 2);
-    return on;
-}
-
-/**
- * The host script's result: the JSON on the last line of its output, or undefined.
- * @param {string | undefined} out
- */
-function lastResult(out) {
-    try {
-        return JSON.parse((out ?? "").trim().split("\n").pop() || "");
-    } catch {
-        return undefined;
-    }
-}
-
-/**
- * What --soft reports for a host whose script failed (it was rolled back, not changed).
- * @param {string} host @param {number} port
- */
-function skippedResult(host, port) {
-    return { ok: false, skipped: true, host, port, banner: null, message: "not checked: the host script failed" };
-}
-
-/**
- * The hosts of one wave, a JSON line each on stdin:
- * {"name","host","port","closedPortFromResult","result"} (result: the host
- * script's output). Throws with the line number on anything else.
+ * The hosts of one wave, a WaveTarget JSON line each. Throws naming the
+ * line (and host) and the field on anything else.
  * @param {string} text
+ * @returns {WaveTarget[]}
  */
 function parseTargets(text) {
-    return text.split("\n").map((line, i) => [line.trim(), i + 1]).filter(([line]) => line !== "").map(([line, n]) => {
+    /** @type {WaveTarget[]} */
+    const out = [];
+    text.split("\n").forEach((raw, i) => {
+        const line = raw.trim();
+        if (line === "") return;
+        const n = i + 1;
         /** @type {any} */
         let t;
         try {
-            t = JSON.parse(/** @type {string} */ (line));
+            t = JSON.parse(line);
         } catch {
             throw new Error(`stdin line ${n} is not JSON`);
         }
-        if (typeof t?.name !== "string" || t.name === "") throw new Error(`stdin line ${n}: name must be a non-empty string`);
-        if (typeof t.host !== "string" || t.host === "") throw new Error(`stdin line ${n} (${t.name}): host must be a non-empty string`);
-        if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) throw new Error(`stdin line ${n} (${t.name}): port must be 1-65535`);
-        return t;
+        if (t === null || typeof t !== "object" || Array.isArray(t)) throw new Error(`stdin line ${n} is not a JSON object`);
+        if (typeof t.name !== "string" || t.name === "") throw new Error(`stdin line ${n}: name must be a non-empty string`);
+        const at = `stdin line ${n} (${t.name})`;
+        if (typeof t.host !== "string" || t.host === "") throw new Error(`${at}: host must be a non-empty string`);
+        if (connectAddress(t.host) === undefined) throw new Error(`${at}: host ${JSON.stringify(t.host)} is in brackets but not an IPv6 address`);
+        if (!isPort(t.port)) throw new Error(`${at}: port must be 1-65535`);
+        if (t.oldPort !== null && !isPort(t.oldPort)) throw new Error(`${at}: oldPort must be 1-65535 or null (not checked)`);
+        if (t.skip !== undefined && typeof t.skip !== "boolean") throw new Error(`${at}: skip must be true or false`);
+        out.push({ name: t.name, host: t.host, port: t.port, oldPort: t.oldPort, ...(t.skip ? { skip: true } : {}) });
     });
+    return out;
 }
 
 /**
- * One JSON line per result on stdout; unless --soft, every failure's message
- * on stderr and exit 1.
- * @param {{ ok: boolean, message?: string }[]} results @param {boolean} soft
+ * Check one host of the wave.
+ * @param {WaveTarget} t @param {Omit<CheckOptions, "host" | "port" | "name" | "oldPort">} opts
+ * @returns {Promise<CheckLine>}
+ */
+async function checkTarget(t, opts) {
+    if (t.skip) {
+        return { name: t.name, ok: false, host: t.host, port: t.port, banner: null, attempts: 0, elapsedMs: 0, skipped: true,
+            message: `listener check skipped for ${t.name}: the host script failed` };
+    }
+    return { name: t.name, ...await checkListener({ ...opts, name: t.name, host: t.host, port: t.port, oldPort: t.oldPort }) };
+}
+
+/**
+ * One JSON line per result on stdout; unless soft, every failure's
+ * message on stderr and exit 1.
+ * @param {CheckLine[]} results @param {boolean} soft
  */
 function report(results, soft) {
     const failed = results.filter(r => !r.ok);
@@ -248,58 +369,22 @@ function report(results, soft) {
     });
 }
 
-/** @param {unknown} e */
-function usageError(e) {
-    process.stderr.write(`listener-check: ${/** @type {Error} */ (e).message}\n`);
-    process.exit(2);
-}
-
-// --soft yes: a failed check is a result (ok: false, exit 0), for rollouts
-// with a failure budget, where a failed step would stop Pulumi from starting
-// anything else; nothing is probed when the host script failed.
 async function cli() {
-    const argv = process.argv.slice(2);
-    // --hosts-from-stdin yes: every host of a wave at once, named in its line.
-    const wave = takeFlag(argv, "--hosts-from-stdin");
-    const fromStdin = takeFlag(argv, "--closed-port-from-stdin");
-    const soft = takeFlag(argv, "--soft");
-    if (wave) {
-        /** @type {any[]} */
-        let targets = [];
-        /** @type {Omit<CheckOptions, "host" | "port">} */
-        let opts = {};
-        try {
-            opts = readFlags(argv).common();
-            targets = parseTargets(require("fs").readFileSync(0, "utf8"));
-        } catch (e) {
-            usageError(e);
-        }
-        report(await Promise.all(targets.map(async t => {
-            const hostResult = lastResult(t.result);
-            if (soft && hostResult?.failed) return { name: t.name, ...skippedResult(t.host, t.port) };
-            const closedPort = t.closedPortFromResult === true && typeof hostResult?.previous_port === "number" ? hostResult.previous_port : undefined;
-            return { name: t.name, ...await checkListener({ ...opts, name: t.name, host: t.host, port: t.port, closedPort }) };
-        })), soft);
-        return;
-    }
-    /** @type {CheckOptions} */
-    let opts = { host: "", port: 0 };
-    /** @type {any} */
-    let hostResult;
+    /** @type {WaveTarget[]} */
+    let targets = [];
+    /** @type {ReturnType<typeof parseArgs>} */
+    let args;
     try {
-        opts = parseArgs(argv);
-        if (fromStdin || soft) {
-            let text = "";
-            try { text = require("fs").readFileSync(0, "utf8"); } catch { /* no stdin */ }
-            hostResult = lastResult(text);
-        }
-        if (fromStdin && opts.closedPort === undefined && typeof hostResult?.previous_port === "number") opts.closedPort = hostResult.previous_port;
+        args = parseArgs(process.argv.slice(2));
+        targets = parseTargets(require("fs").readFileSync(0, "utf8"));
     } catch (e) {
-        usageError(e);
+        process.stderr.write(`listener-check: ${/** @type {Error} */ (e).message}\n`);
+        process.exit(2);
     }
-    report([soft && hostResult?.failed ? skippedResult(opts.host, opts.port) : await checkListener(opts)], soft);
+    const { opts, soft } = args;
+    report(await Promise.all(targets.map(t => checkTarget(t, opts))), soft);
 }
 
-module.exports = { checkListener, probeOnce, parseArgs, parseTargets };
+module.exports = { checkListener, probeOnce, parseArgs, parseTargets, isGreeting, BANNER_MAX };
 
 if (require.main === module) cli();

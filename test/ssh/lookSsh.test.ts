@@ -1,91 +1,63 @@
 // The look's SSH client (components/lookSsh.ts) against a real OpenSSH
 // server: a throwaway sshd on 127.0.0.1 with its own keys, no lab needed.
 import { strict as assert } from "assert";
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { hostKeyBlob, runOverSsh, SshTarget } from "../../components/lookSsh";
+import { hostKeyAlgorithms, hostKeyBlob, runOverSsh, SshEndpoint, SshTarget } from "../../components/lookSsh";
+import { freePort, hostKeyOf, keygen, KeyType, publicKey, Sshd, startSshd, stopAll } from "./sshd";
 
-const SSHD = "/usr/sbin/sshd";
+// Whatever a test's outcome, no sshd outlives the file.
+after(stopAll);
 
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer();
-        s.on("error", reject);
-        s.listen(0, "127.0.0.1", () => {
-            const port = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(port));
-        });
-    });
+/** Client keys for every test: made once, deleted at the end. */
+const keys = (() => {
+    let dir = "";
+    const k = {
+        dir: () => dir,
+        /** Idempotent: each suite's `before` calls it, so a run without these suites makes no keys. */
+        make() {
+            if (dir) return;
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-ssh-keys-"));
+            for (const name of ["client", "client_enc", "stranger", "other_ed25519", "other_ecdsa", "other_rsa"]) {
+                const type = (name.startsWith("other_") ? name.slice(6) : "ed25519") as KeyType;
+                keygen(path.join(dir, name), type, name === "client_enc" ? "correct horse" : "");
+            }
+        },
+        private: (name: string) => fs.readFileSync(path.join(dir, name), "utf8"),
+        public: (name: string) => publicKey(path.join(dir, name)),
+        remove() { if (dir) fs.rmSync(dir, { recursive: true, force: true }); },
+    };
+    return k;
+})();
+after(() => keys.remove());
+
+/** `ssh-rsa SHA256:...`: a key's type and fingerprint, as ssh-keygen computes it. */
+function fp(line: string): string {
+    const sha = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", "-"], { input: line, encoding: "utf8" }).split(" ")[1];
+    return `${line.split(" ")[0]} ${sha}`;
 }
 
-function keygen(file: string, passphrase = "") {
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", "", "-f", file]);
-}
-
-function waitForPort(port: number, ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    return new Promise((resolve, reject) => {
-        const attempt = () => {
-            const s = net.connect(port, "127.0.0.1");
-            s.once("connect", () => { s.destroy(); resolve(); });
-            s.once("error", () => {
-                s.destroy();
-                if (Date.now() > until) reject(new Error(`sshd did not listen on ${port}`));
-                else setTimeout(attempt, 50);
-            });
-        };
-        attempt();
-    });
+/** Log in to `s` as the current user with the client key, pinning its `pin` host key. */
+function endpoint(s: Sshd, pin: KeyType): SshEndpoint {
+    return {
+        host: "127.0.0.1", port: s.port, user: os.userInfo().username, privateKey: keys.private("client"),
+        hostKey: hostKeyOf(s, pin), insecureIgnoreHostKey: false,
+    };
 }
 
 describe("look over SSH (in-process client against a real sshd)", function () {
     this.timeout(30000);
-    let dir = "";
-    let sshd: ChildProcess | undefined;
-    let sshdLog = "";
+    let sshd: Sshd;
     let base: SshTarget;
-    let otherHostKey = "";
-    let encryptedKey = "";
-    let strangerKey = "";
 
     before(async () => {
-        assert.ok(fs.existsSync(SSHD), `${SSHD} is missing (lab/lab.sh install installs openssh-server)`);
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-sshd-"));
-        for (const k of ["host", "other_host", "client", "client_enc", "stranger"]) {
-            keygen(path.join(dir, k), k === "client_enc" ? "correct horse" : "");
-        }
-        fs.writeFileSync(path.join(dir, "authorized_keys"),
-            fs.readFileSync(path.join(dir, "client.pub"), "utf8") + fs.readFileSync(path.join(dir, "client_enc.pub"), "utf8"), { mode: 0o600 });
-        const port = await freePort();
-        fs.writeFileSync(path.join(dir, "sshd_config"), [
-            `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${path.join(dir, "host")}`,
-            `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`, `PidFile ${path.join(dir, "sshd.pid")}`,
-            "StrictModes no", "UsePAM no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-            "PermitRootLogin prohibit-password", "LogLevel VERBOSE", "",
-        ].join("\n"));
-        // Privilege separation needs this directory (systemd creates it for the real service).
-        fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-        sshd = spawn(SSHD, ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
-        sshd.stderr!.on("data", d => { sshdLog += d; });
-        await waitForPort(port, 10000);
-        base = {
-            host: "127.0.0.1", port, user: os.userInfo().username,
-            privateKey: fs.readFileSync(path.join(dir, "client"), "utf8"),
-            hostKey: fs.readFileSync(path.join(dir, "host.pub"), "utf8").trim(),
-            insecureIgnoreHostKey: false, timeoutSeconds: 5,
-        };
-        otherHostKey = fs.readFileSync(path.join(dir, "other_host.pub"), "utf8").trim();
-        encryptedKey = fs.readFileSync(path.join(dir, "client_enc"), "utf8");
-        strangerKey = fs.readFileSync(path.join(dir, "stranger"), "utf8");
+        keys.make();
+        sshd = await startSshd({ hostKeys: ["ed25519"], authorizedKeys: [keys.public("client"), keys.public("client_enc")] });
+        base = { ...endpoint(sshd, "ed25519"), timeoutSeconds: 5 };
     });
-
-    after(() => {
-        sshd?.kill();
-        if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => sshd?.stop());
 
     it("runs the command with the script on stdin and returns its stdout", async () => {
         const out = await runOverSsh(base, "echo from-stdin\necho \"args: $*\"\n", "sh -s -- one 'two words'");
@@ -100,33 +72,33 @@ describe("look over SSH (in-process client against a real sshd)", function () {
     });
 
     it("accepts an encrypted private key with its passphrase", async () => {
-        const out = await runOverSsh({ ...base, privateKey: encryptedKey, privateKeyPassword: "correct horse" }, "", "echo ok");
+        const out = await runOverSsh({ ...base, privateKey: keys.private("client_enc"), privateKeyPassword: "correct horse" }, "", "echo ok");
         assert.equal(out, "ok\n");
     });
 
-    it("refuses a host that does not present the pinned key, before authenticating", async () => {
-        const before = sshdLog.length;
-        await assert.rejects(runOverSsh({ ...base, hostKey: otherHostKey }, "", "echo never"),
-            { message: "host key verification failed: 127.0.0.1 did not present the pinned connection.hostKey" });
+    it("refuses a host that does not present the pinned key, before authenticating, naming the host and both keys", async () => {
+        const before = sshd.log().length;
+        await assert.rejects(runOverSsh({ ...base, hostKey: keys.public("other_ed25519") }, "", "echo never"),
+            { message: `host key verification failed for 127.0.0.1: it presented ${fp(hostKeyOf(sshd, "ed25519"))}, but connection.hostKey pins ${fp(keys.public("other_ed25519"))}` });
         // The client stopped at the key exchange: sshd never saw a login attempt.
         await new Promise(r => setTimeout(r, 200));
-        assert.doesNotMatch(sshdLog.slice(before), /Accepted publickey|Failed publickey/);
+        assert.doesNotMatch(sshd.log().slice(before), /Accepted publickey|Failed publickey/);
     });
 
     it("refuses to connect without a pinned key unless insecureIgnoreHostKey is set", async () => {
         await assert.rejects(runOverSsh({ ...base, hostKey: undefined }, "", "echo never"),
-            { message: "no usable pinned host key (connection.hostKey), and insecureIgnoreHostKey is not set" });
+            { message: "no pinned host key for 127.0.0.1 (connection.hostKey), and insecureIgnoreHostKey is not set" });
         assert.equal(await runOverSsh({ ...base, hostKey: undefined, insecureIgnoreHostKey: true }, "", "echo ok"), "ok\n");
     });
 
     it("says so when the key is not authorized", async () => {
-        await assert.rejects(runOverSsh({ ...base, privateKey: strangerKey }, "", "echo never"),
+        await assert.rejects(runOverSsh({ ...base, privateKey: keys.private("stranger") }, "", "echo never"),
             { message: `authentication failed for ${base.user}@127.0.0.1 (all configured methods were refused)` });
     });
 
     it("says so when the encrypted key's passphrase is wrong", async () => {
-        await assert.rejects(runOverSsh({ ...base, privateKey: encryptedKey, privateKeyPassword: "wrong" }, "", "echo never"),
-            /^Error: cannot use the connection's private key: .*(passphrase|decrypt)/i);
+        await assert.rejects(runOverSsh({ ...base, privateKey: keys.private("client_enc"), privateKeyPassword: "wrong" }, "", "echo never"),
+            /^Error: cannot use connection\.privateKey: .*(passphrase|decrypt)/i);
     });
 
     it("rejects with the command's last stderr lines when it fails", async () => {
@@ -143,7 +115,119 @@ describe("look over SSH (in-process client against a real sshd)", function () {
 
     it("needs a key or a password", async () => {
         await assert.rejects(runOverSsh({ ...base, privateKey: undefined }, "", "echo never"),
-            { message: "no private key or password in the connection" });
+            { message: "no private key or password in connection" });
+    });
+});
+
+describe("look over SSH: the pinned key's algorithm only (an sshd with RSA, ECDSA and ed25519 host keys)", function () {
+    this.timeout(30000);
+    let sshd: Sshd;
+    let edOnly: Sshd;
+    const types: KeyType[] = ["ed25519", "ecdsa", "rsa"];
+
+    before(async () => {
+        keys.make();
+        sshd = await startSshd({ hostKeys: types, authorizedKeys: [keys.public("client")] });
+        edOnly = await startSshd({ hostKeys: ["ed25519"], authorizedKeys: [keys.public("client")] });
+    });
+    after(() => { sshd?.stop(); edOnly?.stop(); });
+
+    for (const type of types) {
+        it(`connects to a host pinned by its ${type} key`, async () => {
+            const out = await runOverSsh({ ...endpoint(sshd, type), timeoutSeconds: 5 }, "", "echo ok");
+            assert.equal(out, "ok\n");
+        });
+
+        it(`refuses a wrong ${type} pin, naming the host and the key type`, async () => {
+            const wrong = keys.public(`other_${type}`);
+            await assert.rejects(runOverSsh({ ...endpoint(sshd, type), hostKey: wrong, timeoutSeconds: 5 }, "", "echo never"),
+                { message: `host key verification failed for 127.0.0.1: it presented ${fp(hostKeyOf(sshd, type))}, but connection.hostKey pins ${fp(wrong)}` });
+        });
+    }
+
+    it("says so when the host has no key of the pinned type", async () => {
+        const pin = hostKeyOf(sshd, "rsa");
+        await assert.rejects(runOverSsh({ ...endpoint(edOnly, "ed25519"), hostKey: pin, timeoutSeconds: 5 }, "", "echo never"),
+            { message: `host key verification failed for 127.0.0.1: it has no ssh-rsa host key, the type connection.hostKey pins (${fp(pin)})` });
+    });
+
+    it("offers what can prove the pinned key: rsa-sha2-512, rsa-sha2-256, ssh-rsa for RSA; the type itself otherwise", () => {
+        assert.deepEqual(hostKeyAlgorithms("ssh-rsa"), ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
+        assert.deepEqual(hostKeyAlgorithms("ecdsa-sha2-nistp256"), ["ecdsa-sha2-nistp256"]);
+        assert.deepEqual(hostKeyAlgorithms("ssh-ed25519"), ["ssh-ed25519"]);
+    });
+
+    it("refuses a pinned key type it cannot verify, naming the host and the field", async () => {
+        // A FIDO key line (sk-ssh-ed25519@openssh.com): well-formed, but ssh2 has no such host keys.
+        const type = "sk-ssh-ed25519@openssh.com";
+        const blob = Buffer.concat([Buffer.from([0, 0, 0, type.length]), Buffer.from(type), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 1), Buffer.from([0, 0, 0, 4]), Buffer.from("ssh:")]);
+        await assert.rejects(runOverSsh({ ...endpoint(sshd, "ed25519"), hostKey: `${type} ${blob.toString("base64")}`, timeoutSeconds: 5 }, "", "echo never"),
+            { message: `connection.hostKey of 127.0.0.1 is a ${type} key, which the look's SSH client cannot verify: pin the host's ed25519, ECDSA or RSA key` });
+    });
+});
+
+describe("look over SSH through a bastion (connection.proxy)", function () {
+    this.timeout(30000);
+    let proxy: Sshd;
+    let target: Sshd;
+
+    before(async () => {
+        keys.make();
+        // DEBUG1 logs each forwarded connection (server_request_direct_tcpip): proof the look went through the proxy.
+        proxy = await startSshd({ hostKeys: ["ed25519", "rsa"], authorizedKeys: [keys.public("client")], extra: ["AllowTcpForwarding yes", "LogLevel DEBUG1"] });
+        target = await startSshd({ hostKeys: ["ed25519", "ecdsa"], authorizedKeys: [keys.public("client")] });
+    });
+    after(() => { proxy?.stop(); target?.stop(); });
+
+    /** The host behind the proxy, both pinned. */
+    const through = (pin: KeyType = "ed25519", proxyPin: KeyType = "ed25519"): SshTarget => ({ ...endpoint(target, pin), timeoutSeconds: 5, proxy: endpoint(proxy, proxyPin) });
+
+    it("reaches the host through the proxy, both host keys pinned (the proxy's RSA key too)", async () => {
+        for (const [pin, proxyPin] of [["ecdsa", "ed25519"], ["ed25519", "rsa"]] as [KeyType, KeyType][]) {
+            const before = proxy.log().length;
+            assert.equal(await runOverSsh(through(pin, proxyPin), "", "echo ok"), "ok\n");
+            assert.match(proxy.log().slice(before), new RegExp(`server_request_direct_tcpip: originator 127\\.0\\.0\\.1 port 0, target 127\\.0\\.0\\.1 port ${target.port}`));
+        }
+    });
+
+    it("requires a pinned key for the proxy, unless insecureIgnoreHostKey is set for it, and connects nowhere without one", async () => {
+        const beforeProxy = proxy.log().length, beforeTarget = target.log().length;
+        const t = through();
+        await assert.rejects(runOverSsh({ ...t, proxy: { ...t.proxy!, hostKey: undefined } }, "", "echo never"),
+            { message: "no pinned host key for 127.0.0.1 (connection.proxy.hostKey), and insecureIgnoreHostKey is not set" });
+        await new Promise(r => setTimeout(r, 200));
+        assert.doesNotMatch(proxy.log().slice(beforeProxy), /Connection from/);
+        assert.doesNotMatch(target.log().slice(beforeTarget), /Connection from/);
+        assert.equal(await runOverSsh({ ...t, proxy: { ...t.proxy!, hostKey: undefined, insecureIgnoreHostKey: true } }, "", "echo ok"), "ok\n");
+    });
+
+    it("refuses a proxy that does not present its pinned key, before logging in to it or reaching the host", async () => {
+        const beforeProxy = proxy.log().length, beforeTarget = target.log().length;
+        const t = through();
+        const wrong = keys.public("other_ed25519");
+        await assert.rejects(runOverSsh({ ...t, proxy: { ...t.proxy!, hostKey: wrong } }, "", "echo never"),
+            { message: `proxy: host key verification failed for 127.0.0.1: it presented ${fp(hostKeyOf(proxy, "ed25519"))}, but connection.proxy.hostKey pins ${fp(wrong)}` });
+        await new Promise(r => setTimeout(r, 200));
+        assert.doesNotMatch(proxy.log().slice(beforeProxy), /Accepted publickey|Failed publickey/);
+        assert.doesNotMatch(target.log().slice(beforeTarget), /Connection from/);
+    });
+
+    it("refuses the host behind the proxy when it does not present its pinned key", async () => {
+        const wrong = keys.public("other_ecdsa");
+        await assert.rejects(runOverSsh({ ...through("ecdsa"), hostKey: wrong }, "", "echo never"),
+            { message: `host key verification failed for 127.0.0.1: it presented ${fp(hostKeyOf(target, "ecdsa"))}, but connection.hostKey pins ${fp(wrong)}` });
+    });
+
+    it("says when the proxy cannot reach the host", async () => {
+        const closed = await freePort();
+        await assert.rejects(runOverSsh({ ...through(), port: closed }, "", "echo never"),
+            new RegExp(`^Error: proxy 127\\.0\\.0\\.1 could not connect to 127\\.0\\.0\\.1 port ${closed}: `));
+    });
+
+    it("needs a key or a password for the proxy too", async () => {
+        const t = through();
+        await assert.rejects(runOverSsh({ ...t, proxy: { ...t.proxy!, privateKey: undefined } }, "", "echo never"),
+            { message: "no private key or password in connection.proxy" });
     });
 });
 
