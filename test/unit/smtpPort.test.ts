@@ -70,9 +70,9 @@ describe("SmtpPort (mocked engine)", () => {
         const mx1 = mine.find(r => r.name === "fleet4-mx1-reconcile")!.inputs;
         const digest = hostScript().digest;
         assert.equal(mx1.create,
-            `sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --verify yes --check-timeout 20 --old-port closed --host-label mx1 # smtp-port.sh ${digest}`);
+            `sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --require-old-port-closed yes --host-label mx1 --report-failure no # smtp-port.sh ${digest}`);
         assert.equal(mx1.delete,
-            `sh -s -- revert --file /etc/services --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --host-label mx1 # smtp-port.sh ${digest}`);
+            `sh -s -- revert --file /etc/services --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --host-label mx1 --report-failure no # smtp-port.sh ${digest}`);
         assert.equal(mx1.addPreviousOutputInEnv, false);
         assert.equal(mx1.environment, undefined, "no environment: it needs AcceptEnv on the server");
         const mx2 = mine.find(r => r.name === "fleet4-mx2-reconcile")!.inputs;
@@ -80,8 +80,10 @@ describe("SmtpPort (mocked engine)", () => {
         const check = mine.find(r => r.name === "fleet4-check")!.inputs;
         assert.equal(check.create, "node components/listener/listener-check.js --hosts-from-stdin yes --timeout-ms 5000 --attempts 10 --delay-ms 1000");
         const lines = String(check.stdin).trim().split("\n").map(l => JSON.parse(l));
-        assert.deepEqual(lines.map(l => [l.name, l.host, l.port, l.closedPortFromResult]), [["mx1", "198.18.0.11", 17, true], ["mx2", "198.18.0.12", 2525, true]]);
-        assert.match(lines[1].result, /"previous_port":25/, "the check learns the old port from the host script's result");
+        assert.deepEqual(lines, [
+            { name: "mx1", host: "198.18.0.11", port: 17, oldPort: 25 },
+            { name: "mx2", host: "198.18.0.12", port: 2525, oldPort: 25 },
+        ], "the old port comes from the host script's result");
     });
 
     it("quotes hostile values instead of splicing them into the command", async () => {
@@ -106,10 +108,10 @@ describe("SmtpPort (mocked engine)", () => {
     it("reports per-host results and a summary", async () => {
         const { c, results } = await build("fleet7", fleet());
         assert.deepEqual(results.mx2, {
-            name: "mx2", port: 2525, previousPort: 25, changed: true, added: "smtp\t\t2525/tcp\t\tmail",
+            name: "mx2", port: 2525, oldPort: 25, changed: true, added: "smtp\t\t2525/tcp\t\tmail",
             commented: ["smtp\t\t25/tcp\t\tmail"], backup: "/var/lib/smtp-port/etc_services/orig", restarted: true,
             mta: "postfix", mtaChanged: true, verifiedOnHost: "220 mx.example ESMTP Postfix",
-            resolverPort: null, mtaPort: null, changedThisUpdate: null,
+            resolverPort: 2525, mtaPort: 2525, changedThisUpdate: null,
             banner: "220 mx.example ESMTP Postfix", status: "changed", failure: null,
         });
         const summary = await valueOf(c.summary);
@@ -129,10 +131,10 @@ describe("SmtpPort (mocked engine)", () => {
         const { mine } = await build("fleet10", args);
         const c1: string = mine.find(r => r.name === "fleet10-mx1-reconcile")!.inputs.create;
         const c2: string = mine.find(r => r.name === "fleet10-mx2-reconcile")!.inputs.create;
-        assert.match(c1, / --mta postfix --verify no --check-timeout 20 --old-port any --host-label mx1 /);
-        assert.match(c2, / --mta none --verify no --check-timeout 20 --old-port closed --host-label mx2 /);
+        assert.match(c1, / --mta postfix --verify no --verify-timeout 20 --require-old-port-closed no --host-label mx1 /);
+        assert.match(c2, / --mta none --verify no --verify-timeout 20 --require-old-port-closed yes --host-label mx2 /);
         const lines = String(mine.find(r => r.name === "fleet10-check")!.inputs.stdin).trim().split("\n").map(l => JSON.parse(l));
-        assert.deepEqual(lines.map(l => [l.name, l.closedPortFromResult]), [["mx1", false], ["mx2", true]]);
+        assert.deepEqual(lines.map(l => [l.name, l.oldPort]), [["mx1", null], ["mx2", 25]]);
     });
 
     it("orders waves through the dependency graph: canary, then batches", async () => {
@@ -187,14 +189,15 @@ describe("SmtpPort (mocked engine)", () => {
         });
         after(() => { hostPreview.sshRunner.run = real; });
 
-        const preview = (wouldChange: boolean, generation: number) => JSON.stringify({
-            action: "preview", would_change: wouldChange, drift: false, generation, service_port: 25, mta: "postfix", mta_port: 25, diff: [], mta_diff: [],
+        const preview = (host: string, wouldChange: boolean, change: string) => JSON.stringify({
+            schema: 1, action: "preview", status: wouldChange ? "would_change" : "no_change", host, file: "/etc/services", port: 17,
+            drift: false, change, service_port: 25, mta: "postfix", mta_port: 25, diff: [], mta_diff: [],
         });
 
         async function budgetFleet(name: string) {
-            answers["198.18.0.11"] = preview(true, 4);
+            answers["198.18.0.11"] = preview("mx1", true, "4");
             answers["198.18.0.12"] = new Error("ssh: connect to host 198.18.0.12 port 22: No route to host");
-            answers["198.18.0.13"] = preview(false, 2);
+            answers["198.18.0.13"] = preview("mx3", false, "2");
             const args = fleet({ previewHosts: true, rollout: { batchSize: 1, failureBudget: 2 } });
             args.hosts.push({ name: "mx3", connection: { host: "198.18.0.13", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE) } });
             const c = new SmtpPort(name, args);
@@ -223,7 +226,8 @@ describe("SmtpPort (mocked engine)", () => {
         it("reports a failed host instead of failing its step, and retries it on the next update", async () => {
             const { get } = await budgetFleet("budget2");
             const create: string = get("mx1-reconcile").inputs.create;
-            assert.match(create, / --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z \|\| printf '\{"failed":true,"exit":%s\}\\n' "\$\?" # smtp-port\.sh [0-9a-f]{12}$/);
+            assert.ok(create.endsWith(` --change ${/--change (\S+)/.exec(create)![1]} || printf '{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"/etc/services","reason":"the host script exited with %s before reporting","rolled_back":false}\\n' "$?" # smtp-port.sh ${hostScript().digest}`), create);
+            assert.match(create, / --report-failure yes --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z \|\| /, "the next change, marked with this attempt");
             assert.match(get("mx3-reconcile").inputs.create, / --change 2 \|\| printf /, "a host that is right keeps its change number: no update");
             assert.match(get("wave1-check").inputs.create, / --soft yes$/);
         });
