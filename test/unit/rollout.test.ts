@@ -1,7 +1,11 @@
 import { strict as assert } from "assert";
 import { CheckLine } from "../../components/checkLines";
 import { ApplyResult, FailedResult, HostResultError } from "../../components/hostResult";
-import { applyResultOf, hostOutcome, planRollout, planWaves, rolloutDecision, rolloutProblems } from "../../components/rollout";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    applyResultOf, Dependencies, hostOutcome, HostOutcome, planRollout, planWaves, RolloutDecision, rolloutDecision, RolloutHost, RolloutPlan,
+    rolloutProblems, wireRollout,
+} from "../../components/rollout";
 
 const fleet = (n: number) => Array.from({ length: n }, (_, i) => `mx${i + 1}`);
 
@@ -131,5 +135,60 @@ describe("failure budget", () => {
         const b = rolloutDecision("mail", 1, 2, 1, [{ name: "mx1", status: "already right" }, { name: "mx2", status: "already right" }], []);
         assert.deepEqual(a, { stop: false, text: `smtp-port "mail": all 2 hosts passed: mx1, mx2` });
         assert.deepEqual(b, a, "a converged fleet's re-run shows no change on the verdict");
+    });
+});
+
+describe("rollout wiring (fake steps: no engine)", () => {
+    type Fake = { step: string };
+    const step = (s: string) => ({ step: s } as unknown as pulumi.Resource);
+    const names = async (deps: Dependencies) => (await deps).map(d => (d as unknown as Fake).step);
+
+    /** Wires `plan` with steps that record what each waits for; `unreachable` hosts are not attempted. */
+    function wire(plan: RolloutPlan, unreachable: string[] = [], failing: string[] = []) {
+        const waits: Record<string, Dependencies> = {};
+        const decisions: Record<string, pulumi.Output<RolloutDecision>> = {};
+        const afterSteps: Record<string, Promise<pulumi.Resource[]>> = {};
+        const checked: Record<string, Promise<RolloutHost<string>[]>> = {};
+        const results = wireRollout<string>(plan, {
+            host: (name, dependsOn) => {
+                const attempted = Promise.resolve(!unreachable.includes(name));
+                waits[name] = dependsOn(attempted);
+                const outcome: HostOutcome = unreachable.includes(name) ? { name, status: "unreachable", detail: "no route" }
+                    : failing.includes(name) ? { name, status: "rolled back", detail: "no greeting" } : { name, status: "changed" };
+                return { name, reconcile: step(`${name}-reconcile`), attempted, checkTarget: pulumi.output(null), finish: () => ({ outcome: pulumi.output(outcome), result: name }) };
+            },
+            check: (s, _hosts, attempted) => { checked[s] = attempted; return { step: step(s), lines: pulumi.output<Record<string, CheckLine>>({}) }; },
+            decision: (s, d, after) => { decisions[s] = d; afterSteps[s] = after; return step(s); },
+        });
+        return { results, waits, decisions, afterSteps, checked };
+    }
+    const value = <T>(o: pulumi.Output<T>) => new Promise<T>(res => o.apply(v => { res(v); return v; }));
+
+    it("without a budget: each wave waits for the previous wave's check, or its reconciles when checks are off", async () => {
+        const w = wire(planRollout("mail", fleet(5), { canary: "mx5", batchSize: 2 }, true));
+        assert.deepEqual(w.results, ["mx5", "mx1", "mx2", "mx3", "mx4"]);
+        assert.deepEqual(await names(w.waits.mx5), []);
+        assert.deepEqual(await names(w.waits.mx1), ["mail-wave1-check"]);
+        assert.deepEqual(await names(w.waits.mx4), ["mail-wave2-check"]);
+        const off = wire(planRollout("mail", fleet(3), { batchSize: 2 }, false));
+        assert.deepEqual(await names(off.waits.mx3), ["mx1-reconcile", "mx2-reconcile"]);
+        assert.deepEqual(Object.keys(off.decisions), [], "no gates, no verdict");
+    });
+
+    it("with a budget: gates count earlier waves, an unreachable host waits behind the verdict and is left out of its check", async () => {
+        const w = wire(planRollout("mail", fleet(4), { batchSize: 2, failureBudget: 1 }, true), ["mx2"], ["mx3"]);
+        assert.deepEqual(Object.keys(w.decisions), ["mail-wave2-gate", "mail-verdict"]);
+        assert.deepEqual(await names(w.waits.mx1), []);
+        assert.deepEqual(await names(w.waits.mx2), ["mail-verdict"]);
+        assert.deepEqual(await names(w.waits.mx3), ["mail-wave2-gate"]);
+        assert.deepEqual((await w.checked["mail-wave1-check"]).map(h => h.name), ["mx1"]);
+        assert.deepEqual(await names(w.afterSteps["mail-wave2-gate"]), ["mx1-reconcile", "mail-wave1-check"]);
+        assert.deepEqual(await names(w.afterSteps["mail-verdict"]), ["mx1-reconcile", "mail-wave1-check", "mx3-reconcile", "mx4-reconcile", "mail-wave2-check"]);
+        const gate = await value(w.decisions["mail-wave2-gate"]);
+        assert.equal(gate.stop, true, "mx2 spent the budget of 1");
+        assert.match(gate.text, /untouched \(2\): mx3, mx4$/);
+        const verdict = await value(w.decisions["mail-verdict"]);
+        assert.equal(verdict.stop, true);
+        assert.match(verdict.text, /^smtp-port "mail": 2 of 4 hosts failed \(failure budget 1\)/);
     });
 });

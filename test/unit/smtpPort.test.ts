@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { registrations, valueOf, SECRET_SIG } from "./mocks";
+import { applyOutputs, failedApply, registrations, valueOf, SECRET_SIG } from "./mocks";
 import * as hostPreview from "../../components/hostPreview";
 // The component is imported after the mocks are set.
 import { SmtpPort, SmtpPortArgs, SmtpPortArgsError, hostScript } from "../../components";
@@ -176,6 +176,71 @@ describe("SmtpPort (mocked engine)", () => {
         assert.equal(registrations.length, before, "no resource registered");
     });
 
+    describe("connections known only as Outputs (library use)", () => {
+        /** The first error the program would die of (Pulumi reports unhandled rejections), or undefined within 5 s. */
+        async function programError(start: () => unknown): Promise<any> {
+            let seen: unknown;
+            const onError = (e: unknown) => { seen ??= e; };
+            process.on("unhandledRejection", onError);
+            try {
+                start();
+                for (let i = 0; i < 100 && seen === undefined; i++) await new Promise(res => setTimeout(res, 50));
+                await new Promise(res => setTimeout(res, 100));
+                return seen;
+            } finally {
+                process.off("unhandledRejection", onError);
+            }
+        }
+        const reconciles = (name: string) => registrations.filter(r => r.name.startsWith(`${name}-`) && r.name.endsWith("-reconcile"));
+
+        it("checks the pinned key when the connection resolves, and changes no host when it is missing", async () => {
+            let c: SmtpPort | undefined;
+            const args = fleet();
+            args.hosts[0].connection = pulumi.output({ host: "198.18.0.11", privateKey: pulumi.secret(PRIVATE) });
+            const err = await programError(() => { c = new SmtpPort("outconn1", args); });
+            assert.ok(err instanceof pulumi.ResourceError, `a ResourceError, got ${err}`);
+            assert.equal(err.resource, c, "on the component");
+            assert.equal(err.message, [
+                `smtp-port "outconn1": invalid connections (checked once they resolved):`,
+                `  - host "mx1": [connection.hostKey] is required: pin the host's SSH key (ssh-keyscan), or set insecureIgnoreHostKey: true to accept any key`,
+            ].join("\n"));
+            assert.deepEqual(reconciles("outconn1"), [], "no host is changed, not even the one whose connection is right");
+        });
+
+        it("refuses a key that reached the program in plain text inside an Output connection", async () => {
+            const args = fleet();
+            args.hosts[1].connection = pulumi.output({ host: "198.18.0.12", hostKey: KEY2, privateKey: PRIVATE });
+            const err = await programError(() => new SmtpPort("outconn2", args));
+            assert.match(String(err?.message), /host "mx2": \[connection.privateKey\] must be a Pulumi secret/);
+            assert.ok(!String(err?.message).includes("unit-test-private-key"), "the key itself is never in the message");
+            assert.deepEqual(reconciles("outconn2"), []);
+        });
+
+        it("requires a pinned key for the bastion too, unless the host opts out", async () => {
+            const args = fleet();
+            args.hosts[0].connection = { host: "198.18.0.11", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE), proxy: { host: "bastion.example", privateKey: pulumi.secret(PRIVATE) } };
+            const err = await programError(() => new SmtpPort("proxy1", args));
+            assert.match(String(err?.message), /^smtp-port "proxy1": invalid connections \(checked once they resolved\):\n {2}- host "mx1": \[connection.proxy.hostKey\] is required/);
+            assert.deepEqual(reconciles("proxy1"), []);
+            args.hosts[0].insecureIgnoreHostKey = true;
+            const { mine } = await build("proxy2", args);
+            assert.equal(mine.filter(r => r.name.endsWith("-reconcile")).length, 2);
+        });
+
+        it("runs a fleet whose pinned, secret connections are Outputs as it runs plain ones", async () => {
+            const args = fleet({ rollout: { batchSize: 1 } });
+            args.hosts[0].connection = pulumi.output({ host: "198.18.0.11", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE) });
+            args.hosts[1].connection = { host: "198.18.0.12", hostKey: pulumi.output(KEY2), privateKey: pulumi.secret(PRIVATE), proxy: { host: "b", hostKey: pulumi.output(KEY1) } };
+            const { mine, results } = await build("outconn3", args);
+            const deps = (n: string) => mine.find(r => r.name === `outconn3-${n}-reconcile`)!.dependencies.map(d => d.split("::").pop());
+            assert.deepEqual(deps("mx1"), []);
+            assert.deepEqual(deps("mx2"), ["outconn3-wave1-check"]);
+            assert.equal(results.mx1.status, "changed");
+            const check = mine.find(r => r.name === "outconn3-wave1-check")!;
+            assert.deepEqual(JSON.parse(String(check.inputs.stdin)), { name: "mx1", host: "198.18.0.11", port: 17, oldPort: 25 }, "the check's address from the resolved connection");
+        });
+    });
+
     describe("with a failure budget", () => {
         // The look at each host goes over SSH; here it answers from a table.
         const real = hostPreview.sshRunner.run;
@@ -250,6 +315,36 @@ describe("SmtpPort (mocked engine)", () => {
                 `  already right (1): mx3`,
                 `  unreachable: mx2: ssh: connect to host 198.18.0.12 port 22: No route to host`,
             ].join("\n"));
+        });
+
+        it("keeps each resource's source position in the program (the stack-trace speed-up must not lose it)", async () => {
+            const { mine } = await budgetFleet("positions");
+            assert.deepEqual(mine.map(r => r.type).sort(), [...Array(6).fill("command:local:Command"), ...Array(3).fill("command:remote:Command")]);
+            for (const r of mine) {
+                assert.ok(r.sourcePosition, `${r.name}: no source position`);
+                assert.match(r.sourcePosition.uri, /^file:\/\/.*\/components\/hostSteps\.ts$/, `${r.name}: ${r.sourcePosition.uri}`);
+                assert.ok(r.sourcePosition.line > 0, `${r.name}: line ${r.sourcePosition.line}`);
+            }
+        });
+
+        it("counts a host the script rolled back from its result, leaves it out of the check, and stops the rollout once the budget is spent", async () => {
+            const reason = "mx1: the restart command failed; rolled back in 1s: /etc/services and the postfix configuration are as before";
+            applyOutputs.mx1 = "smtp-port: restarting the mail service\n" + failedApply("mx1", reason, true);
+            try {
+                const { c, get } = await budgetFleet("budget5");
+                assert.equal(get("wave1-check").inputs.stdin, "", "nothing to probe on a host that was put back");
+                assert.equal(get("wave3-gate").inputs.create, "cat >&2; exit 1 # smtp-port: stop the rollout");
+                assert.equal(get("wave3-gate").inputs.stdin, [
+                    `smtp-port "budget5": rollout stopped before wave 3 of 3: 2 hosts failed, the failure budget is 2; no later host was touched`,
+                    `  rolled back: mx1: ${reason}`,
+                    `  unreachable: mx2: ssh: connect to host 198.18.0.12 port 22: No route to host`,
+                    `  untouched (1): mx3`,
+                ].join("\n"));
+                const results = await valueOf(c.results);
+                assert.deepEqual([results.mx1.status, results.mx1.failure, results.mx1.oldPort, results.mx1.banner, results.mx1.changed], ["rolled back", reason, null, null, false]);
+            } finally {
+                delete applyOutputs.mx1;
+            }
         });
 
         it("refuses a budget without looking at hosts", () => {

@@ -69,6 +69,19 @@ describe("program start-up (startup/preload.js)", () => {
         assert.deepEqual(JSON.parse(r.stdout), { atStart: [], after: ["@npmcli/arborist", "typescript"], serialized: true, codePaths: true });
     });
 
+    it("loads the whole program without the TypeScript compiler, Arborist or ssh2 (only a look needs ssh2)", () => {
+        const r = withPreload(`
+            const guarded = /node_modules\\/(typescript|@npmcli\\/arborist|ssh2)\\//;
+            require("@pulumi/pulumi"); require("@pulumi/command");
+            require("./components"); require("./components/stackConfig");
+            const loaded = [...new Set(Object.keys(require.cache).map(f => (guarded.exec(f) || [])[1]).filter(Boolean))].sort();
+            const ours = Object.keys(require.cache).filter(f => f.includes("/components/") && !f.includes("node_modules")).length;
+            console.log(JSON.stringify({ loaded, ours: ours > 5 }));
+        `);
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(JSON.parse(r.stdout), { loaded: [], ours: true });
+    });
+
     it("runs TypeScript, and stack traces name lines of the .ts source", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-startup-"));
         try {
