@@ -116,6 +116,17 @@ describe("program start-up (startup/preload.js)", () => {
         assert.equal(swc.jsc?.transform?.useDefineForClassFields, true, "TypeScript's default from ES2022 on");
     });
 
+    it("runs on the exact @pulumi/pulumi it was made for: pinned in package.json and the lock, and installed", () => {
+        // startup/ and components/promiseStacks.ts rely on the SDK's internals.
+        const read = (f: string) => JSON.parse(fs.readFileSync(path.join(ROOT, f), "utf8"));
+        const pinned = read("package.json").dependencies["@pulumi/pulumi"];
+        assert.match(pinned, /^\d+\.\d+\.\d+$/, "an exact version, no range");
+        const lock = read("package-lock.json").packages;
+        assert.equal(lock[""].dependencies["@pulumi/pulumi"], pinned, "the lock's root entry agrees");
+        assert.equal(lock["node_modules/@pulumi/pulumi"].version, pinned);
+        assert.equal(read("node_modules/@pulumi/pulumi/package.json").version, pinned, "installed");
+    });
+
     it("is what Pulumi.yaml runs the program with", () => {
         const yaml = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8");
         assert.match(yaml, /^\s+typescript: false$/m);
