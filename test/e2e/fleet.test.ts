@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { labUp, labDown, servicesOf, getent, inHost, Lab, ROOT } from "../support/lab";
+import { labUp, labDown, servicesOf, getent, inHost, Lab, LAB_DIR, ROOT } from "../support/lab";
 import { Stack, PulumiRun } from "../support/pulumi";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { checkListener } = require("../../components/listener/listener-check.js");
@@ -17,6 +17,14 @@ function writeConfig(port: number, extra: string[] = []) {
     // mx4 is not in the stack: it plays "the internet" for outbound mail.
     const r = spawnSync("node", [path.join(ROOT, "lab", "stack-config.js"), STACK, String(port), "--hosts", HOSTS.join(","), ...extra], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(r.stderr);
+}
+
+/** SSH sessions each host's sshd accepted so far: its "Accepted publickey" log lines (sshd -e logs into the host's init.log). */
+function sshSessions(): Record<string, number> {
+    return Object.fromEntries(HOSTS.map(h => {
+        const log = fs.readFileSync(path.join(LAB_DIR, "hosts", h, "init.log"), "utf8");
+        return [h, (log.match(/^Accepted publickey for /gm) ?? []).length];
+    }));
 }
 
 async function greeting(address: string, port: number): Promise<string | null> {
@@ -98,7 +106,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
             assert.match(servicesOf(h), /^#qotd\t\t17\/tcp\t\tquote$/m, `${h} qotd commented`);
             assert.match((await greeting(addr(h), 17)) ?? "", /^220 .*ESMTP/, `${h} greets on 17`);
             assert.equal(await greeting(addr(h), 25), "(connection refused)", `${h}: 25 closed`);
-            assert.equal(out.hosts[h].previousPort, 25);
+            assert.equal(out.hosts[h].oldPort, 25);
             assert.equal(out.hosts[h].changed, true);
             assert.equal(out.hosts[h].restarted, true);
             assert.match(out.hosts[h].banner, /^220 /);
@@ -130,11 +138,16 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         assert.ok(mbox.includes(token), "delivered into mx4's mailbox");
     });
 
-    it("3. a second up changes nothing, on the stack or on any host", async () => {
+    it("3. a second up changes nothing, on the stack or on any host, and opens exactly one SSH session per host", async () => {
         const before = HOSTS.map(servicesOf);
+        const sessionsBefore = sshSessions();
         const r = await must(["up", "--yes", "--expect-no-changes"]);
         assert.doesNotMatch(r.stdout, /updated|created|replaced/);
         assert.deepEqual(HOSTS.map(servicesOf), before);
+        // The preview's look at each host, handed to the update run
+        // (components/lookCache.ts); a broken hand-over makes it two.
+        const after = sshSessions();
+        assert.deepEqual(Object.fromEntries(HOSTS.map(h => [h, after[h] - sessionsBefore[h]])), Object.fromEntries(HOSTS.map(h => [h, 1])));
     });
 
     it("3b. a converged fleet previews quietly: one line per host, no resource changes", async () => {
@@ -196,7 +209,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         await must(["up", "--yes"]);
         assert.equal(getent("mx2", "smtp/tcp"), "smtp 2525/tcp mail");
         const out = await stack.outputs();
-        assert.equal(out.hosts.mx2.previousPort, 17);
+        assert.equal(out.hosts.mx2.oldPort, 17);
         assert.match(out.hosts.mx2.banner, /^220 mx2/);
     });
 

@@ -113,7 +113,7 @@ describe("end to end: one stack, a Postfix host and a real Exim host (lab 3)", f
         assert.equal(out.hosts[EXIM].changed, true);
         assert.equal(out.hosts[EXIM].restarted, true);
         assert.equal(out.hosts[EXIM].mtaChanged, false, "Exim needs no setting changed: it follows the services file");
-        assert.equal(out.hosts[EXIM].previousPort, 25);
+        assert.equal(out.hosts[EXIM].oldPort, 25);
         assert.match(out.hosts[EXIM].verifiedOnHost, /^220 mx2\.lab\.test ESMTP Exim 4\.96 /);
         assert.match(out.hosts[EXIM].banner, /^220 mx2\.lab\.test ESMTP Exim 4\.96 /);
         assert.equal(lab3.getent(EXIM, "smtp/tcp"), "smtp 17/tcp mail");
