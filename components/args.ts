@@ -66,9 +66,8 @@ export interface SmtpHostArgs {
     /**
      * Address the on-host verification (`verifyOnHost`) probes on the host
      * itself, IPv4 or IPv6 (`::1`): the host script's `--verify-address`.
-     * Default: the address the mail server listens on, as the host script's
-     * MTA adapter finds it on the host (loopback when it listens on every
-     * address).
+     * Default: what the host script's MTA adapter finds on the host (the
+     * address the mail server listens on).
      */
     verifyAddress?: string;
     /** Where the host script keeps its backup and journal. Default: the component's `stateDir`. */
@@ -119,16 +118,20 @@ export interface SmtpPortArgs {
     /** The mail server on every host. Default `"auto"`. */
     mta?: MailServer;
     /**
-     * After a restart, check on the host itself (loopback) that the new port
-     * greets 220 within `verifyTimeout` seconds, and roll the host back
-     * (file, MTA settings, restart) when it does not. Default `true`.
+     * After a restart, check on the host itself (at each host's
+     * `verifyAddress`) that the new port greets 220 within `verifyTimeout`
+     * seconds, and that the old port is closed when `requireOldPortClosed`;
+     * roll the host back (file, MTA settings, restart) when it does not.
+     * Default `true`.
      */
     verifyOnHost?: boolean;
     /** Seconds the on-host check waits for the greeting. Default `20`. */
     verifyTimeout?: number;
     /**
-     * After the change the old port must refuse connections (else: rollback).
-     * Set `false` for hosts that keep 25 open on purpose. Default `true`.
+     * After the change the old port must refuse connections, on the host and
+     * from where `pulumi up` runs (else: the host is rolled back, or its
+     * listener check fails). Set `false` for hosts that keep 25 open on
+     * purpose. Default `true`.
      */
     requireOldPortClosed?: boolean;
     /** The listener check after the change. Default: enabled, 10 attempts of 5 s, 1 s apart. */
