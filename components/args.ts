@@ -66,8 +66,8 @@ export interface SmtpHostArgs {
     /**
      * Address the on-host verification (`verifyOnHost`) probes on the host
      * itself, IPv4 or IPv6 (`::1`): the host script's `--verify-address`.
-     * Default: what the host script's MTA adapter finds on the host (the
-     * address the mail server listens on).
+     * Default `"auto"`: what the host script's MTA adapter finds on the host
+     * (the address the mail server listens on).
      */
     verifyAddress?: string;
     /** Where the host script keeps its backup and journal. Default: the component's `stateDir`. */
@@ -171,8 +171,8 @@ export const defaults = {
     insecureIgnoreHostKey: false,
     verifyOnHost: true,
     verifyTimeout: 20,
-    /** Found on the host by the script's MTA adapter (so not passed). */
-    verifyAddress: null as string | null,
+    /** Found on the host by the script's MTA adapter. */
+    verifyAddress: "auto",
     requireOldPortClosed: true,
     previewHosts: true,
     failOnDrift: false,
@@ -197,8 +197,8 @@ export interface ResolvedHost {
     stateDir: string;
     verifyOnHost: boolean;
     verifyTimeout: number;
-    /** null: the address the MTA adapter finds on the host. */
-    verifyAddress: string | null;
+    /** `auto`: the address the MTA adapter finds on the host. */
+    verifyAddress: string;
     requireOldPortClosed: boolean;
     /** Where the listener check connects to. */
     checkAddress: pulumi.Input<string>;

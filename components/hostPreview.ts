@@ -4,8 +4,8 @@
 // the host. The update run of a `pulumi up` takes the looks its preview took
 // (components/lookCache.ts) instead of looking again.
 import * as pulumi from "@pulumi/pulumi";
-import type * as command from "@pulumi/command";
 import type { ResolvedHost } from "./args";
+import type { ResolvedConnection } from "./connectionCheck";
 import { decodeHostResult, isFailed } from "./hostResult";
 import { hostCommand, hostScript } from "./hostScript";
 import { CachedLook, lookKey } from "./lookCache";
@@ -64,21 +64,28 @@ export function nextChange(change: string, mark = ""): string {
 /** How the component reaches hosts for a look (replaceable in unit tests, which contact no host). */
 export const sshRunner = { run: runOverSsh };
 
+/** Where a look logs in, from the resolved connection: the host, through its bastion (`proxy`) if it has one. */
+export function lookTarget(conn: ResolvedConnection, insecureIgnoreHostKey: boolean) {
+    const endpoint = (e: ResolvedConnection | NonNullable<ResolvedConnection["proxy"]>) => ({
+        host: e.host, port: e.port ?? 22, user: e.user ?? "root", privateKey: e.privateKey, privateKeyPassword: e.privateKeyPassword,
+        password: e.password, hostKey: e.hostKey, insecureIgnoreHostKey,
+    });
+    return { ...endpoint(conn), timeoutSeconds: 10, ...(conn.proxy ? { proxy: endpoint(conn.proxy) } : {}) };
+}
+
 /**
  * Look at one host over SSH, or take the look the preview of this `pulumi
  * up` took with the same settings (`handedOver`). Never fails: a look that
  * could not be taken says why in `error`.
  */
-export function lookAt(h: ResolvedHost, connection: pulumi.Output<command.types.output.remote.Connection>, handedOver: CachedLook | undefined): pulumi.Output<Look> {
+export function lookAt(h: ResolvedHost, connection: pulumi.Output<ResolvedConnection>, handedOver: CachedLook | undefined): pulumi.Output<Look> {
     const script = hostScript();
     return pulumi.unsecret(connection.apply(async (conn): Promise<Look> => {
-        const target = {
-            host: conn.host, port: conn.port ?? 22, user: conn.user ?? "root", privateKey: conn.privateKey,
-            privateKeyPassword: conn.privateKeyPassword, password: conn.password,
-            hostKey: conn.hostKey, insecureIgnoreHostKey: h.insecureIgnoreHostKey, timeoutSeconds: 10,
-        };
+        const target = lookTarget(conn, h.insecureIgnoreHostKey);
         const cmd = hostCommand("preview", h, { reportFailure: true, digest: false });
-        const key = lookKey({ host: target.host, port: target.port, user: target.user, hostKey: target.hostKey, command: cmd, script: script.digest });
+        // What the look depends on (no secrets): where it went and what it ran.
+        const hop = (e: { host: string; port: number; user: string; hostKey?: string }) => ({ host: e.host, port: e.port, user: e.user, hostKey: e.hostKey });
+        const key = lookKey({ ...hop(target), proxy: target.proxy ? hop(target.proxy) : null, command: cmd, script: script.digest });
         if (handedOver && handedOver.key === key) return { preview: handedOver.preview, key };
         try {
             return { preview: previewOf(h.name, await sshRunner.run(target, script.text, cmd)), key };

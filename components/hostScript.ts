@@ -41,11 +41,7 @@ export interface RunOptions {
     digest?: boolean;
 }
 
-/**
- * The script's options for one run on one host. Every setting is passed,
- * so the script's defaults never decide anything, except `--verify-address`
- * when the host has none: then the script's MTA adapter finds it on the host.
- */
+/** The script's options for one run on one host: every setting, so the script's defaults never decide anything. */
 export function scriptOptions(action: ScriptAction, h: ResolvedHost, o: RunOptions): (string | number)[] {
     const last = ["--host-label", h.name, "--report-failure", o.reportFailure ? "yes" : "no"];
     const where = ["--restart", h.restartCommand ?? "", "--state-dir", h.stateDir, "--mta", h.mta];
@@ -54,8 +50,7 @@ export function scriptOptions(action: ScriptAction, h: ResolvedHost, o: RunOptio
         "--port", h.port, "--file", h.servicesFile,
         "--service", h.service, "--protocol", h.protocol, "--aliases", h.aliases.join(" "), "--conflicts", h.conflicts,
         ...where,
-        "--verify", h.verifyOnHost ? "yes" : "no", "--verify-timeout", h.verifyTimeout,
-        ...(h.verifyAddress === null ? [] : ["--verify-address", h.verifyAddress]),
+        "--verify", h.verifyOnHost ? "yes" : "no", "--verify-timeout", h.verifyTimeout, "--verify-address", h.verifyAddress,
         "--require-old-port-closed", h.requireOldPortClosed ? "yes" : "no",
         ...last,
         ...(o.change === undefined ? [] : ["--change", o.change]),

@@ -113,7 +113,7 @@ export function checkStep(c: StepContext, step: string, attempted: Promise<Rollo
     const after: Promise<pulumi.Resource[]> = attempted.then(hs => hs.map(x => x.reconcile));
     const cmd = withoutPromiseStacks(() => new command.local.Command(step, {
         create: shellWords([
-            "node", checkScript(), "--hosts-from-stdin", "yes",
+            "node", checkScript(),
             "--timeout-ms", settings.timeoutMs, "--attempts", settings.attempts, "--delay-ms", settings.delayMs,
             ...(c.soft ? ["--soft", "yes"] : []),
         ]),

@@ -25,7 +25,7 @@ describe("resolveHosts: every setting decided once", () => {
             name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY }, insecureIgnoreHostKey: false,
             port: 17, servicesFile: "/etc/services", service: "smtp", protocol: "tcp", aliases: ["mail"], conflicts: "comment",
             restartCommand: null, sudo: false, mta: "auto", stateDir: "/var/lib/smtp-port", verifyOnHost: true, verifyTimeout: 20,
-            verifyAddress: null, requireOldPortClosed: true, checkAddress: "198.18.0.11",
+            verifyAddress: "auto", requireOldPortClosed: true, checkAddress: "198.18.0.11",
         });
         const h = resolveHosts(args())[0];
         for (const k of ["servicesFile", "service", "protocol", "aliases", "conflicts", "restartCommand", "sudo", "mta", "stateDir",

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { changeToken, describePreview, nextChange, previewOf } from "../../components/hostPreview";
+import { changeToken, describePreview, lookTarget, nextChange, previewOf } from "../../components/hostPreview";
 
 const line = (over: Record<string, unknown> = {}) => JSON.stringify({
     schema: 1, action: "preview", status: "would_change", host: "mx2", file: "/etc/services", port: 17, drift: true, change: "3",
@@ -42,5 +42,14 @@ describe("host preview", () => {
     });
     it("says in one line that a host is already right", () => {
         assert.equal(describePreview("mx1", "/etc/services", 17, { ...p, wouldChange: false }), "mx1: /etc/services already has smtp on 17; nothing to change");
+    });
+    it("logs in as the command provider would: port 22 and root by default, through the bastion with its own pin", () => {
+        assert.deepEqual(lookTarget({ host: "mx1", hostKey: "ssh-ed25519 AAAA", privateKey: "k" }, false), {
+            host: "mx1", port: 22, user: "root", privateKey: "k", privateKeyPassword: undefined, password: undefined, hostKey: "ssh-ed25519 AAAA",
+            insecureIgnoreHostKey: false, timeoutSeconds: 10,
+        });
+        const t = lookTarget({ host: "10.0.0.5", port: 2222, user: "deploy", hostKey: "h", privateKey: "k", proxy: { host: "bastion", hostKey: "b", privateKey: "k2", user: "jump" } }, false);
+        assert.deepEqual(t.proxy, { host: "bastion", port: 22, user: "jump", privateKey: "k2", privateKeyPassword: undefined, password: undefined, hostKey: "b", insecureIgnoreHostKey: false });
+        assert.deepEqual([t.host, t.port, t.user], ["10.0.0.5", 2222, "deploy"]);
     });
 });

@@ -25,21 +25,21 @@ describe("host script command lines", () => {
     it("passes every setting, so the script's defaults decide nothing", () => {
         assert.equal(hostCommand("apply", host(), { reportFailure: false, change: "3" }),
             "sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart '' " +
-            "--state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --require-old-port-closed yes --host-label mx1 " +
+            "--state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --verify-address auto --require-old-port-closed yes --host-label mx1 " +
             `--report-failure no --change 3 # smtp-port.sh ${digest}`);
         assert.equal(hostCommand("revert", host({ sudo: true }), { reportFailure: false }),
             `sudo -n sh -s -- revert --file /etc/services --restart '' --state-dir /var/lib/smtp-port --mta auto --host-label mx1 --report-failure no # smtp-port.sh ${digest}`);
         assert.equal(hostCommand("preview", host(), { reportFailure: true, digest: false }),
             "sh -s -- preview --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart '' " +
-            "--state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --require-old-port-closed yes --host-label mx1 --report-failure yes",
+            "--state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --verify-address auto --require-old-port-closed yes --host-label mx1 --report-failure yes",
             "a look reports a failed preview as a result; one that dies fails with its stderr");
     });
 
-    it("passes the address to verify on the host when it is set, and lets the MTA adapter find it when not", () => {
+    it("passes the address to verify on the host, `auto` (the MTA adapter finds it) by default", () => {
         assert.match(hostCommand("apply", host({ verifyAddress: "::1" }), { reportFailure: false }), / --verify-timeout 20 --verify-address ::1 --require-old-port-closed /);
         assert.match(hostCommand("preview", host({ verifyAddress: "203.0.113.7" }), { reportFailure: false }), / --verify-address 203\.0\.113\.7 /);
-        assert.doesNotMatch(hostCommand("apply", host(), { reportFailure: false }), /--verify-address/);
-        assert.doesNotMatch(hostCommand("revert", host({ verifyAddress: "::1" }), { reportFailure: false }), /--verify-address/);
+        assert.match(hostCommand("apply", host(), { reportFailure: false }), / --verify-address auto /);
+        assert.doesNotMatch(hostCommand("revert", host({ verifyAddress: "::1" }), { reportFailure: false }), /--verify-address/, "a revert verifies nothing");
     });
 
     for (const [name, shell] of SHELLS) {

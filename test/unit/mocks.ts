@@ -71,7 +71,7 @@ pulumi.runtime.setMocks({
                 return { id: `${args.name}-id`, state: { ...args.inputs, stdout: fakeApply(args.inputs.create), stderr: "" } };
             case "command:local:Command": {
                 // A wave's listener check: one result line per host of its stdin.
-                const hosts = /--hosts-from-stdin/.test(args.inputs.create ?? "")
+                const hosts = /listener-check\.js/.test(args.inputs.create ?? "")
                     ? String(args.inputs.stdin ?? "").split("\n").filter(l => l).map(l => JSON.parse(l).name as string)
                     : [];
                 const stdout = hosts.map(name => JSON.stringify({ name, ok: true, banner: "220 mx.example ESMTP Postfix" }) + "\n").join("");

@@ -70,7 +70,7 @@ describe("SmtpPort (mocked engine)", () => {
         const mx1 = mine.find(r => r.name === "fleet4-mx1-reconcile")!.inputs;
         const digest = hostScript().digest;
         assert.equal(mx1.create,
-            `sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --require-old-port-closed yes --host-label mx1 --report-failure no # smtp-port.sh ${digest}`);
+            `sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --verify-address auto --require-old-port-closed yes --host-label mx1 --report-failure no # smtp-port.sh ${digest}`);
         assert.equal(mx1.delete,
             `sh -s -- revert --file /etc/services --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --host-label mx1 --report-failure no # smtp-port.sh ${digest}`);
         assert.equal(mx1.addPreviousOutputInEnv, false);
@@ -78,7 +78,7 @@ describe("SmtpPort (mocked engine)", () => {
         const mx2 = mine.find(r => r.name === "fleet4-mx2-reconcile")!.inputs;
         assert.match(mx2.create, /^sudo -n sh -s -- apply --port 2525 /, "per-host port and sudo");
         const check = mine.find(r => r.name === "fleet4-check")!.inputs;
-        assert.equal(check.create, "node components/listener/listener-check.js --hosts-from-stdin yes --timeout-ms 5000 --attempts 10 --delay-ms 1000");
+        assert.equal(check.create, "node components/listener/listener-check.js --timeout-ms 5000 --attempts 10 --delay-ms 1000");
         const lines = String(check.stdin).trim().split("\n").map(l => JSON.parse(l));
         assert.deepEqual(lines, [
             { name: "mx1", host: "198.18.0.11", port: 17, oldPort: 25 },
@@ -128,11 +128,12 @@ describe("SmtpPort (mocked engine)", () => {
         const args = fleet({ mta: "postfix", verifyOnHost: false, requireOldPortClosed: false });
         args.hosts[1].mta = "none";
         args.hosts[1].requireOldPortClosed = true;
+        args.hosts[1].verifyAddress = "::1";
         const { mine } = await build("fleet10", args);
         const c1: string = mine.find(r => r.name === "fleet10-mx1-reconcile")!.inputs.create;
         const c2: string = mine.find(r => r.name === "fleet10-mx2-reconcile")!.inputs.create;
-        assert.match(c1, / --mta postfix --verify no --verify-timeout 20 --require-old-port-closed no --host-label mx1 /);
-        assert.match(c2, / --mta none --verify no --verify-timeout 20 --require-old-port-closed yes --host-label mx2 /);
+        assert.match(c1, / --mta postfix --verify no --verify-timeout 20 --verify-address auto --require-old-port-closed no --host-label mx1 /);
+        assert.match(c2, / --mta none --verify no --verify-timeout 20 --verify-address ::1 --require-old-port-closed yes --host-label mx2 /);
         const lines = String(mine.find(r => r.name === "fleet10-check")!.inputs.stdin).trim().split("\n").map(l => JSON.parse(l));
         assert.deepEqual(lines.map(l => [l.name, l.oldPort]), [["mx1", null], ["mx2", 25]]);
     });
