@@ -41,6 +41,8 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
     const mainCf: Record<string, string> = {};
     const outputsSeen: PulumiRun[] = [];
     const addr = (h: string) => lab.hosts.find(x => x.name === h)!.address;
+    /** The lab's bridge, in the root namespace (where `pulumi` runs): 198.18.N.1 for lab N. */
+    const bridge = () => addr("mx1").replace(/\.\d+$/, ".1");
     const run = async (args: string[], opts: { input?: string } = {}) => {
         const r = await stack.run(args, opts);
         outputsSeen.push(r);
@@ -129,7 +131,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
             await new Promise(r => setTimeout(r, 250));
             log = inHost("mx1", "sh", "-c", "grep 'to=<root@mx4.lab.test>' /var/log/postfix.log || true");
         }
-        assert.match(log, /relay=mx4\.lab\.test\[198\.18\.0\.14\]:25, .*status=sent/, `mx1 log: ${log}`);
+        assert.ok(new RegExp(`relay=mx4\\.lab\\.test\\[${addr("mx4").replace(/\./g, "\\.")}\\]:25, .*status=sent`).test(log), `mx1 log: ${log}`);
         let mbox = "";
         for (let i = 0; i < 40 && !mbox.includes(token); i++) {
             await new Promise(r => setTimeout(r, 250));
@@ -259,7 +261,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
 
     it("6c. failure budget: failed and unreachable hosts are counted; once the budget is spent no further host is touched; the error lists every host", async () => {
         // Waves: mx9 (unreachable, the lab bridge on a closed port) alone, then mx1, mx2, mx3 one at a time.
-        const budget = (n: number) => ["--extra-host", "mx9=198.18.0.1:2", "--rollout", JSON.stringify({ canary: "mx9", batchSize: 1, failureBudget: n })];
+        const budget = (n: number) => ["--extra-host", `mx9=${bridge()}:2`, "--rollout", JSON.stringify({ canary: "mx9", batchSize: 1, failureBudget: n })];
         inHost("mx1", "sh", "-c", "setsid socat TCP-LISTEN:17,fork,reuseaddr SYSTEM:'echo SSH-2.0-squatter' </dev/null >/dev/null 2>&1 & echo $! > /run/squatter.pid");
         try {
             // Budget 2: mx9 fails (unreachable), mx1 fails (rolled back): mx2 and mx3 are never touched.
@@ -302,8 +304,8 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
     });
 
     it("7. an unreachable host fails with its name; the other hosts still converge", async () => {
-        // 198.18.0.1 is the lab bridge in this namespace: nothing listens on port 2.
-        writeConfig(17, ["--extra-host", "mx9=198.18.0.1:2"]);
+        // The lab's bridge (198.18.N.1): nothing listens on port 2.
+        writeConfig(17, ["--extra-host", `mx9=${bridge()}:2`]);
         const p = await run(["preview"]);
         assert.match(p.stdout + p.stderr, /mx9: could not look at the host for this preview: .*(refused|port 2)/i);
         const r = await run(["up", "--yes", "--continue-on-error"]);
