@@ -144,7 +144,8 @@ describe("end to end: one stack, a Postfix host and a real Exim host (lab 3)", f
         // sendmail is Exim here; -odf: deliver in the foreground, now.
         lab3.inHost(EXIM, "sh", "-c", `printf 'Subject: %s\\n\\n%s\\n' ${token} ${token} | sendmail -odf -f root@mx2.lab.test root@mx3.lab.test`);
         const log = lab3.inHost(EXIM, "cat", "/var/log/exim4/mainlog");
-        const id = new RegExp(`(\\S+) <= root@mx2\\.lab\\.test .*\\n(?:.*\\n)*?.*\\1 => root@mx3\\.lab\\.test R=hubbed_hosts T=remote_smtp H=198\\.18\\.3\\.13 \\[198\\.18\\.3\\.13\\]:(\\d+) `).exec(log);
+        const mx3 = addr(INTERNET).replace(/\./g, "\\.");
+        const id = new RegExp(`(\\S+) <= root@mx2\\.lab\\.test .*\\n(?:.*\\n)*?.*\\1 => root@mx3\\.lab\\.test R=hubbed_hosts T=remote_smtp H=${mx3} \\[${mx3}\\]:(\\d+) `).exec(log);
         assert.ok(id, `delivery in mx2's mainlog:\n${log.slice(-2000)}`);
         assert.equal(id[2], "25", "delivered to port 25 while smtp is 17 on mx2");
         let mbox = "";
