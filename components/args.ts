@@ -26,16 +26,20 @@ export interface SmtpHostArgs {
      */
     name: string;
     /**
-     * How to reach the host over SSH (`@pulumi/command` `remote.ConnectionArgs`).
-     * Pass `privateKey` and `password` as Pulumi secrets. `hostKey` is required
-     * (the host's public key, `ssh-ed25519 AAAA...`) unless
-     * `insecureIgnoreHostKey` is set: without it any key is accepted. Required.
+     * How to reach the host over SSH (`@pulumi/command` `remote.ConnectionArgs`),
+     * as values or as an Output. Pass `privateKey` and `password` as Pulumi
+     * secrets. `hostKey` is required (the host's public key, `ssh-ed25519
+     * AAAA...`) unless `insecureIgnoreHostKey` is set: without it any key is
+     * accepted. A bastion (`proxy`) needs its own pinned `proxy.hostKey` under
+     * the same rule. Values known only as Outputs are checked when they
+     * resolve, before any host is changed. Required.
      */
-    connection: command.types.input.remote.ConnectionArgs;
+    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
     /**
-     * Accept any SSH host key for this host. Default `false`. Only for hosts
-     * you cannot pin yet: without a pinned key a man in the middle can take
-     * the connection, and with it the private key's authority.
+     * Accept any SSH host key for this host (and its `proxy`). Default
+     * `false`. Only for hosts you cannot pin yet: without a pinned key a man
+     * in the middle can take the connection, and with it the private key's
+     * authority.
      */
     insecureIgnoreHostKey?: boolean;
     /** SMTP port for this host only. Default: the component's `port`. */
@@ -59,6 +63,13 @@ export interface SmtpHostArgs {
      * Default: `connection.host`.
      */
     checkAddress?: pulumi.Input<string>;
+    /**
+     * Address the on-host verification (`verifyOnHost`) probes on the host
+     * itself, IPv4 or IPv6 (`::1`): the host script's `--verify-address`.
+     * Default `"auto"`: what the host script's MTA adapter finds on the host
+     * (the address the mail server listens on).
+     */
+    verifyAddress?: string;
     /** Where the host script keeps its backup and journal. Default: the component's `stateDir`. */
     stateDir?: string;
 }
@@ -107,16 +118,20 @@ export interface SmtpPortArgs {
     /** The mail server on every host. Default `"auto"`. */
     mta?: MailServer;
     /**
-     * After a restart, check on the host itself (loopback) that the new port
-     * greets 220 within `verifyTimeout` seconds, and roll the host back
-     * (file, MTA settings, restart) when it does not. Default `true`.
+     * After a restart, check on the host itself (at each host's
+     * `verifyAddress`) that the new port greets 220 within `verifyTimeout`
+     * seconds, and that the old port is closed when `requireOldPortClosed`;
+     * roll the host back (file, MTA settings, restart) when it does not.
+     * Default `true`.
      */
     verifyOnHost?: boolean;
     /** Seconds the on-host check waits for the greeting. Default `20`. */
     verifyTimeout?: number;
     /**
-     * After the change the old port must refuse connections (else: rollback).
-     * Set `false` for hosts that keep 25 open on purpose. Default `true`.
+     * After the change the old port must refuse connections, on the host and
+     * from where `pulumi up` runs (else: the host is rolled back, or its
+     * listener check fails). Set `false` for hosts that keep 25 open on
+     * purpose. Default `true`.
      */
     requireOldPortClosed?: boolean;
     /** The listener check after the change. Default: enabled, 10 attempts of 5 s, 1 s apart. */
@@ -126,29 +141,125 @@ export interface SmtpPortArgs {
     /**
      * Read every host over SSH (read-only) while the program runs, so that
      * `pulumi preview` shows per host what will change and hosts that
-     * drifted show as changing. Needs key authentication and the system's
-     * `ssh` client. `false`: previews contact no host (and cannot see
-     * drift). Default `true`.
+     * drifted show as changing. The look runs inside the program (the ssh2
+     * library, components/lookSsh.ts) with the host's `connection`: its
+     * private key or password, and its pinned `hostKey`; no `ssh` client is
+     * needed. `false`: previews contact no host (and cannot see drift).
+     * Default `true`.
      */
     previewHosts?: boolean;
     /** Fail the program (and so `pulumi preview`) when any host drifted. Default `false`. */
     failOnDrift?: boolean;
 }
 
-/** Every default, in one place. */
+/**
+ * Every default, in one place: `resolveHosts` and `resolveFleet` apply them,
+ * nothing else does. The component passes every setting to the host script
+ * explicitly, so the script's own defaults never decide anything for it.
+ */
 export const defaults = {
     service: "smtp",
-    protocol: "tcp" as const,
+    protocol: "tcp" as "tcp" | "udp",
     aliases: ["mail"],
     conflicts: "comment" as ConflictPolicy,
     servicesFile: "/etc/services",
     stateDir: "/var/lib/smtp-port",
+    /** No restart command: the file is changed, nothing is restarted. */
+    restartCommand: null as string | null,
     sudo: false,
     mta: "auto" as MailServer,
+    insecureIgnoreHostKey: false,
     verifyOnHost: true,
     verifyTimeout: 20,
+    /** Found on the host by the script's MTA adapter. */
+    verifyAddress: "auto",
     requireOldPortClosed: true,
     previewHosts: true,
     failOnDrift: false,
     listenerCheck: { enabled: true, timeoutMs: 5000, attempts: 10, delayMs: 1000 },
 };
+
+/** One host with every setting decided: its own, else the component's, else the default. */
+export interface ResolvedHost {
+    name: string;
+    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    insecureIgnoreHostKey: boolean;
+    port: number;
+    servicesFile: string;
+    service: string;
+    protocol: "tcp" | "udp";
+    aliases: string[];
+    conflicts: ConflictPolicy;
+    /** null: nothing is restarted. */
+    restartCommand: string | null;
+    sudo: boolean;
+    mta: MailServer;
+    stateDir: string;
+    verifyOnHost: boolean;
+    verifyTimeout: number;
+    /** `auto`: the address the MTA adapter finds on the host. */
+    verifyAddress: string;
+    requireOldPortClosed: boolean;
+    /** Where the listener check connects to. */
+    checkAddress: pulumi.Input<string>;
+}
+
+/** Settings of the whole fleet, with every default applied. */
+export interface ResolvedFleet {
+    listenerCheck: Required<ListenerCheckArgs>;
+    previewHosts: boolean;
+    failOnDrift: boolean;
+    rollout: RolloutArgs | undefined;
+    /** The rollout's failure budget, or undefined: the first failed step stops it. */
+    failureBudget: number | undefined;
+}
+
+/** Per host, every setting decided (pure: the arguments as validated). */
+export function resolveHosts(args: SmtpPortArgs): ResolvedHost[] {
+    const pick = <T>(own: T | undefined, fleet: T | undefined, fallback: T): T => own ?? fleet ?? fallback;
+    return args.hosts.map(h => ({
+        name: h.name,
+        connection: h.connection,
+        insecureIgnoreHostKey: h.insecureIgnoreHostKey ?? defaults.insecureIgnoreHostKey,
+        port: h.port ?? args.port,
+        servicesFile: pick(h.servicesFile, args.servicesFile, defaults.servicesFile),
+        service: args.service ?? defaults.service,
+        protocol: args.protocol ?? defaults.protocol,
+        aliases: args.aliases ?? defaults.aliases,
+        conflicts: args.conflicts ?? defaults.conflicts,
+        restartCommand: pick<string | null>(h.restartCommand, args.restartCommand, defaults.restartCommand),
+        sudo: pick(h.sudo, args.sudo, defaults.sudo),
+        mta: pick(h.mta, args.mta, defaults.mta),
+        stateDir: pick(h.stateDir, args.stateDir, defaults.stateDir),
+        verifyOnHost: args.verifyOnHost ?? defaults.verifyOnHost,
+        verifyTimeout: args.verifyTimeout ?? defaults.verifyTimeout,
+        verifyAddress: h.verifyAddress ?? defaults.verifyAddress,
+        requireOldPortClosed: pick(h.requireOldPortClosed, args.requireOldPortClosed, defaults.requireOldPortClosed),
+        checkAddress: h.checkAddress ?? hostOf(h.connection),
+    }));
+}
+
+/** The fleet-wide settings, every default applied (pure). */
+export function resolveFleet(args: SmtpPortArgs): ResolvedFleet {
+    const lc = args.listenerCheck;
+    return {
+        listenerCheck: {
+            enabled: lc?.enabled ?? defaults.listenerCheck.enabled,
+            timeoutMs: lc?.timeoutMs ?? defaults.listenerCheck.timeoutMs,
+            attempts: lc?.attempts ?? defaults.listenerCheck.attempts,
+            delayMs: lc?.delayMs ?? defaults.listenerCheck.delayMs,
+        },
+        previewHosts: args.previewHosts ?? defaults.previewHosts,
+        failOnDrift: args.failOnDrift ?? defaults.failOnDrift,
+        rollout: args.rollout,
+        failureBudget: args.rollout?.failureBudget,
+    };
+}
+
+/** The SSH address of a connection given as values or as an Output (an address is not a secret). */
+function hostOf(connection: SmtpHostArgs["connection"]): pulumi.Input<string> {
+    if (pulumi.Output.isInstance(connection) || connection instanceof Promise) {
+        return pulumi.unsecret(pulumi.output(connection).apply(c => c.host));
+    }
+    return (connection as command.types.input.remote.ConnectionArgs).host;
+}

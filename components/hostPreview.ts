@@ -1,8 +1,14 @@
 // Read-only look at a host during `pulumi preview` (and the preview inside
 // `pulumi up`): what the host script would change, over one SSH session
 // (components/lookSsh.ts) with the pinned host key. Nothing is written on
-// the host.
-import { lastJsonLine } from "./hostScript";
+// the host. The update run of a `pulumi up` takes the looks its preview took
+// (components/lookCache.ts) instead of looking again.
+import * as pulumi from "@pulumi/pulumi";
+import type { ResolvedHost } from "./args";
+import type { ResolvedConnection } from "./connectionCheck";
+import { decodeHostResult, isFailed } from "./hostResult";
+import { hostCommand, hostScript } from "./hostScript";
+import { CachedLook, lookKey } from "./lookCache";
 import { runOverSsh } from "./lookSsh";
 
 /** What the host script's `preview` action reports. */
@@ -16,7 +22,7 @@ export interface HostPreview {
      * a retry mark (`3@<time>`) when that change was a retry under a failure
      * budget. An apply that changes something records the token it was given.
      */
-    generation: string;
+    change: string;
     /** The port `smtp` resolves to now, or null. */
     servicePort: number | null;
     /** The port the MTA listens on for smtp, where the adapter can tell, or null. */
@@ -27,17 +33,21 @@ export interface HostPreview {
     mtaDiff: string[];
 }
 
-/** Parse the `preview` JSON line. */
-export function parsePreview(stdout: string): HostPreview {
-    const r = lastJsonLine(stdout);
+/** A look at a host: what it found, or why there is nothing, and what it was taken with. */
+export type Look = { preview: HostPreview | null; error?: string; key?: string };
+
+/** The preview of one host from the script's output; throws the script's reason when it failed. */
+export function previewOf(host: string, stdout: string): HostPreview {
+    const r = decodeHostResult(host, "preview", stdout);
+    if (isFailed(r)) throw new Error(r.reason);
     return {
-        wouldChange: r.would_change === true,
-        drift: r.drift === true,
-        generation: String(r.generation ?? 0),
-        servicePort: r.service_port ?? null,
-        mtaPort: r.mta_port ?? null,
-        diff: r.diff ?? [],
-        mtaDiff: r.mta_diff ?? [],
+        wouldChange: r.status === "would_change",
+        drift: r.drift,
+        change: r.change,
+        servicePort: r.service_port,
+        mtaPort: r.mta_port,
+        diff: r.diff,
+        mtaDiff: r.mta_diff,
     };
 }
 
@@ -47,12 +57,49 @@ export function parsePreview(stdout: string): HostPreview {
  * attempt failed, and so is recorded in Pulumi's state with this very
  * number, still differs and is tried again.
  */
-export function nextChange(generation: string, mark = ""): string {
-    return `${(parseInt(generation, 10) || 0) + 1}${mark}`;
+export function nextChange(change: string, mark = ""): string {
+    return `${(parseInt(change, 10) || 0) + 1}${mark}`;
 }
 
 /** How the component reaches hosts for a look (replaceable in unit tests, which contact no host). */
 export const sshRunner = { run: runOverSsh };
+
+/** Where a look logs in, from the resolved connection: the host, through its bastion (`proxy`) if it has one. */
+export function lookTarget(conn: ResolvedConnection, insecureIgnoreHostKey: boolean) {
+    const endpoint = (e: ResolvedConnection | NonNullable<ResolvedConnection["proxy"]>) => ({
+        host: e.host, port: e.port ?? 22, user: e.user ?? "root", privateKey: e.privateKey, privateKeyPassword: e.privateKeyPassword,
+        password: e.password, hostKey: e.hostKey, insecureIgnoreHostKey,
+    });
+    return { ...endpoint(conn), timeoutSeconds: 10, ...(conn.proxy ? { proxy: endpoint(conn.proxy) } : {}) };
+}
+
+/**
+ * Look at one host over SSH, or take the look the preview of this `pulumi
+ * up` took with the same settings (`handedOver`). Never fails: a look that
+ * could not be taken says why in `error`.
+ */
+export function lookAt(h: ResolvedHost, connection: pulumi.Output<ResolvedConnection>, handedOver: CachedLook | undefined): pulumi.Output<Look> {
+    const script = hostScript();
+    return pulumi.unsecret(connection.apply(async (conn): Promise<Look> => {
+        const target = lookTarget(conn, h.insecureIgnoreHostKey);
+        const cmd = hostCommand("preview", h, { reportFailure: true, digest: false });
+        // What the look depends on (no secrets): where it went and what it ran.
+        const hop = (e: { host: string; port: number; user: string; hostKey?: string }) => ({ host: e.host, port: e.port, user: e.user, hostKey: e.hostKey });
+        const key = lookKey({ ...hop(target), proxy: target.proxy ? hop(target.proxy) : null, command: cmd, script: script.digest });
+        if (handedOver && handedOver.key === key) return { preview: handedOver.preview, key };
+        try {
+            return { preview: previewOf(h.name, await sshRunner.run(target, script.text, cmd)), key };
+        } catch (e) {
+            return { preview: null, error: (e as Error).message };
+        }
+    }));
+}
+
+/** The change token the apply is given: the next one when the look expects a change, "unknown" without a look. */
+export function changeToken(look: Look, mark: string): string {
+    if (!look.preview) return "unknown";
+    return look.preview.wouldChange ? nextChange(look.preview.change, mark) : look.preview.change;
+}
 
 /** What a person reads in the preview for one host. */
 export function describePreview(name: string, file: string, port: number, p: HostPreview): string {

@@ -1,7 +1,12 @@
+// The host script (components/host/smtp-port.sh) as the component runs it:
+// its text, shipped on stdin, and the command line of each run. What the
+// script prints back is decoded in components/hostResult.ts.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { shellWords } from "./shell";
+import type { ResolvedHost } from "./args";
+import { HOST_RESULT_SCHEMA } from "./hostResult";
+import { shellQuote, shellWords } from "./shell";
 
 /** The host script, shipped to every host on stdin. */
 export const hostScriptPath = path.join(__dirname, "host", "smtp-port.sh");
@@ -18,26 +23,38 @@ export function hostScript(): { text: string; digest: string } {
     return cached;
 }
 
-/** Parameters of one host script run. */
-export interface HostScriptCall {
-    action: "apply" | "revert" | "status" | "preview";
-    port?: number;
-    file: string;
-    service?: string;
-    protocol?: string;
-    aliases?: string[];
-    conflicts?: string;
-    restart?: string;
-    stateDir: string;
-    sudo: boolean;
-    mta?: string;
-    verify?: boolean;
-    verifyTimeout?: number;
-    oldPort?: "closed" | "any";
-    /** Host name for the script's messages. */
-    label?: string;
-    /** The change number this apply makes (see the host script's --change). */
-    change?: number | string;
+/** The script's actions the component runs: `apply` (create/update), `preview` (the look), `revert` (delete). */
+export type ScriptAction = "apply" | "preview" | "revert";
+
+/** How one run is made, besides the host's settings. */
+export interface RunOptions {
+    /**
+     * A failed run is a result, not a failed step: the script reports the
+     * failure and exits 0. An apply that dies before reporting (sudo
+     * refused, the shell killed) then gets a result line of ours
+     * (`failedLine`); a look (preview) that dies fails with its stderr.
+     */
+    reportFailure: boolean;
+    /** The change token an apply records (see the script's `--change`); absent when the host was not looked at. */
+    change?: string;
+    /** Mark the script version in the command (for diffs). Default true. */
+    digest?: boolean;
+}
+
+/** The script's options for one run on one host: every setting, so the script's defaults never decide anything. */
+export function scriptOptions(action: ScriptAction, h: ResolvedHost, o: RunOptions): (string | number)[] {
+    const last = ["--host-label", h.name, "--report-failure", o.reportFailure ? "yes" : "no"];
+    const where = ["--restart", h.restartCommand ?? "", "--state-dir", h.stateDir, "--mta", h.mta];
+    if (action === "revert") return ["--file", h.servicesFile, ...where, ...last];
+    return [
+        "--port", h.port, "--file", h.servicesFile,
+        "--service", h.service, "--protocol", h.protocol, "--aliases", h.aliases.join(" "), "--conflicts", h.conflicts,
+        ...where,
+        "--verify", h.verifyOnHost ? "yes" : "no", "--verify-timeout", h.verifyTimeout, "--verify-address", h.verifyAddress,
+        "--require-old-port-closed", h.requireOldPortClosed ? "yes" : "no",
+        ...last,
+        ...(o.change === undefined ? [] : ["--change", o.change]),
+    ];
 }
 
 /**
@@ -45,32 +62,23 @@ export interface HostScriptCall {
  * value is a quoted argument: nothing is spliced into script text and
  * nothing depends on the SSH server accepting environment variables.
  */
-export function hostCommand(call: HostScriptCall, opts: { digest?: boolean; reportFailure?: boolean } = {}): string {
-    const words: (string | number)[] = call.sudo ? ["sudo", "-n", "sh", "-s", "--"] : ["sh", "-s", "--"];
-    words.push(call.action);
-    if (call.port !== undefined) words.push("--port", call.port);
-    words.push("--file", call.file);
-    if (call.service !== undefined) words.push("--service", call.service);
-    if (call.protocol !== undefined) words.push("--protocol", call.protocol);
-    if (call.aliases !== undefined) words.push("--aliases", call.aliases.join(" "));
-    if (call.conflicts !== undefined) words.push("--conflicts", call.conflicts);
-    if (call.restart !== undefined) words.push("--restart", call.restart);
-    words.push("--state-dir", call.stateDir);
-    if (call.mta !== undefined) words.push("--mta", call.mta);
-    if (call.verify !== undefined) words.push("--verify", call.verify ? "yes" : "no");
-    if (call.verifyTimeout !== undefined) words.push("--check-timeout", call.verifyTimeout);
-    if (call.oldPort !== undefined) words.push("--old-port", call.oldPort);
-    if (call.label !== undefined) words.push("--host-label", call.label);
-    if (call.change !== undefined) words.push("--change", call.change);
-    // With a failure budget a failed host is a result, not a failed step
-    // (which would stop Pulumi from starting anything else): its error stays
-    // on stderr, and this line ends stdout.
-    const line = opts.reportFailure ? `${shellWords(words)} || printf '{"failed":true,"exit":%s}\\n' "$?"` : shellWords(words);
+export function hostCommand(action: ScriptAction, h: ResolvedHost, o: RunOptions): string {
+    const words = [...(h.sudo ? ["sudo", "-n"] : []), "sh", "-s", "--", action, ...scriptOptions(action, h, o)];
+    // With a failure budget, a host whose script could not even report (sudo
+    // refused, the shell died) still ends its output with a result line.
+    const line = o.reportFailure && action === "apply"
+        ? `${shellWords(words)} || printf ${shellQuote(failedLine(action, h))} "$?"`
+        : shellWords(words);
     // The digest only marks the script version in Pulumi's diffs.
-    return opts.digest === false ? line : `${line} # smtp-port.sh ${hostScript().digest}`;
+    return o.digest === false ? line : `${line} # smtp-port.sh ${hostScript().digest}`;
 }
 
-/** The JSON object on the last line of a command's output (the host script's result, the listener check's); throws when there is none. */
-export function lastJsonLine(output: string): any {
-    return JSON.parse(output.trim().split("\n").pop() ?? "");
+/**
+ * A `printf` format printing the schema-1 FailedResult of a run that ended
+ * before the script reported (`%s`: its exit status).
+ */
+export function failedLine(action: ScriptAction, h: ResolvedHost): string {
+    const head = JSON.stringify({ schema: HOST_RESULT_SCHEMA, action, status: "failed", host: h.name, file: h.servicesFile }).slice(0, -1);
+    // printf reads `\` and `%` in its format: the file name's stay literal.
+    return `${head.replace(/[\\%]/g, c => c + c)},"reason":"the host script exited with %s before reporting","rolled_back":false}\\n`;
 }

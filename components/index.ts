@@ -1,6 +1,8 @@
-export { SmtpPort, SmtpHostResult, describe, parseApplyResult } from "./smtpPort";
-export { SmtpPortArgs, SmtpHostArgs, ListenerCheckArgs, ConflictPolicy, MailServer, defaults } from "./args";
+export { SmtpPort, SmtpHostResult, describe } from "./smtpPort";
+export { SmtpPortArgs, SmtpHostArgs, ListenerCheckArgs, ConflictPolicy, MailServer, defaults, resolveHosts, resolveFleet, ResolvedHost, ResolvedFleet } from "./args";
 export { validateSmtpPortArgs, assertValidSmtpPortArgs, SmtpPortArgsError, portProblem } from "./validate";
 export { hostCommand, hostScript, hostScriptPath } from "./hostScript";
+export { decodeHostResult, HostResult, HostResultError, HOST_RESULT_SCHEMA } from "./hostResult";
+export { decodeCheckLines, CheckLine, CheckTarget } from "./checkLines";
 export { shellQuote, shellWords } from "./shell";
-export { RolloutArgs, planWaves, rolloutProblems } from "./rollout";
+export { RolloutArgs, planWaves, planRollout, rolloutProblems } from "./rollout";

@@ -1,4 +1,6 @@
-import { lastJsonLine } from "./hostScript";
+import * as pulumi from "@pulumi/pulumi";
+import { CheckLine, CheckTarget } from "./checkLines";
+import { ApplyResult, decodeHostResult, FailedResult, HOST_RESULT_SCHEMA, HostResultError, isFailed } from "./hostResult";
 
 /** How a fleet changes: a canary first, then batches, each after the previous one passed. */
 export interface RolloutArgs {
@@ -94,34 +96,29 @@ export function isFailure(o: HostOutcome): boolean {
 }
 
 /**
- * A host's outcome from what its steps printed: the host script's result
- * line (or the `{"failed":...}` line added when it failed), its error
- * output, the listener check's result (null when checks are off), and
- * whether the look before the update expected a change (null: not looked).
+ * A host's outcome: the host script's result, the listener check's line
+ * (null: not checked), and whether the look before the update expected a
+ * change (null: not looked).
  */
-export function hostOutcome(name: string, stdout: string, stderr: string, check: string | null, wouldChange: boolean | null): HostOutcome {
-    let r: any = {};
-    try {
-        r = lastJsonLine(stdout);
-    } catch {
-        return { name, status: "failed", detail: `the host script printed no result line: ${JSON.stringify(stdout.slice(0, 200))}` };
-    }
-    if (r.failed) {
-        const errors = stderr.split("\n").filter(l => l.startsWith("smtp-port: error: "));
-        const detail = errors.length > 0 ? errors[errors.length - 1].slice("smtp-port: error: ".length) : `the host script exited with ${r.exit}: ${stderr.trim().split("\n").pop() ?? ""}`;
-        return { name, status: /; rolled back in /.test(detail) ? "rolled back" : "failed", detail };
-    }
-    if (check !== null) {
-        let c: any;
-        try {
-            c = lastJsonLine(check);
-        } catch {
-            return { name, status: "failed", detail: `the listener check printed no result: ${JSON.stringify(check.slice(0, 200))}` };
-        }
-        if (c.ok !== true) return { name, status: "failed", detail: c.message ?? "the listener check failed" };
-    }
-    const changed = wouldChange ?? (r.changed === true || r.mta_changed === true);
+export function hostOutcome(name: string, result: ApplyResult | FailedResult, check: CheckLine | null, wouldChange: boolean | null): HostOutcome {
+    if (isFailed(result)) return { name, status: result.rolled_back ? "rolled back" : "failed", detail: result.reason };
+    if (check !== null && !check.ok) return { name, status: "failed", detail: check.message ?? "the listener check failed" };
+    const changed = wouldChange ?? (result.changed || result.mta_changed);
     return { name, status: changed ? "changed" : "already right" };
+}
+
+/**
+ * The apply result of one host from its output. Under a failure budget an
+ * output that cannot be decoded is a failed host (and the rollout goes on
+ * counting); without one it fails the program, naming the host.
+ */
+export function applyResultOf(name: string, file: string, stdout: string, soft: boolean): ApplyResult | FailedResult {
+    try {
+        return decodeHostResult(name, "apply", stdout);
+    } catch (e) {
+        if (!soft || !(e instanceof HostResultError)) throw e;
+        return { schema: HOST_RESULT_SCHEMA, action: "apply", status: "failed", host: name, file, reason: e.message, rolled_back: false };
+    }
 }
 
 /** What a gate (before a wave) or the final verdict decides, and says. */
@@ -163,4 +160,99 @@ export function rolloutDecision(component: string, budget: number, wave: number,
     }
     list("untouched", untouched);
     return { stop, text: lines.join("\n") };
+}
+
+/** The steps of a rollout, by name: per wave its hosts, the gate before it and its listener check; the verdict after the last. */
+export interface RolloutPlan {
+    component: string;
+    waves: { hosts: string[]; gate?: string; check?: string }[];
+    /** Only with a failure budget, as are the gates. */
+    verdict?: string;
+    failureBudget?: number;
+}
+
+/** The rollout's waves and step names (pure). */
+export function planRollout(component: string, hostNames: string[], r: RolloutArgs | undefined, checks: boolean): RolloutPlan {
+    const waves = planWaves(hostNames, r);
+    const budget = r?.failureBudget;
+    return {
+        component,
+        waves: waves.map((hosts, w) => ({
+            hosts,
+            gate: budget !== undefined && w > 0 ? `${component}-wave${w + 1}-gate` : undefined,
+            check: checks ? (waves.length === 1 ? `${component}-check` : `${component}-wave${w + 1}-check`) : undefined,
+        })),
+        verdict: budget !== undefined ? `${component}-verdict` : undefined,
+        failureBudget: budget,
+    };
+}
+
+/** One host's steps, as the rollout wires them; `R`: what the component makes of the host once its wave is checked. */
+export interface RolloutHost<R> {
+    name: string;
+    /** Its last step that changes the host. */
+    reconcile: pulumi.Resource;
+    /**
+     * Whether it is attempted: a host the look could not reach is left out
+     * of its wave's check (and under a failure budget waits behind the
+     * verdict, which then fails, so it is never changed).
+     */
+    attempted: Promise<boolean>;
+    /** What the wave's check probes for it, or null: its host script failed, there is nothing to probe. */
+    checkTarget: pulumi.Output<CheckTarget | null>;
+    /** Its outcome (and the component's result), given the wave's check lines (null: checks are off). */
+    finish(check: pulumi.Output<Record<string, CheckLine>> | null): { outcome: pulumi.Output<HostOutcome>; result: R };
+}
+
+/** Steps a step waits for. */
+export type Dependencies = pulumi.Resource[] | Promise<pulumi.Resource[]>;
+
+/** What the rollout asks the component to create. */
+export interface RolloutSteps<R> {
+    /** One host's steps; its reconcile waits for `dependsOn`, given whether the host is attempted. */
+    host(name: string, dependsOn: (attempted: Promise<boolean>) => Dependencies): RolloutHost<R>;
+    /** The listener check of a wave (`hosts`): its attempted hosts, after their reconciles. */
+    check(step: string, hosts: RolloutHost<R>[], attempted: Promise<RolloutHost<R>[]>): { step: pulumi.Resource; lines: pulumi.Output<Record<string, CheckLine>> };
+    /** A gate or the verdict: fails (so nothing after it runs) when the decision is to stop. */
+    decision(step: string, decision: pulumi.Output<RolloutDecision>, after: Promise<pulumi.Resource[]>): pulumi.Resource;
+}
+
+/**
+ * Wire the waves: without a budget each wave waits for the previous wave's
+ * check (or reconciles); with one, a gate before each wave counts the
+ * failures so far and a verdict after the last fails the update if any host
+ * failed (a failed host is a result, not a failed step, since Pulumi starts
+ * nothing after a failed step). Returns every host's result, in wave order.
+ */
+export function wireRollout<R>(plan: RolloutPlan, steps: RolloutSteps<R>): R[] {
+    const soft = plan.failureBudget !== undefined;
+    let verdictReady: (r: pulumi.Resource) => void = () => undefined;
+    const verdict = new Promise<pulumi.Resource>(r => (verdictReady = r));
+    const outcomes: pulumi.Output<HostOutcome>[][] = [];
+    const results: R[] = [];
+    // Per wave, its steps that later gates and the verdict wait for.
+    const settled: Promise<pulumi.Resource[]>[] = [];
+    const before = (w: number) => Promise.all(settled.slice(0, w)).then(a => a.flat());
+    let previous: pulumi.Resource[] = [];
+    plan.waves.forEach((wave, w) => {
+        const gate = wave.gate ? steps.decision(wave.gate, decide(plan, w, outcomes), before(w)) : undefined;
+        const after = soft ? (gate ? [gate] : []) : previous;
+        const hosts = wave.hosts.map(name => steps.host(name, attempted => (soft ? attempted.then(ok => (ok ? after : verdict.then(v => [v]))) : after)));
+        const attempted = Promise.all(hosts.map(h => h.attempted)).then(ok => hosts.filter((_, i) => ok[i]));
+        const check = wave.check ? steps.check(wave.check, hosts, attempted) : undefined;
+        const finished = hosts.map(h => h.finish(check ? check.lines : null));
+        outcomes.push(finished.map(f => f.outcome));
+        results.push(...finished.map(f => f.result));
+        settled.push(attempted.then(hs => [...hs.map(h => h.reconcile), ...(check ? [check.step] : [])]));
+        previous = check ? [check.step] : hosts.map(h => h.reconcile);
+    });
+    if (plan.verdict) verdictReady(steps.decision(plan.verdict, decide(plan, plan.waves.length, outcomes), before(plan.waves.length)));
+    return results;
+}
+
+/** The decision before wave `w` (0-based; `w` = the number of waves: the verdict) from the outcomes of the waves before it. */
+function decide(plan: RolloutPlan, w: number, outcomes: pulumi.Output<HostOutcome>[][]): pulumi.Output<RolloutDecision> {
+    const untouched = plan.waves.slice(w).flatMap(x => x.hosts);
+    return pulumi.all(outcomes.slice(0, w).flat())
+        .apply(done => rolloutDecision(plan.component, plan.failureBudget!, w + 1, plan.waves.length, done, untouched));
 }

@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { labUp, labDown, servicesOf, getent, inHost, Lab, ROOT } from "../support/lab";
+import { labUp, labDown, servicesOf, getent, inHost, Lab, LAB_DIR, ROOT } from "../support/lab";
 import { Stack, PulumiRun } from "../support/pulumi";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { checkListener } = require("../../components/listener/listener-check.js");
@@ -17,6 +17,14 @@ function writeConfig(port: number, extra: string[] = []) {
     // mx4 is not in the stack: it plays "the internet" for outbound mail.
     const r = spawnSync("node", [path.join(ROOT, "lab", "stack-config.js"), STACK, String(port), "--hosts", HOSTS.join(","), ...extra], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(r.stderr);
+}
+
+/** SSH sessions each host's sshd accepted so far: its "Accepted publickey" log lines (sshd -e logs into the host's init.log). */
+function sshSessions(): Record<string, number> {
+    return Object.fromEntries(HOSTS.map(h => {
+        const log = fs.readFileSync(path.join(LAB_DIR, "hosts", h, "init.log"), "utf8");
+        return [h, (log.match(/^Accepted publickey for /gm) ?? []).length];
+    }));
 }
 
 async function greeting(address: string, port: number): Promise<string | null> {
@@ -33,6 +41,8 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
     const mainCf: Record<string, string> = {};
     const outputsSeen: PulumiRun[] = [];
     const addr = (h: string) => lab.hosts.find(x => x.name === h)!.address;
+    /** The lab's bridge, in the root namespace (where `pulumi` runs): 198.18.N.1 for lab N. */
+    const bridge = () => addr("mx1").replace(/\.\d+$/, ".1");
     const run = async (args: string[], opts: { input?: string } = {}) => {
         const r = await stack.run(args, opts);
         outputsSeen.push(r);
@@ -98,7 +108,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
             assert.match(servicesOf(h), /^#qotd\t\t17\/tcp\t\tquote$/m, `${h} qotd commented`);
             assert.match((await greeting(addr(h), 17)) ?? "", /^220 .*ESMTP/, `${h} greets on 17`);
             assert.equal(await greeting(addr(h), 25), "(connection refused)", `${h}: 25 closed`);
-            assert.equal(out.hosts[h].previousPort, 25);
+            assert.equal(out.hosts[h].oldPort, 25);
             assert.equal(out.hosts[h].changed, true);
             assert.equal(out.hosts[h].restarted, true);
             assert.match(out.hosts[h].banner, /^220 /);
@@ -121,7 +131,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
             await new Promise(r => setTimeout(r, 250));
             log = inHost("mx1", "sh", "-c", "grep 'to=<root@mx4.lab.test>' /var/log/postfix.log || true");
         }
-        assert.match(log, /relay=mx4\.lab\.test\[198\.18\.0\.14\]:25, .*status=sent/, `mx1 log: ${log}`);
+        assert.ok(new RegExp(`relay=mx4\\.lab\\.test\\[${addr("mx4").replace(/\./g, "\\.")}\\]:25, .*status=sent`).test(log), `mx1 log: ${log}`);
         let mbox = "";
         for (let i = 0; i < 40 && !mbox.includes(token); i++) {
             await new Promise(r => setTimeout(r, 250));
@@ -130,11 +140,16 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         assert.ok(mbox.includes(token), "delivered into mx4's mailbox");
     });
 
-    it("3. a second up changes nothing, on the stack or on any host", async () => {
+    it("3. a second up changes nothing, on the stack or on any host, and opens exactly one SSH session per host", async () => {
         const before = HOSTS.map(servicesOf);
+        const sessionsBefore = sshSessions();
         const r = await must(["up", "--yes", "--expect-no-changes"]);
         assert.doesNotMatch(r.stdout, /updated|created|replaced/);
         assert.deepEqual(HOSTS.map(servicesOf), before);
+        // The preview's look at each host, handed to the update run
+        // (components/lookCache.ts); a broken hand-over makes it two.
+        const after = sshSessions();
+        assert.deepEqual(Object.fromEntries(HOSTS.map(h => [h, after[h] - sessionsBefore[h]])), Object.fromEntries(HOSTS.map(h => [h, 1])));
     });
 
     it("3b. a converged fleet previews quietly: one line per host, no resource changes", async () => {
@@ -196,7 +211,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         await must(["up", "--yes"]);
         assert.equal(getent("mx2", "smtp/tcp"), "smtp 2525/tcp mail");
         const out = await stack.outputs();
-        assert.equal(out.hosts.mx2.previousPort, 17);
+        assert.equal(out.hosts.mx2.oldPort, 17);
         assert.match(out.hosts.mx2.banner, /^220 mx2/);
     });
 
@@ -246,7 +261,7 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
 
     it("6c. failure budget: failed and unreachable hosts are counted; once the budget is spent no further host is touched; the error lists every host", async () => {
         // Waves: mx9 (unreachable, the lab bridge on a closed port) alone, then mx1, mx2, mx3 one at a time.
-        const budget = (n: number) => ["--extra-host", "mx9=198.18.0.1:2", "--rollout", JSON.stringify({ canary: "mx9", batchSize: 1, failureBudget: n })];
+        const budget = (n: number) => ["--extra-host", `mx9=${bridge()}:2`, "--rollout", JSON.stringify({ canary: "mx9", batchSize: 1, failureBudget: n })];
         inHost("mx1", "sh", "-c", "setsid socat TCP-LISTEN:17,fork,reuseaddr SYSTEM:'echo SSH-2.0-squatter' </dev/null >/dev/null 2>&1 & echo $! > /run/squatter.pid");
         try {
             // Budget 2: mx9 fails (unreachable), mx1 fails (rolled back): mx2 and mx3 are never touched.
@@ -289,8 +304,8 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
     });
 
     it("7. an unreachable host fails with its name; the other hosts still converge", async () => {
-        // 198.18.0.1 is the lab bridge in this namespace: nothing listens on port 2.
-        writeConfig(17, ["--extra-host", "mx9=198.18.0.1:2"]);
+        // The lab's bridge (198.18.N.1): nothing listens on port 2.
+        writeConfig(17, ["--extra-host", `mx9=${bridge()}:2`]);
         const p = await run(["preview"]);
         assert.match(p.stdout + p.stderr, /mx9: could not look at the host for this preview: .*(refused|port 2)/i);
         const r = await run(["up", "--yes", "--continue-on-error"]);

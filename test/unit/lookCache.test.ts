@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { invocation, lookKey, saveLooks, takeLooks } from "../../components/lookCache";
 
-const preview = { wouldChange: false, drift: false, generation: "3", servicePort: 17, mtaPort: 17, diff: [], mtaDiff: [] };
+const preview = { wouldChange: false, drift: false, change: "3", servicePort: 17, mtaPort: 17, diff: [], mtaDiff: [] };
 
 describe("looks handed from the preview to the update of one `pulumi up`", () => {
     let dir: string;
@@ -44,7 +44,17 @@ describe("looks handed from the preview to the update of one `pulumi up`", () =>
     it("keys a look on where it went and what it ran", () => {
         assert.equal(lookKey({ host: "a", command: "x" }), lookKey({ host: "a", command: "x" }));
         assert.notEqual(lookKey({ host: "a", command: "x" }), lookKey({ host: "a", command: "y" }));
-        // Under mocha: the parent of mocha's parent is some process, with a start time.
-        assert.match(invocation() ?? "none", /^(\d+-\d+|none)$/);
+    });
+
+    it("names the `pulumi` process it runs under by its pid and start time, where /proc tells", function () {
+        if (!fs.existsSync(`/proc/${process.ppid}/stat`)) this.skip();
+        // Under mocha: mocha's parent stands where the language host would,
+        // and its parent (some process, with a start time) where `pulumi` would.
+        const stat = fs.readFileSync(`/proc/${process.ppid}/stat`, "utf8");
+        const grandparent = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1];
+        const inv = invocation();
+        assert.ok(inv !== undefined, "/proc is there: the invocation must be known");
+        assert.match(inv, /^\d+-\d+$/);
+        assert.equal(inv.split("-")[0], grandparent);
     });
 });

@@ -13,21 +13,36 @@ export interface Registration {
     raw: Record<string, any>;
     /** Inputs as the mock sees them. */
     inputs: Record<string, any>;
+    /** Where in the program the resource was created, as Pulumi records it (undefined: it was lost). */
+    sourcePosition?: { uri: string; line: number; column: number };
 }
 
 export const registrations: Registration[] = [];
 
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
-/** The stdout a host script run would print for `create`. */
+/**
+ * What the host script prints for an apply, by host label: tests set an
+ * entry to make that host fail (or print anything); the rest succeed.
+ */
+export const applyOutputs: Record<string, string> = {};
+
+/** A schema-1 ApplyResult line, as the host script prints it, for `create`. */
 function fakeApply(create: string): string {
+    const host = /--host-label (\S+)/.exec(create)?.[1] ?? "unknown";
+    if (applyOutputs[host] !== undefined) return applyOutputs[host];
     const port = Number(/--port (\d+)/.exec(create)?.[1] ?? "0");
     return JSON.stringify({
-        action: "apply", changed: true, previous_port: 25, port,
-        added: `smtp\t\t${port}/tcp\t\tmail`, commented: ["smtp\t\t25/tcp\t\tmail"],
-        backup: "/var/lib/smtp-port/etc_services/orig", restarted: true,
-        mta: "postfix", mta_changed: true, verified: "220 mx.example ESMTP Postfix",
+        schema: 1, action: "apply", status: "changed", host, file: "/etc/services", service: "smtp", protocol: "tcp",
+        port, old_port: 25, changed: true, added: `smtp\t\t${port}/tcp\t\tmail`, commented: ["smtp\t\t25/tcp\t\tmail"],
+        backup: "/var/lib/smtp-port/etc_services/orig", mta: "postfix", mta_changed: true, restarted: true,
+        verified: "220 mx.example ESMTP Postfix", resolver_port: port, mta_port: port, change: "1",
     }) + "\n";
+}
+
+/** A schema-1 FailedResult line for an apply. */
+export function failedApply(host: string, reason: string, rolledBack: boolean): string {
+    return JSON.stringify({ schema: 1, action: "apply", status: "failed", host, file: "/etc/services", reason, rolled_back: rolledBack }) + "\n";
 }
 
 // Wrap the mock monitor so that the registration request itself is kept.
@@ -42,6 +57,7 @@ MockMonitor.prototype.registerResource = function (req: any, callback: any) {
         dependencies: req.getDependenciesList(),
         raw: req.getObject()?.toJavaScript() ?? {},
         inputs: {},
+        sourcePosition: req.getSourceposition()?.toObject(),
     });
     return original.call(this, req, callback);
 };
@@ -54,8 +70,8 @@ pulumi.runtime.setMocks({
             case "command:remote:Command":
                 return { id: `${args.name}-id`, state: { ...args.inputs, stdout: fakeApply(args.inputs.create), stderr: "" } };
             case "command:local:Command": {
-                // A wave's listener check: one result line per host on its stdin.
-                const hosts = /--hosts-from-stdin/.test(args.inputs.create ?? "")
+                // A wave's listener check: one result line per host of its stdin.
+                const hosts = /listener-check\.js/.test(args.inputs.create ?? "")
                     ? String(args.inputs.stdin ?? "").split("\n").filter(l => l).map(l => JSON.parse(l).name as string)
                     : [];
                 const stdout = hosts.map(name => JSON.stringify({ name, ok: true, banner: "220 mx.example ESMTP Postfix" }) + "\n").join("");

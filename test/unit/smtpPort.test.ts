@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { registrations, valueOf, SECRET_SIG } from "./mocks";
+import { applyOutputs, failedApply, registrations, valueOf, SECRET_SIG } from "./mocks";
 import * as hostPreview from "../../components/hostPreview";
 // The component is imported after the mocks are set.
 import { SmtpPort, SmtpPortArgs, SmtpPortArgsError, hostScript } from "../../components";
@@ -70,18 +70,20 @@ describe("SmtpPort (mocked engine)", () => {
         const mx1 = mine.find(r => r.name === "fleet4-mx1-reconcile")!.inputs;
         const digest = hostScript().digest;
         assert.equal(mx1.create,
-            `sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --verify yes --check-timeout 20 --old-port closed --host-label mx1 # smtp-port.sh ${digest}`);
+            `sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --verify-address auto --require-old-port-closed yes --host-label mx1 --report-failure no # smtp-port.sh ${digest}`);
         assert.equal(mx1.delete,
-            `sh -s -- revert --file /etc/services --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --host-label mx1 # smtp-port.sh ${digest}`);
+            `sh -s -- revert --file /etc/services --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --host-label mx1 --report-failure no # smtp-port.sh ${digest}`);
         assert.equal(mx1.addPreviousOutputInEnv, false);
         assert.equal(mx1.environment, undefined, "no environment: it needs AcceptEnv on the server");
         const mx2 = mine.find(r => r.name === "fleet4-mx2-reconcile")!.inputs;
         assert.match(mx2.create, /^sudo -n sh -s -- apply --port 2525 /, "per-host port and sudo");
         const check = mine.find(r => r.name === "fleet4-check")!.inputs;
-        assert.equal(check.create, "node components/listener/listener-check.js --hosts-from-stdin yes --timeout-ms 5000 --attempts 10 --delay-ms 1000");
+        assert.equal(check.create, "node components/listener/listener-check.js --timeout-ms 5000 --attempts 10 --delay-ms 1000");
         const lines = String(check.stdin).trim().split("\n").map(l => JSON.parse(l));
-        assert.deepEqual(lines.map(l => [l.name, l.host, l.port, l.closedPortFromResult]), [["mx1", "198.18.0.11", 17, true], ["mx2", "198.18.0.12", 2525, true]]);
-        assert.match(lines[1].result, /"previous_port":25/, "the check learns the old port from the host script's result");
+        assert.deepEqual(lines, [
+            { name: "mx1", host: "198.18.0.11", port: 17, oldPort: 25 },
+            { name: "mx2", host: "198.18.0.12", port: 2525, oldPort: 25 },
+        ], "the old port comes from the host script's result");
     });
 
     it("quotes hostile values instead of splicing them into the command", async () => {
@@ -106,10 +108,10 @@ describe("SmtpPort (mocked engine)", () => {
     it("reports per-host results and a summary", async () => {
         const { c, results } = await build("fleet7", fleet());
         assert.deepEqual(results.mx2, {
-            name: "mx2", port: 2525, previousPort: 25, changed: true, added: "smtp\t\t2525/tcp\t\tmail",
+            name: "mx2", port: 2525, oldPort: 25, changed: true, added: "smtp\t\t2525/tcp\t\tmail",
             commented: ["smtp\t\t25/tcp\t\tmail"], backup: "/var/lib/smtp-port/etc_services/orig", restarted: true,
             mta: "postfix", mtaChanged: true, verifiedOnHost: "220 mx.example ESMTP Postfix",
-            resolverPort: null, mtaPort: null, changedThisUpdate: null,
+            resolverPort: 2525, mtaPort: 2525, changedThisUpdate: null,
             banner: "220 mx.example ESMTP Postfix", status: "changed", failure: null,
         });
         const summary = await valueOf(c.summary);
@@ -126,13 +128,14 @@ describe("SmtpPort (mocked engine)", () => {
         const args = fleet({ mta: "postfix", verifyOnHost: false, requireOldPortClosed: false });
         args.hosts[1].mta = "none";
         args.hosts[1].requireOldPortClosed = true;
+        args.hosts[1].verifyAddress = "::1";
         const { mine } = await build("fleet10", args);
         const c1: string = mine.find(r => r.name === "fleet10-mx1-reconcile")!.inputs.create;
         const c2: string = mine.find(r => r.name === "fleet10-mx2-reconcile")!.inputs.create;
-        assert.match(c1, / --mta postfix --verify no --check-timeout 20 --old-port any --host-label mx1 /);
-        assert.match(c2, / --mta none --verify no --check-timeout 20 --old-port closed --host-label mx2 /);
+        assert.match(c1, / --mta postfix --verify no --verify-timeout 20 --verify-address auto --require-old-port-closed no --host-label mx1 /);
+        assert.match(c2, / --mta none --verify no --verify-timeout 20 --verify-address ::1 --require-old-port-closed yes --host-label mx2 /);
         const lines = String(mine.find(r => r.name === "fleet10-check")!.inputs.stdin).trim().split("\n").map(l => JSON.parse(l));
-        assert.deepEqual(lines.map(l => [l.name, l.closedPortFromResult]), [["mx1", false], ["mx2", true]]);
+        assert.deepEqual(lines.map(l => [l.name, l.oldPort]), [["mx1", null], ["mx2", 25]]);
     });
 
     it("orders waves through the dependency graph: canary, then batches", async () => {
@@ -174,6 +177,71 @@ describe("SmtpPort (mocked engine)", () => {
         assert.equal(registrations.length, before, "no resource registered");
     });
 
+    describe("connections known only as Outputs (library use)", () => {
+        /** The first error the program would die of (Pulumi reports unhandled rejections), or undefined within 5 s. */
+        async function programError(start: () => unknown): Promise<any> {
+            let seen: unknown;
+            const onError = (e: unknown) => { seen ??= e; };
+            process.on("unhandledRejection", onError);
+            try {
+                start();
+                for (let i = 0; i < 100 && seen === undefined; i++) await new Promise(res => setTimeout(res, 50));
+                await new Promise(res => setTimeout(res, 100));
+                return seen;
+            } finally {
+                process.off("unhandledRejection", onError);
+            }
+        }
+        const reconciles = (name: string) => registrations.filter(r => r.name.startsWith(`${name}-`) && r.name.endsWith("-reconcile"));
+
+        it("checks the pinned key when the connection resolves, and changes no host when it is missing", async () => {
+            let c: SmtpPort | undefined;
+            const args = fleet();
+            args.hosts[0].connection = pulumi.output({ host: "198.18.0.11", privateKey: pulumi.secret(PRIVATE) });
+            const err = await programError(() => { c = new SmtpPort("outconn1", args); });
+            assert.ok(err instanceof pulumi.ResourceError, `a ResourceError, got ${err}`);
+            assert.equal(err.resource, c, "on the component");
+            assert.equal(err.message, [
+                `smtp-port "outconn1": invalid connections (checked once they resolved):`,
+                `  - host "mx1": [connection.hostKey] is required: pin the host's SSH key (ssh-keyscan), or set insecureIgnoreHostKey: true to accept any key`,
+            ].join("\n"));
+            assert.deepEqual(reconciles("outconn1"), [], "no host is changed, not even the one whose connection is right");
+        });
+
+        it("refuses a key that reached the program in plain text inside an Output connection", async () => {
+            const args = fleet();
+            args.hosts[1].connection = pulumi.output({ host: "198.18.0.12", hostKey: KEY2, privateKey: PRIVATE });
+            const err = await programError(() => new SmtpPort("outconn2", args));
+            assert.match(String(err?.message), /host "mx2": \[connection.privateKey\] must be a Pulumi secret/);
+            assert.ok(!String(err?.message).includes("unit-test-private-key"), "the key itself is never in the message");
+            assert.deepEqual(reconciles("outconn2"), []);
+        });
+
+        it("requires a pinned key for the bastion too, unless the host opts out", async () => {
+            const args = fleet();
+            args.hosts[0].connection = { host: "198.18.0.11", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE), proxy: { host: "bastion.example", privateKey: pulumi.secret(PRIVATE) } };
+            const err = await programError(() => new SmtpPort("proxy1", args));
+            assert.match(String(err?.message), /^smtp-port "proxy1": invalid connections \(checked once they resolved\):\n {2}- host "mx1": \[connection.proxy.hostKey\] is required/);
+            assert.deepEqual(reconciles("proxy1"), []);
+            args.hosts[0].insecureIgnoreHostKey = true;
+            const { mine } = await build("proxy2", args);
+            assert.equal(mine.filter(r => r.name.endsWith("-reconcile")).length, 2);
+        });
+
+        it("runs a fleet whose pinned, secret connections are Outputs as it runs plain ones", async () => {
+            const args = fleet({ rollout: { batchSize: 1 } });
+            args.hosts[0].connection = pulumi.output({ host: "198.18.0.11", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE) });
+            args.hosts[1].connection = { host: "198.18.0.12", hostKey: pulumi.output(KEY2), privateKey: pulumi.secret(PRIVATE), proxy: { host: "b", hostKey: pulumi.output(KEY1) } };
+            const { mine, results } = await build("outconn3", args);
+            const deps = (n: string) => mine.find(r => r.name === `outconn3-${n}-reconcile`)!.dependencies.map(d => d.split("::").pop());
+            assert.deepEqual(deps("mx1"), []);
+            assert.deepEqual(deps("mx2"), ["outconn3-wave1-check"]);
+            assert.equal(results.mx1.status, "changed");
+            const check = mine.find(r => r.name === "outconn3-wave1-check")!;
+            assert.deepEqual(JSON.parse(String(check.inputs.stdin)), { name: "mx1", host: "198.18.0.11", port: 17, oldPort: 25 }, "the check's address from the resolved connection");
+        });
+    });
+
     describe("with a failure budget", () => {
         // The look at each host goes over SSH; here it answers from a table.
         const real = hostPreview.sshRunner.run;
@@ -187,14 +255,15 @@ describe("SmtpPort (mocked engine)", () => {
         });
         after(() => { hostPreview.sshRunner.run = real; });
 
-        const preview = (wouldChange: boolean, generation: number) => JSON.stringify({
-            action: "preview", would_change: wouldChange, drift: false, generation, service_port: 25, mta: "postfix", mta_port: 25, diff: [], mta_diff: [],
+        const preview = (host: string, wouldChange: boolean, change: string) => JSON.stringify({
+            schema: 1, action: "preview", status: wouldChange ? "would_change" : "no_change", host, file: "/etc/services", port: 17,
+            drift: false, change, service_port: 25, mta: "postfix", mta_port: 25, diff: [], mta_diff: [],
         });
 
         async function budgetFleet(name: string) {
-            answers["198.18.0.11"] = preview(true, 4);
+            answers["198.18.0.11"] = preview("mx1", true, "4");
             answers["198.18.0.12"] = new Error("ssh: connect to host 198.18.0.12 port 22: No route to host");
-            answers["198.18.0.13"] = preview(false, 2);
+            answers["198.18.0.13"] = preview("mx3", false, "2");
             const args = fleet({ previewHosts: true, rollout: { batchSize: 1, failureBudget: 2 } });
             args.hosts.push({ name: "mx3", connection: { host: "198.18.0.13", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE) } });
             const c = new SmtpPort(name, args);
@@ -223,7 +292,8 @@ describe("SmtpPort (mocked engine)", () => {
         it("reports a failed host instead of failing its step, and retries it on the next update", async () => {
             const { get } = await budgetFleet("budget2");
             const create: string = get("mx1-reconcile").inputs.create;
-            assert.match(create, / --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z \|\| printf '\{"failed":true,"exit":%s\}\\n' "\$\?" # smtp-port\.sh [0-9a-f]{12}$/);
+            assert.ok(create.endsWith(` --change ${/--change (\S+)/.exec(create)![1]} || printf '{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"/etc/services","reason":"the host script exited with %s before reporting","rolled_back":false}\\n' "$?" # smtp-port.sh ${hostScript().digest}`), create);
+            assert.match(create, / --report-failure yes --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z \|\| /, "the next change, marked with this attempt");
             assert.match(get("mx3-reconcile").inputs.create, / --change 2 \|\| printf /, "a host that is right keeps its change number: no update");
             assert.match(get("wave1-check").inputs.create, / --soft yes$/);
         });
@@ -246,6 +316,36 @@ describe("SmtpPort (mocked engine)", () => {
                 `  already right (1): mx3`,
                 `  unreachable: mx2: ssh: connect to host 198.18.0.12 port 22: No route to host`,
             ].join("\n"));
+        });
+
+        it("keeps each resource's source position in the program (the stack-trace speed-up must not lose it)", async () => {
+            const { mine } = await budgetFleet("positions");
+            assert.deepEqual(mine.map(r => r.type).sort(), [...Array(6).fill("command:local:Command"), ...Array(3).fill("command:remote:Command")]);
+            for (const r of mine) {
+                assert.ok(r.sourcePosition, `${r.name}: no source position`);
+                assert.match(r.sourcePosition.uri, /^file:\/\/.*\/components\/hostSteps\.ts$/, `${r.name}: ${r.sourcePosition.uri}`);
+                assert.ok(r.sourcePosition.line > 0, `${r.name}: line ${r.sourcePosition.line}`);
+            }
+        });
+
+        it("counts a host the script rolled back from its result, leaves it out of the check, and stops the rollout once the budget is spent", async () => {
+            const reason = "mx1: the restart command failed; rolled back in 1s: /etc/services and the postfix configuration are as before";
+            applyOutputs.mx1 = "smtp-port: restarting the mail service\n" + failedApply("mx1", reason, true);
+            try {
+                const { c, get } = await budgetFleet("budget5");
+                assert.equal(get("wave1-check").inputs.stdin, "", "nothing to probe on a host that was put back");
+                assert.equal(get("wave3-gate").inputs.create, "cat >&2; exit 1 # smtp-port: stop the rollout");
+                assert.equal(get("wave3-gate").inputs.stdin, [
+                    `smtp-port "budget5": rollout stopped before wave 3 of 3: 2 hosts failed, the failure budget is 2; no later host was touched`,
+                    `  rolled back: mx1: ${reason}`,
+                    `  unreachable: mx2: ssh: connect to host 198.18.0.12 port 22: No route to host`,
+                    `  untouched (1): mx3`,
+                ].join("\n"));
+                const results = await valueOf(c.results);
+                assert.deepEqual([results.mx1.status, results.mx1.failure, results.mx1.oldPort, results.mx1.banner, results.mx1.changed], ["rolled back", reason, null, null, false]);
+            } finally {
+                delete applyOutputs.mx1;
+            }
         });
 
         it("refuses a budget without looking at hosts", () => {

@@ -69,6 +69,19 @@ describe("program start-up (startup/preload.js)", () => {
         assert.deepEqual(JSON.parse(r.stdout), { atStart: [], after: ["@npmcli/arborist", "typescript"], serialized: true, codePaths: true });
     });
 
+    it("loads the whole program without the TypeScript compiler, Arborist or ssh2 (only a look needs ssh2)", () => {
+        const r = withPreload(`
+            const guarded = /node_modules\\/(typescript|@npmcli\\/arborist|ssh2)\\//;
+            require("@pulumi/pulumi"); require("@pulumi/command");
+            require("./components"); require("./components/stackConfig");
+            const loaded = [...new Set(Object.keys(require.cache).map(f => (guarded.exec(f) || [])[1]).filter(Boolean))].sort();
+            const ours = Object.keys(require.cache).filter(f => f.includes("/components/") && !f.includes("node_modules")).length;
+            console.log(JSON.stringify({ loaded, ours: ours > 5 }));
+        `);
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(JSON.parse(r.stdout), { loaded: [], ours: true });
+    });
+
     it("runs TypeScript, and stack traces name lines of the .ts source", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-startup-"));
         try {
@@ -101,6 +114,17 @@ describe("program start-up (startup/preload.js)", () => {
         assert.equal((swc.module as { noInterop?: boolean }).noInterop, !o.esModuleInterop);
         assert.equal((swc.module as { strictMode?: boolean }).strictMode, o.strict);
         assert.equal(swc.jsc?.transform?.useDefineForClassFields, true, "TypeScript's default from ES2022 on");
+    });
+
+    it("runs on the exact @pulumi/pulumi it was made for: pinned in package.json and the lock, and installed", () => {
+        // startup/ and components/promiseStacks.ts rely on the SDK's internals.
+        const read = (f: string) => JSON.parse(fs.readFileSync(path.join(ROOT, f), "utf8"));
+        const pinned = read("package.json").dependencies["@pulumi/pulumi"];
+        assert.match(pinned, /^\d+\.\d+\.\d+$/, "an exact version, no range");
+        const lock = read("package-lock.json").packages;
+        assert.equal(lock[""].dependencies["@pulumi/pulumi"], pinned, "the lock's root entry agrees");
+        assert.equal(lock["node_modules/@pulumi/pulumi"].version, pinned);
+        assert.equal(read("node_modules/@pulumi/pulumi/package.json").version, pinned, "installed");
     });
 
     it("is what Pulumi.yaml runs the program with", () => {
