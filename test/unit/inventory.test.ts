@@ -582,7 +582,9 @@ describe("inventoryHostsFromFiles: from stack config paths", () => {
         });
         const args = fleetFromConfig({ port: "17", hosts: r.hosts }, { privateKey: pulumi.secret("key") });
         assert.deepEqual(validateSmtpPortArgs(args), []);
-        assert.deepEqual(args.hosts.map(h => [h.name, h.connection.host, h.connection.port, h.connection.user, h.port]), [
+        // fleetFromConfig gives plain connections (the type allows Outputs for library users).
+        const conns = args.hosts.map(h => h.connection as { host: string; port?: number; user?: string });
+        assert.deepEqual(args.hosts.map((h, i) => [h.name, conns[i].host, conns[i].port, conns[i].user, h.port]), [
             ["mx1", "198.18.0.11", 22, "root", undefined], ["mx2", "198.18.0.12", 22, "root", undefined], ["mx3", "198.18.0.13", 2222, "root", 2526],
         ]);
     });
