@@ -6,8 +6,13 @@ import { SmtpPort } from "./components";
 import { configIsSecret, readStackConfig, StackConfigError } from "./components/stackConfig";
 
 // Every key is checked before anything is registered: a wrong config stops
-// here with one line per problem, and no host is contacted.
-const config = readStackConfig(pulumi.runtime.allConfig(), configIsSecret, pulumi.getStack());
+// here with one line per problem, and no host is contacted. An inventory and
+// known_hosts file are found relative to the project folder, as documented,
+// wherever pulumi was started.
+const config = readStackConfig(pulumi.runtime.allConfig(), configIsSecret, pulumi.getStack(), {
+    baseDir: pulumi.runtime.getRootDirectory() || process.cwd(),
+});
+for (const w of config.warnings) pulumi.log.warn(w);
 if (config.problems.length > 0) throw new StackConfigError(config.problems, pulumi.getStack());
 
 const fleet = new SmtpPort("smtp", {
