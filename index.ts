@@ -12,8 +12,11 @@ import { configIsSecret, readStackConfig, StackConfigError } from "./components/
 const config = readStackConfig(pulumi.runtime.allConfig(), configIsSecret, pulumi.getStack(), {
     baseDir: pulumi.runtime.getRootDirectory() || process.cwd(),
 });
-for (const w of config.warnings) pulumi.log.warn(w);
 if (config.problems.length > 0) throw new StackConfigError(config.problems, pulumi.getStack());
+// Only now: the engine (3.248) does not show a warning of a program that
+// then fails, even one logged and delivered first; so a config with
+// problems shows its problems, and the notes once it is usable.
+for (const w of config.warnings) pulumi.log.warn(w);
 
 const fleet = new SmtpPort("smtp", {
     ...config.args,
