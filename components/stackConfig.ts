@@ -352,6 +352,9 @@ const FROM_INVENTORY: Record<string, { key: "inventory" | "knownHosts"; name: st
  * starts with a file is the key naming that file (the known_hosts file:
  * `smtp-port:knownHosts`; the inventory and its group_vars/ and host_vars/:
  * `smtp-port:inventory`), with the file and line as `where`.
+ * @param text one of `InventoryError.problems`
+ * @param files the inventory, known_hosts file and vars folders (ending in a separator) as the inventory module shows them: relative to the project folder. Default: none
+ * @param entries the `smtp-port:hosts` entries as written, to name the host of an entry's problem
  */
 export function inventoryProblem(text: string, files: { inventory: string; knownHosts?: string; varsDirs: string[] }, entries: unknown[]): ConfigProblem {
     const ns = NAMESPACE;
@@ -365,7 +368,7 @@ export function inventoryProblem(text: string, files: { inventory: string; known
     }
     const inFile = (): { file: string; where: string; message: string } | undefined => {
         for (const f of [files.inventory, files.knownHosts]) {
-            if (f === undefined || !text.startsWith(f)) continue;
+            if (!f || !text.startsWith(f)) continue;
             const m = /^(:\d+)?: /.exec(text.slice(f.length));
             if (m) return { file: f, where: f + (m[1] ?? ""), message: text.slice(f.length + m[0].length) };
         }
@@ -592,7 +595,9 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
             continue;
         }
         const { key, host } = configKeyOfArg(p.path, hosts);
-        problem(key, p.message, host);
+        // An empty fleet: say where else the hosts can come from.
+        const hint = p.path.length === 1 && p.path[0] === "hosts" ? ` (or take them from an Ansible inventory: ${ns}:inventory and ${ns}:knownHosts)` : "";
+        problem(key, p.message + hint, host);
     }
     return { args, problems: sortProblems(problems), warnings };
 }

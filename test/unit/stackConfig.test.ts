@@ -222,7 +222,9 @@ describe("stack config: what the user is told", () => {
     });
 
     it("says an empty fleet needs hosts", () => {
-        assert.deepEqual(lines({ port: "17", privateKey: PRIVATE }), ["smtp-port:hosts must list at least one host"]);
+        assert.deepEqual(lines({ port: "17", privateKey: PRIVATE }), [
+            "smtp-port:hosts must list at least one host (or take them from an Ansible inventory: smtp-port:inventory and smtp-port:knownHosts)",
+        ]);
     });
 });
 
