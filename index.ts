@@ -6,9 +6,17 @@ import { SmtpPort } from "./components";
 import { configIsSecret, readStackConfig, StackConfigError } from "./components/stackConfig";
 
 // Every key is checked before anything is registered: a wrong config stops
-// here with one line per problem, and no host is contacted.
-const config = readStackConfig(pulumi.runtime.allConfig(), configIsSecret, pulumi.getStack());
+// here with one line per problem, and no host is contacted. An inventory and
+// known_hosts file are found relative to the project folder, as documented,
+// wherever pulumi was started.
+const config = readStackConfig(pulumi.runtime.allConfig(), configIsSecret, pulumi.getStack(), {
+    baseDir: pulumi.runtime.getRootDirectory() || process.cwd(),
+});
 if (config.problems.length > 0) throw new StackConfigError(config.problems, pulumi.getStack());
+// Only now: the engine (3.248) does not show a warning of a program that
+// then fails, even one logged and delivered first; so a config with
+// problems shows its problems, and the notes once it is usable.
+for (const w of config.warnings) pulumi.log.warn(w);
 
 const fleet = new SmtpPort("smtp", {
     ...config.args,

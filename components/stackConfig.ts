@@ -1,5 +1,7 @@
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SmtpPortArgs, SmtpHostArgs, MailServer } from "./args";
+import { InventoryError, stackHosts, StackHostsConfig } from "./inventory";
 import { RolloutArgs } from "./rollout";
 import { ArgProblem, smtpPortArgsProblems } from "./validate";
 
@@ -11,7 +13,7 @@ export interface ConfigKeySpec {
     /** Pulumi's project config type: Pulumi checks a stack's value against it before the program runs. */
     type: "string" | "integer" | "boolean" | "object" | "array";
     /** For arrays: the type of an item. */
-    items?: "object";
+    items?: "object" | "string";
     description: string;
     /**
      * Pulumi.yaml's default. Pulumi treats a declared key without a default
@@ -34,7 +36,7 @@ export const STACK_CONFIG: Record<string, ConfigKeySpec> = {
     port: { type: "integer", description: "The SMTP port every host should listen on, 1-65535. Required." },
     hosts: {
         type: "array", items: "object", default: [],
-        description: "The mail servers: a list of {name, host, hostKey, ...} (README: Configuration reference). At least one.",
+        description: "The mail servers: a list of {name, host, hostKey, ...} (docs/configuration.md). At least one, unless smtp-port:inventory names them: then per-host settings ({name, port, mta, ...}) of inventory hosts.",
     },
     restartCommand: { type: "string", default: "", description: "Shell command run on a host after its services file changed, and after a revert. Default: none (\"\")." },
     servicesFile: { type: "string", default: "/etc/services", description: "Absolute path of the services file on every host." },
@@ -60,13 +62,15 @@ export const STACK_CONFIG: Record<string, ConfigKeySpec> = {
     },
     inventory: {
         type: "string", default: "",
-        description: "Path of an Ansible inventory to take the hosts from. Reserved: not read by this version. Default: none (\"\").",
-        reserved: "it is reserved for reading hosts from an Ansible inventory, which this version does not do yet",
+        description: "An Ansible inventory (INI or YAML), relative to the project folder, to take the hosts from; smtp-port:hosts then holds per-host settings by name. Default: none (\"\").",
     },
     knownHosts: {
         type: "string", default: "",
-        description: "Path of a known_hosts file to take host keys from. Reserved: not read by this version. Default: none (\"\").",
-        reserved: "it is reserved for reading host keys from a known_hosts file, which this version does not do yet",
+        description: "An OpenSSH known_hosts file, relative to the project folder, each inventory host's key is pinned from. Required with smtp-port:inventory. Default: none (\"\").",
+    },
+    inventoryGroups: {
+        type: "array", items: "string", default: [],
+        description: "Only the inventory hosts in these groups, like a play's hosts:. Default: every host of the inventory ([]).",
     },
 };
 
@@ -192,13 +196,19 @@ export interface ConfigProblem {
     key: string;
     /** The host's name, for a problem inside a `smtp-port:hosts` entry that has one. */
     host?: string;
+    /**
+     * For a problem inside a file the key names (`smtp-port:inventory`,
+     * `smtp-port:knownHosts`): the file as shown, and the line where known,
+     * `ansible/hosts.ini:12`. Default: none (a problem with the value itself).
+     */
+    where?: string;
     /** What is wrong, without the key: `must be an integer from 1 to 65535, got 70000`. */
     message: string;
 }
 
-/** `smtp-port:hosts[1].hostKey (mx2) is required: ...` */
+/** `smtp-port:hosts[1].hostKey (mx2) is required: ...`; `smtp-port:inventory: hosts.ini:12: host "mx4": ...` */
 export function describeConfigProblem(p: ConfigProblem): string {
-    return `${p.key}${p.host ? ` (${p.host})` : ""} ${p.message}`;
+    return `${p.key}${p.host ? ` (${p.host})` : ""}${p.where ? `: ${p.where}:` : ""} ${p.message}`;
 }
 
 /**
@@ -307,18 +317,92 @@ export interface StackConfigRead {
     args: SmtpPortArgs;
     /** Every problem, in key order; empty when the config is valid. */
     problems: ConfigProblem[];
+    /**
+     * Notes worth a `pulumi.log.warn`, each starting with the key it is
+     * about (`smtp-port:inventory: ansible_ssh_private_key_file is set for
+     * mx1 and not used: ...`). Empty without an inventory.
+     */
+    warnings: string[];
+}
+
+/** Where {@link readStackConfig} finds the files that stack config names. */
+export interface StackFiles {
+    /** The project folder (where Pulumi.yaml is): `inventory` and `knownHosts` are relative to it. Default: the current folder. */
+    baseDir?: string;
+    /**
+     * Reads the hosts from `smtp-port:hosts`, `inventory`, `knownHosts` and
+     * `inventoryGroups`; throws an `InventoryError` listing every problem.
+     * Default: inventory.ts's `stackHosts`, which reads the two files.
+     */
+    readHosts?: (cfg: StackHostsConfig, baseDir: string) => { hosts: HostConfig[]; warnings: string[] };
+}
+
+/** The fields of a host that an inventory gives, by the component's connection field: the variable (or key) a problem names. */
+const FROM_INVENTORY: Record<string, { key: "inventory" | "knownHosts"; name: string }> = {
+    host: { key: "inventory", name: "ansible_host" },
+    port: { key: "inventory", name: "ansible_port" },
+    user: { key: "inventory", name: "ansible_user" },
+    hostKey: { key: "knownHosts", name: "hostKey" },
+};
+
+/**
+ * One line of an `InventoryError` as a problem naming its config key:
+ * `[knownHosts] is required ...` is `smtp-port:knownHosts`; `smtp-port:hosts[1]
+ * "mx2": [sshPort] ...` is `smtp-port:hosts[1].sshPort` (mx2); a line that
+ * starts with a file is the key naming that file (the known_hosts file:
+ * `smtp-port:knownHosts`; the inventory and its group_vars/ and host_vars/:
+ * `smtp-port:inventory`), with the file and line as `where`.
+ * @param text one of `InventoryError.problems`
+ * @param files the inventory, known_hosts file and vars folders (ending in a separator) as the inventory module shows them: relative to the project folder. Default: none
+ * @param entries the `smtp-port:hosts` entries as written, to name the host of an entry's problem
+ */
+export function inventoryProblem(text: string, files: { inventory: string; knownHosts?: string; varsDirs: string[] }, entries: unknown[]): ConfigProblem {
+    const ns = NAMESPACE;
+    const own = /^\[(inventory|knownHosts|inventoryGroups|hosts)\] ([\s\S]*)$/.exec(text);
+    if (own) return { key: `${ns}:${own[1]}`, message: own[2] };
+    const entry = /^smtp-port:hosts\[(\d+)\](?: "[\s\S]*?")?: \[([A-Za-z]+)\] ([\s\S]*)$/.exec(text);
+    if (entry) {
+        const e = entries[Number(entry[1])] as { name?: unknown } | null | undefined;
+        const host = e && typeof e === "object" && typeof e.name === "string" && e.name !== "" ? e.name : undefined;
+        return { key: `${ns}:hosts[${entry[1]}].${entry[2]}`, message: entry[3], ...(host ? { host } : {}) };
+    }
+    const inFile = (): { file: string; where: string; message: string } | undefined => {
+        for (const f of [files.inventory, files.knownHosts]) {
+            if (!f || !text.startsWith(f)) continue;
+            const m = /^(:\d+)?: /.exec(text.slice(f.length));
+            if (m) return { file: f, where: f + (m[1] ?? ""), message: text.slice(f.length + m[0].length) };
+        }
+        for (const d of files.varsDirs) {
+            if (!text.startsWith(d)) continue;
+            const m = /^(.*?)(:\d+)?: /.exec(text.slice(d.length));
+            if (m) return { file: d + m[1], where: d + m[1] + (m[2] ?? ""), message: text.slice(d.length + m[0].length) };
+        }
+        return undefined;
+    };
+    const f = inFile();
+    if (!f) return { key: `${ns}:inventory`, message: text };
+    const groups = /^\[inventoryGroups\] ([\s\S]*)$/.exec(f.message);
+    if (groups) return { key: `${ns}:inventoryGroups`, where: f.where, message: groups[1] };
+    return { key: `${ns}:${f.file === files.knownHosts && f.file !== files.inventory ? "knownHosts" : "inventory"}`, where: f.where, message: f.message };
 }
 
 /**
  * The component's arguments from the stack config as Pulumi passes it
  * (`pulumi.runtime.allConfig()`: every key, strings, objects as JSON), and
- * every problem with it, each naming the key as the user writes it. Pure:
- * no resources, no I/O. Keys of other namespaces are left alone.
+ * every problem with it, each naming the key as the user writes it. No
+ * resources; no I/O but reading the inventory and known_hosts files that
+ * `smtp-port:inventory` and `smtp-port:knownHosts` name, through
+ * `files.readHosts`. Keys of other namespaces are left alone.
+ *
+ * With `smtp-port:inventory`, the hosts (names, addresses, SSH ports, users)
+ * come from the inventory and their pinned keys from `smtp-port:knownHosts`;
+ * `smtp-port:hosts` entries are per-host settings of inventory hosts, by name.
  * @param values every config key and its value, e.g. `{"smtp-port:port": "17"}`
  * @param isSecret whether a key was set as a secret
  * @param stack the stack's name, to name its config file in messages
+ * @param files where the files the config names are, and how they are read (defaults: the current folder, inventory.ts)
  */
-export function readStackConfig(values: Record<string, string>, isSecret: (key: string) => boolean = configIsSecret, stack = "<stack>"): StackConfigRead {
+export function readStackConfig(values: Record<string, string>, isSecret: (key: string) => boolean = configIsSecret, stack = "<stack>", files: StackFiles = {}): StackConfigRead {
     const ns = NAMESPACE;
     const problems: ConfigProblem[] = [];
     const known = Object.keys(STACK_CONFIG);
@@ -384,7 +468,8 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
                     problem(key, spec.secret ? `must be ${what}` : `must be ${what} (in Pulumi.<stack>.yaml, or with ${how}), got ${show(v)}`);
                     continue;
                 }
-                raw[name] = v;
+                // Pulumi.yaml's default for inventoryGroups: every group.
+                raw[name] = name === "inventoryGroups" && isList && (v as unknown[]).length === 0 ? undefined : v;
             }
         }
         if (spec.secret && text !== "" && text !== "{}" && !isSecret(key)) {
@@ -395,8 +480,9 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
         }
     }
 
-    const hosts: unknown[] = Array.isArray(raw.hosts) ? raw.hosts : [];
-    hosts.forEach((h, i) => {
+    // The entries as written: the hosts, or with an inventory per-host settings.
+    const entries: unknown[] = Array.isArray(raw.hosts) ? raw.hosts : [];
+    entries.forEach((h, i) => {
         if (h === null || typeof h !== "object" || Array.isArray(h)) return; // the component names it
         const entry = h as Record<string, unknown>;
         const host = typeof entry.name === "string" && entry.name !== "" ? entry.name : undefined;
@@ -423,14 +509,52 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
         }
     }
 
+    // Where the hosts come from. Without an inventory, readHosts only
+    // checks that knownHosts and inventoryGroups are not set alone.
+    const inventory = raw.inventory as string | undefined;
+    const baseDir = files.baseDir ?? process.cwd();
+    // The files as the inventory module shows them in its problems: relative to the project folder.
+    const shown = (f: string) => path.relative(baseDir, path.resolve(baseDir, f)) || path.resolve(baseDir, f);
+    const invDir = inventory !== undefined ? path.dirname(path.resolve(baseDir, inventory)) : baseDir;
+    const fileNames = {
+        inventory: inventory !== undefined ? shown(inventory) : "",
+        knownHosts: typeof raw.knownHosts === "string" ? shown(raw.knownHosts) : undefined,
+        varsDirs: ["group_vars", "host_vars"].map(d => path.relative(baseDir, path.join(invDir, d)) + path.sep),
+    };
+    let hosts: unknown[] = entries;
+    let hostsUnknown = false;
+    let warnings: string[] = [];
+    try {
+        const r = (files.readHosts ?? stackHosts)({
+            // With an inventory, an absent or unusable hosts value is no overrides.
+            hosts: inventory === undefined ? entries : raw.hosts,
+            inventory,
+            knownHosts: raw.knownHosts as string | undefined,
+            inventoryGroups: raw.inventoryGroups,
+        }, baseDir);
+        hosts = r.hosts;
+        warnings = r.warnings.map(w => `${ns}:inventory: ${w}`);
+    } catch (e) {
+        if (!(e instanceof InventoryError)) throw e;
+        // Which hosts an unusable inventory holds is unknown: no check that
+        // needs the host list runs (it would only add noise).
+        if (inventory !== undefined) {
+            hosts = [];
+            hostsUnknown = true;
+        }
+        // Pushed as they are: one key (smtp-port:inventory) may have many.
+        for (const text of e.problems) problems.push(inventoryProblem(text, fileNames, entries));
+    }
+
     const perHost = raw.hostSecrets as Record<string, unknown> | undefined;
     const hostNames = hosts.map(h => (h as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === "string");
+    const fleetKey = inventory !== undefined ? `${ns}:inventory` : `${ns}:hosts`;
     if (perHost) {
         for (const [name, entry] of Object.entries(perHost)) {
             const at = `${ns}:hostSecrets${fieldPath([name])}`;
-            if (!hostNames.includes(name)) {
+            if (!hostsUnknown && !hostNames.includes(name)) {
                 const near = closest(name, hostNames);
-                problem(at, near ? `names no host of ${ns}:hosts: did you mean ${near}?` : `names no host of ${ns}:hosts (the hosts: ${hostNames.join(", ")})`);
+                problem(at, near ? `names no host of ${fleetKey}: did you mean ${near}?` : `names no host of ${fleetKey} (the hosts: ${hostNames.join(", ")})`);
             }
             if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
                 problem(at, "must be an object with privateKey and/or password");
@@ -465,10 +589,45 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
     });
 
     for (const p of smtpPortArgsProblems(args)) {
+        if (hostsUnknown && p.path[0] === "hosts") continue; // "must list at least one host": the inventory's problems say why
+        if (inventory !== undefined && p.path[0] === "hosts" && typeof p.path[1] === "number") {
+            problems.push(inventoryHostProblem(p, hosts as HostConfig[], entries, fileNames));
+            continue;
+        }
         const { key, host } = configKeyOfArg(p.path, hosts);
-        problem(key, p.message, host);
+        // An empty fleet: say where else the hosts can come from.
+        const hint = p.path.length === 1 && p.path[0] === "hosts" ? ` (or take them from an Ansible inventory: ${ns}:inventory and ${ns}:knownHosts)` : "";
+        problem(key, p.message + hint, host);
     }
-    return { args, problems: sortProblems(problems) };
+    return { args, problems: sortProblems(problems), warnings };
+}
+
+/**
+ * A problem the component found with a host that came from an inventory,
+ * named where the user can fix it: a per-host setting at its
+ * `smtp-port:hosts` entry, a credential at `smtp-port:hostSecrets`, the
+ * address, SSH port, user and name at the inventory, the key at knownHosts.
+ */
+function inventoryHostProblem(p: ArgProblem, hosts: HostConfig[], entries: unknown[], files: { inventory: string; knownHosts?: string }): ConfigProblem {
+    const ns = NAMESPACE;
+    const i = p.path[1] as number;
+    const name = hosts[i]?.name;
+    let rest = p.path.slice(2);
+    if (rest[0] === "connection" && typeof rest[1] === "string") {
+        const field = rest[1];
+        const from = FROM_INVENTORY[field];
+        if (from) {
+            return { key: `${ns}:${from.key}`, where: files[from.key], message: `host "${name}": [${from.name}] ${p.message}` };
+        }
+        if (HOST_SECRET_FIELDS.includes(field) || field === "privateKeyPassword") {
+            const { key } = configKeyOfArg(p.path, hosts);
+            return { key, host: name, message: p.message };
+        }
+        rest = [CONNECTION_TO_HOST_FIELD[field] ?? field, ...rest.slice(2)];
+    }
+    const j = entries.findIndex(e => e !== null && typeof e === "object" && (e as { name?: unknown }).name === name);
+    if (j >= 0 && rest.length > 0 && rest[0] !== "name") return { key: `${ns}:hosts[${j}]${fieldPath(rest)}`, host: name, message: p.message };
+    return { key: `${ns}:inventory`, where: files.inventory, message: `host "${name}": [${rest.length > 0 ? rest.join(".") : "name"}] ${p.message}` };
 }
 
 /** Problems in the order of Pulumi.yaml's keys, then of hosts, then of fields; unknown keys first. */
