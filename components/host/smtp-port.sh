@@ -1146,21 +1146,27 @@ verify_addresses() {
 }
 
 SEEN=""
-# greeting PORT: SEEN, the 220 greeting on PORT at any of ADDRESSES, or why not (false).
+# greeting PORT: SEEN, the 220 greeting on PORT, or why not (false). Every
+# address must greet or refuse (nothing there): a squatter on one of them
+# (another program on IPv4 while the MTA is on ::1) is a failure.
 greeting() {
-    SEEN=""
+    SEEN="" good="" bad="" refused=""
     for addr in $ADDRESSES; do
         rc=0
         line=$(banner "$addr" "$1") || rc=$?
+        at=$(show_addr "$addr" "$1")
+        # A reply code is three digits, then space, dash or the line's end: 2201 is not 220.
         case "$rc:$line" in
-            0:220*) SEEN="$line"; return 0 ;;
-            0:*) SEEN="$SEEN${SEEN:+, }$(show_addr "$addr" "$1"): wrong banner '$line'" ;;
-            2:*) SEEN="$SEEN${SEEN:+, }$(show_addr "$addr" "$1"): connection refused" ;;
-            3:*) SEEN="$SEEN${SEEN:+, }$(show_addr "$addr" "$1"): timeout" ;;
+            0:220 | 0:"220 "* | 0:220-*) good=${good:-$line} ;;
+            0:*) bad="$bad${bad:+, }$at: wrong banner '$line'" ;;
+            2:*) refused="$refused${refused:+, }$at: connection refused" ;;
+            3:*) bad="$bad${bad:+, }$at: timeout" ;;
             4:*) SEEN="no perl, python3 or nc to check with"; return 2 ;;
-            *) SEEN="$SEEN${SEEN:+, }$(show_addr "$addr" "$1"): error $rc" ;;
+            *) bad="$bad${bad:+, }$at: error $rc" ;;
         esac
     done
+    if [ -n "$good" ] && [ -z "$bad" ]; then SEEN=$good; return 0; fi
+    SEEN="$bad${bad:+${refused:+, }}$refused"
     return 1
 }
 

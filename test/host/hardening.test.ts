@@ -250,6 +250,31 @@ for (const shell of SHELLS) {
                 } finally { stop(s.pid); }
             });
 
+            it("every probed address must greet or refuse: a squatter on 127.0.0.1 while the MTA is on ::1 rolls the host back", () => {
+                const s = start("smtp 27631/tcp mail\n", "::1");
+                const squat = { file: path.join(s.dir, "squat.services"), pid: path.join(s.dir, "squat.pid") };
+                fs.writeFileSync(squat.file, "smtp 27632/tcp\n");
+                assert.equal(spawnSync("sh", [FAKE, squat.file, squat.pid, "127.0.0.1", "SSH-2.0-squatter"]).status, 0, "squatter starts");
+                try {
+                    const r = runScript(shell, ["apply", "--port", "27632", "--file", s.file, "--state-dir", s.state, "--restart", s.restart, "--verify-timeout", "2", "--host-label", "mx6"]);
+                    assert.equal(r.code, 1, r.stderr);
+                    assert.match(r.json.reason, /^mx6: no SMTP greeting on port 27632 after 2s \(127\.0\.0\.1:27632: wrong banner 'SSH-2\.0-squatter'\); rolled back/);
+                    assert.equal(r.json.rolled_back, true);
+                    assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27631/tcp mail\n");
+                } finally { stop(squat.pid); stop(s.pid); }
+            });
+
+            it("a first line that only starts with 220 (2201 not smtp) is not a greeting", () => {
+                const s = setup("smtp 27641/tcp mail\n");
+                const pid = path.join(s.dir, "mta.pid");
+                const restart = `sh ${q(FAKE)} ${q(s.file)} ${q(pid)} 127.0.0.1 '2201 not smtp'`;
+                try {
+                    const r = runScript(shell, ["apply", "--port", "27642", "--file", s.file, "--state-dir", s.state, "--restart", restart, "--verify-timeout", "2", "--verify-address", "127.0.0.1", "--host-label", "mx6"]);
+                    assert.equal(r.code, 1, r.stderr);
+                    assert.match(r.json.reason, /^mx6: no SMTP greeting on port 27642 after 2s \(127\.0\.0\.1:27642: wrong banner '2201 not smtp'\); rolled back/);
+                } finally { stop(pid); }
+            });
+
             it("the old port must be closed on every probed address", () => {
                 const s = start("smtp 27611/tcp mail\n", "::1");
                 const other = path.join(s.dir, "other.pid");
