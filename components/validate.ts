@@ -21,6 +21,30 @@ export function portProblem(v: unknown): string | undefined {
     return undefined;
 }
 
+/** Folders any local user may write to: a state folder there could be planted by them (the host script refuses it too). */
+const WORLD_WRITABLE = ["/tmp", "/var/tmp", "/dev/shm"];
+
+/** An address as the host script's --verify-address and the listener check take it: a host name, IPv4, IPv6 or [IPv6]. */
+const ADDRESS = /^(\[[0-9A-Fa-f.:]+\]|[A-Za-z0-9.:_-]+)$/;
+
+function addressProblem(v: unknown, auto: boolean): string | undefined {
+    if (typeof v !== "string" || !ADDRESS.test(v)) return `must be ${auto ? "auto, " : ""}a host name or an address (IPv6 may be in brackets), got ${show(v)}`;
+    return undefined;
+}
+
+function stateDirProblem(v: unknown): string | undefined {
+    const p = absPathProblem(v);
+    if (p) return p;
+    // As the host script judges it: the folder and the parent it is created
+    // in must be writable by its owner only. A private folder inside /tmp
+    // (mktemp -d) is fine; /tmp itself or a new folder directly in it is not.
+    const dir = String(v).replace(/\/+$/, "") || "/";
+    const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
+    const open = WORLD_WRITABLE.find(w => dir === w || parent === w);
+    if (open) return `must not be ${dir === open ? "" : "directly in "}${open}, which every local user may write to (they could plant the state that root restores from), got ${show(v)}`;
+    return undefined;
+}
+
 function absPathProblem(v: unknown): string | undefined {
     if (typeof v !== "string" || !v.startsWith("/")) return `must be an absolute path, got ${show(v)}`;
     if (/[\0\n\r]/.test(v)) return "must not contain NUL or line breaks";
@@ -80,7 +104,7 @@ function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): Ar
         if (p) add("servicesFile", p);
     }
     if (h.stateDir !== undefined) {
-        const p = absPathProblem(h.stateDir);
+        const p = stateDirProblem(h.stateDir);
         if (p) add("stateDir", p);
     }
     if (h.mta !== undefined && !MTAS.includes(h.mta)) add("mta", `must be one of ${MTAS.join(", ")}, got ${show(h.mta)}`);
@@ -91,8 +115,13 @@ function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): Ar
         const b = h[field] !== undefined ? booleanProblem(h[field]) : undefined;
         if (b) add(field, b);
     }
-    if (h.checkAddress !== undefined && plain(h.checkAddress) && (typeof h.checkAddress !== "string" || h.checkAddress.trim() === "")) {
-        add("checkAddress", `must be a host name or address, got ${show(h.checkAddress)}`);
+    if (h.checkAddress !== undefined && plain(h.checkAddress)) {
+        const a = addressProblem(h.checkAddress, false);
+        if (a) add("checkAddress", a);
+    }
+    if (h.verifyAddress !== undefined && h.verifyAddress !== "auto") {
+        const a = addressProblem(h.verifyAddress, true);
+        if (a) add("verifyAddress", a);
     }
     const c = h.connection as any;
     if (c === undefined || c === null) {
@@ -161,11 +190,13 @@ export function smtpPortArgsProblems(args: SmtpPortArgs): ArgProblem[] {
     if (args.conflicts !== undefined && args.conflicts !== "comment" && args.conflicts !== "fail") {
         add("conflicts", `must be "comment" or "fail", got ${show(args.conflicts)}`);
     }
-    for (const field of ["servicesFile", "stateDir"] as const) {
-        if (args[field] !== undefined) {
-            const a = absPathProblem(args[field]);
-            if (a) add(field, a);
-        }
+    if (args.servicesFile !== undefined) {
+        const a = absPathProblem(args.servicesFile);
+        if (a) add("servicesFile", a);
+    }
+    if (args.stateDir !== undefined) {
+        const a = stateDirProblem(args.stateDir);
+        if (a) add("stateDir", a);
     }
     if (args.restartCommand !== undefined && (typeof args.restartCommand !== "string" || args.restartCommand.trim() === "")) {
         add("restartCommand", "must be a non-empty command");
@@ -175,7 +206,10 @@ export function smtpPortArgsProblems(args: SmtpPortArgs): ArgProblem[] {
         const b = args[field] !== undefined ? booleanProblem(args[field]) : undefined;
         if (b) add(field, b);
     }
-    if (args.verifyTimeout !== undefined && !positiveInt(args.verifyTimeout)) add("verifyTimeout", `must be a positive integer, got ${show(args.verifyTimeout)}`);
+    // The host script takes at most nine digits of seconds.
+    if (args.verifyTimeout !== undefined && (!positiveInt(args.verifyTimeout) || args.verifyTimeout > 999_999_999)) {
+        add("verifyTimeout", `must be a whole number of seconds from 1 to 999999999, got ${show(args.verifyTimeout)}`);
+    }
     const lc = args.listenerCheck;
     if (lc !== undefined) {
         for (const f of ["timeoutMs", "attempts", "delayMs"] as const) {

@@ -80,7 +80,7 @@ describe("validateSmtpPortArgs", () => {
             `[sudo] must be true or false, got "yes"`,
             "[previewHosts] must be true or false, got 1",
             `host "mx1": [sudo] must be true or false, got "no"`,
-            `host "mx1": [checkAddress] must be a host name or address, got ""`,
+            `host "mx1": [checkAddress] must be a host name or an address (IPv6 may be in brackets), got ""`,
             "host \"mx1\": [connection.host] must be a host name or address, got 5",
             `host "mx1": [connection.user] must be a user name, got ""`,
             "host \"mx1\": [connection.perDialTimeout] must be a positive integer, got 1.5",
