@@ -1152,17 +1152,18 @@ SEEN=""
 greeting() {
     SEEN="" good="" bad="" refused=""
     for addr in $ADDRESSES; do
-        rc=0
-        line=$(banner "$addr" "$1") || rc=$?
+        # Not rc: the caller keeps its own rc across this call (sh has no locals).
+        prc=0
+        line=$(banner "$addr" "$1") || prc=$?
         at=$(show_addr "$addr" "$1")
         # A reply code is three digits, then space, dash or the line's end: 2201 is not 220.
-        case "$rc:$line" in
+        case "$prc:$line" in
             0:220 | 0:"220 "* | 0:220-*) good=${good:-$line} ;;
             0:*) bad="$bad${bad:+, }$at: wrong banner '$line'" ;;
             2:*) refused="$refused${refused:+, }$at: connection refused" ;;
             3:*) bad="$bad${bad:+, }$at: timeout" ;;
             4:*) SEEN="no perl, python3 or nc to check with"; return 2 ;;
-            *) bad="$bad${bad:+, }$at: error $rc" ;;
+            *) bad="$bad${bad:+, }$at: error $prc" ;;
         esac
     done
     if [ -n "$good" ] && [ -z "$bad" ]; then SEEN=$good; return 0; fi
