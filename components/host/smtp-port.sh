@@ -452,7 +452,7 @@ lock_holder() {
 break_lock() {
     if ! ln -s -T "$$" "$LOCK.break" 2>/dev/null; then
         breaker=$(lock_holder "$LOCK.break")
-        alive "$breaker" || rm -f "$LOCK.break"
+        [ -z "$breaker" ] || alive "$breaker" || rm -f "$LOCK.break"
         return 1
     fi
     if [ "$(lock_holder "$LOCK")" = "$1" ]; then
@@ -469,7 +469,9 @@ lock() {
     # -T: a legacy lock (a folder) is held, not entered.
     until ln -s -T "$$" "$LOCK" 2>/dev/null; do
         holder=$(lock_holder "$LOCK")
-        if ! alive "$holder" && break_lock "$holder"; then continue; fi
+        # An empty holder is a lock being released or taken right now: a
+        # break then could remove the lock another run has just made.
+        if [ -n "$holder" ] && ! alive "$holder" && break_lock "$holder"; then continue; fi
         if [ "$(date +%s)" -ge "$deadline" ]; then
             err "$FILE is locked by process ${holder:-?} ($LOCK); another smtp-port run is in progress"
         fi
