@@ -6,3 +6,4 @@ export { decodeHostResult, HostResult, HostResultError, HOST_RESULT_SCHEMA } fro
 export { decodeCheckLines, CheckLine, CheckTarget } from "./checkLines";
 export { shellQuote, shellWords } from "./shell";
 export { RolloutArgs, planWaves, planRollout, rolloutProblems } from "./rollout";
+export { readStackConfig, configIsSecret, StackConfigError, StackConfigRead, StackFiles, ConfigProblem } from "./stackConfig";
