@@ -2,8 +2,9 @@
 // stack config (Pulumi.<stack>.yaml, keys declared in Pulumi.yaml);
 // credentials are config secrets.
 import * as pulumi from "@pulumi/pulumi";
-import { SmtpPort } from "./components";
-import { configIsSecret, readStackConfig, StackConfigError } from "./components/stackConfig";
+// Only the package's public API (components/index.ts), as any program that
+// installs smtp-port uses it.
+import { configIsSecret, readStackConfig, SmtpPort, StackConfigError } from "./components";
 
 // Every key is checked before anything is registered: a wrong config stops
 // here with one line per problem, and no host is contacted. An inventory and

@@ -181,24 +181,39 @@ export const defaults = {
 
 /** One host with every setting decided: its own, else the component's, else the default. */
 export interface ResolvedHost {
+    /** The host's name in the fleet (`SmtpHostArgs.name`). */
     name: string;
+    /** How to reach it over SSH, as given (`SmtpHostArgs.connection`). */
     connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** Any SSH host key is accepted (`SmtpHostArgs.insecureIgnoreHostKey`). */
     insecureIgnoreHostKey: boolean;
+    /** The SMTP port this host moves to: its own, else the component's. */
     port: number;
+    /** Absolute path of the host's services file. */
     servicesFile: string;
+    /** The service name that moves (`smtp`). */
     service: string;
+    /** The protocol of its entry. */
     protocol: "tcp" | "udp";
+    /** Aliases written on the new entry. */
     aliases: string[];
+    /** What to do with other entries on the target port. */
     conflicts: ConflictPolicy;
     /** null: nothing is restarted. */
     restartCommand: string | null;
+    /** The host script runs through `sudo -n`. */
     sudo: boolean;
+    /** The host's mail server. */
     mta: MailServer;
+    /** Where the host script keeps its backup and journal on the host. */
     stateDir: string;
+    /** The host checks itself after a restart, and rolls back when the check fails. */
     verifyOnHost: boolean;
+    /** Seconds the on-host check waits for the greeting. */
     verifyTimeout: number;
     /** `auto`: the address the MTA adapter finds on the host. */
     verifyAddress: string;
+    /** The old port must refuse connections after the change. */
     requireOldPortClosed: boolean;
     /** Where the listener check connects to. */
     checkAddress: pulumi.Input<string>;
@@ -206,15 +221,22 @@ export interface ResolvedHost {
 
 /** Settings of the whole fleet, with every default applied. */
 export interface ResolvedFleet {
+    /** The listener check, every setting decided. */
     listenerCheck: Required<ListenerCheckArgs>;
+    /** Hosts are read (read-only) while the program runs. */
     previewHosts: boolean;
+    /** Drift on any host fails the program. */
     failOnDrift: boolean;
+    /** Canary and batches as given; undefined: every host at once. */
     rollout: RolloutArgs | undefined;
     /** The rollout's failure budget, or undefined: the first failed step stops it. */
     failureBudget: number | undefined;
 }
 
-/** Per host, every setting decided (pure: the arguments as validated). */
+/**
+ * Per host, every setting decided (pure: the arguments as validated).
+ * @param args the component's arguments, valid (see `validateSmtpPortArgs`)
+ */
 export function resolveHosts(args: SmtpPortArgs): ResolvedHost[] {
     const pick = <T>(own: T | undefined, fleet: T | undefined, fallback: T): T => own ?? fleet ?? fallback;
     return args.hosts.map(h => ({
@@ -239,7 +261,10 @@ export function resolveHosts(args: SmtpPortArgs): ResolvedHost[] {
     }));
 }
 
-/** The fleet-wide settings, every default applied (pure). */
+/**
+ * The fleet-wide settings, every default applied (pure).
+ * @param args the component's arguments, valid (see `validateSmtpPortArgs`)
+ */
 export function resolveFleet(args: SmtpPortArgs): ResolvedFleet {
     const lc = args.listenerCheck;
     return {

@@ -5,9 +5,11 @@
 
 /** One host of a wave, as the check reads it (a line of its stdin). */
 export interface CheckTarget {
+    /** The host's name. */
     name: string;
     /** The address the check connects to. */
     host: string;
+    /** The new port, which must greet. */
     port: number;
     /** A port that must refuse connections after the change (the old one), or null. */
     oldPort: number | null;
@@ -15,7 +17,9 @@ export interface CheckTarget {
 
 /** What the check found for one host (a line of its stdout). */
 export interface CheckLine {
+    /** The host's name. */
     name: string;
+    /** The new port greeted as expected (and the old one, if checked, refused). */
     ok: boolean;
     /** The greeting seen, or null. */
     banner: string | null;
@@ -39,6 +43,8 @@ export class CheckLinesError extends Error {
 /**
  * The check's result for each host, by host name. Every non-empty line
  * must be one result object; `step` names the check in errors.
+ * @param step the check step's name, for errors
+ * @param stdout everything the check printed on stdout
  */
 export function decodeCheckLines(step: string, stdout: string): Record<string, CheckLine> {
     const byName: Record<string, CheckLine> = {};

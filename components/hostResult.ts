@@ -129,12 +129,14 @@ export interface PreviewResult {
     mta_diff: string[];
 }
 
+/** The result line of one host script run (`status` says how it went; docs/host-script.md lists every field). */
 export type HostResult = ApplyResult | RevertResult | StatusResult | PreviewResult | FailedResult;
 type Action = HostResult["action"];
 type ResultOf<A extends Action> = Extract<HostResult, { action: A }>;
 
 /** The script's output could not be decoded: no result line, another schema, or a field of the wrong type. */
 export class HostResultError extends Error {
+    /** @param message what is wrong, starting with the host's name */
     constructor(message: string) {
         super(message);
         this.name = "HostResultError";
@@ -152,6 +154,9 @@ const STATUSES: Record<Action, string[]> = {
  * Decode the result line of one host script run: the last non-empty line of
  * `stdout`, which must be a schema-1 object for `action`. `host` names the
  * host in errors.
+ * @param host the host's name, for errors
+ * @param action the script's action that ran: `apply`, `revert`, `status` or `preview`
+ * @param stdout everything the script printed on stdout
  */
 export function decodeHostResult<A extends Action>(host: string, action: A, stdout: string): ResultOf<A> | FailedResult {
     const lines = stdout.split("\n").map(l => l.trim()).filter(l => l !== "");

@@ -68,7 +68,10 @@ export function hostReport(h: ResolvedHost, r: ApplyResult | FailedResult, check
     };
 }
 
-/** One line for one host: `mx1: smtp 25 -> 17 (changed; commented 2 lines), greeting "220 ..."`. */
+/**
+ * One line for one host: `mx1: smtp 25 -> 17 (changed; commented 2 lines), greeting "220 ..."`.
+ * @param r one host's result, as in `SmtpPort.results`
+ */
 export function describe(r: SmtpHostResult): string {
     const from = r.oldPort === null ? "none" : String(r.oldPort);
     const what = r.changed ? `changed; commented ${r.commented.length} line${r.commented.length === 1 ? "" : "s"}${r.restarted ? "; restarted" : ""}` : "unchanged";

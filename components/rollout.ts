@@ -34,7 +34,12 @@ export interface RolloutArgs {
     failureBudget?: number;
 }
 
-/** Problems with rollout settings, each naming the field. */
+/**
+ * Problems with rollout settings, each naming the field.
+ * @param r the rollout settings; undefined: none, no problem
+ * @param hostNames the fleet's host names (the canary must be one of them)
+ * @param previewHosts whether hosts are looked at (a failure budget needs it). Default `true`
+ */
 export function rolloutProblems(r: RolloutArgs | undefined, hostNames: string[], previewHosts = true): string[] {
     if (r === undefined) return [];
     const out: string[] = [];
@@ -68,6 +73,8 @@ function batchCount(size: number | string, fleet: number): number | undefined {
 /**
  * The waves of a rollout, in order: the canary alone, then the other hosts in
  * the order given, in batches. Every host is in exactly one wave.
+ * @param hostNames the fleet's host names, in order
+ * @param r the rollout settings; undefined: one wave of every host
  */
 export function planWaves(hostNames: string[], r: RolloutArgs | undefined): string[][] {
     const rest = hostNames.filter(h => h !== r?.canary);

@@ -2,6 +2,7 @@
  * Quote one value for a POSIX shell: single quotes, with embedded single
  * quotes closed, escaped and reopened. Plain words stay bare so that the
  * command lines in `pulumi preview --diff` stay readable.
+ * @param value one word of a command line
  */
 export function shellQuote(value: string | number): string {
     const s = String(value);
@@ -9,7 +10,10 @@ export function shellQuote(value: string | number): string {
     return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A command line from words, each quoted. */
+/**
+ * A command line from words, each quoted.
+ * @param words the command and its arguments
+ */
 export function shellWords(words: (string | number)[]): string {
     return words.map(shellQuote).join(" ");
 }

@@ -29,6 +29,11 @@ export class SmtpPort extends pulumi.ComponentResource {
     /** The listener check of each host's wave (one step per wave), by host name (absent when disabled). */
     public readonly checks: Record<string, command.local.Command> = {};
 
+    /**
+     * @param name the component's name: the start of every child resource's name (`${name}-${host}-reconcile`, `${name}-check`) and the name its errors give
+     * @param args the port, the hosts, and how to move them; every problem is reported at once, before anything is registered
+     * @param opts Pulumi's resource options (parent, dependsOn, providers, protect, ...). Default: none
+     */
     constructor(name: string, args: SmtpPortArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before anything is registered: a bad input creates nothing.
         assertValidSmtpPortArgs(name, args);

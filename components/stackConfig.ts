@@ -217,6 +217,10 @@ export function describeConfigProblem(p: ConfigProblem): string {
  * the user gets the list, not a stack trace through the program's loader.
  */
 export class StackConfigError extends pulumi.RunError {
+    /**
+     * @param problems every problem, each naming its key
+     * @param stack the stack's name, for the message. Default: none
+     */
     constructor(readonly problems: ConfigProblem[], stack?: string) {
         const n = problems.length;
         super([
@@ -298,7 +302,10 @@ export function configKeyOfArg(path: (string | number)[], hosts: unknown[]): { k
     return { key: `${ns}:${first}${fieldPath(rest)}` };
 }
 
-/** Whether Pulumi passed a config key as a secret (`config set --secret`). */
+/**
+ * Whether Pulumi passed a config key as a secret (`config set --secret`).
+ * @param key the full key, `smtp-port:privateKey`
+ */
 export function configIsSecret(key: string): boolean {
     // The SDK answers this for its own warnings, but does not export it as a
     // public API; the list it reads is the one every language host passes.
@@ -314,6 +321,7 @@ export function configIsSecret(key: string): boolean {
 
 /** What the stack config gives: the component's arguments, or what is wrong. */
 export interface StackConfigRead {
+    /** The component's arguments: valid only when `problems` is empty. */
     args: SmtpPortArgs;
     /** Every problem, in key order; empty when the config is valid. */
     problems: ConfigProblem[];

@@ -13,7 +13,10 @@ function show(v: unknown): string {
     return typeof v === "string" ? JSON.stringify(v) : String(v);
 }
 
-/** Problems with a port value, as a message without the field name, or undefined. */
+/**
+ * Problems with a port value, as a message without the field name, or undefined.
+ * @param v the value to check: a port is a whole number from 1 to 65535
+ */
 export function portProblem(v: unknown): string | undefined {
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 65535) {
         return `must be an integer from 1 to 65535, got ${show(v)}`;
@@ -75,7 +78,9 @@ function plain(v: unknown): boolean {
  * the path; `validateSmtpPortArgs` names the argument.
  */
 export interface ArgProblem {
+    /** The field: `["hosts", 1, "connection", "hostKey"]`; `[]` for the arguments as a whole. */
     path: (string | number)[];
+    /** What is wrong, without the field's name: `must be an integer from 1 to 65535, got 70000`. */
     message: string;
 }
 
@@ -257,6 +262,7 @@ function closeNames(path: (string | number)[]): string {
 /**
  * Every problem with the arguments, each naming the host and the field.
  * Pure: no resources, no I/O. An empty list means valid.
+ * @param args the component's arguments as a program would pass them
  */
 export function validateSmtpPortArgs(args: SmtpPortArgs): string[] {
     return smtpPortArgsProblems(args).map(p => describeArgProblem(p, args));
@@ -268,13 +274,22 @@ export function validateSmtpPortArgs(args: SmtpPortArgs): string[] {
  * trace, which would only point into this file.
  */
 export class SmtpPortArgsError extends pulumi.RunError {
+    /**
+     * @param component the component's name
+     * @param problems every problem, as `validateSmtpPortArgs` words them
+     * @param details the same problems with their fields as paths, for callers that name fields otherwise (stack config keys). Default: none
+     */
     constructor(readonly component: string, readonly problems: string[], readonly details: ArgProblem[] = []) {
         super(`smtp-port "${component}": invalid arguments:\n${problems.map(p => `  - ${p}`).join("\n")}`);
         this.name = "SmtpPortArgsError";
     }
 }
 
-/** Throws SmtpPortArgsError listing every problem, or returns. */
+/**
+ * Throws SmtpPortArgsError listing every problem, or returns.
+ * @param component the component's name, for the error
+ * @param args the component's arguments as a program would pass them
+ */
 export function assertValidSmtpPortArgs(component: string, args: SmtpPortArgs): void {
     const details = smtpPortArgsProblems(args);
     if (details.length > 0) throw new SmtpPortArgsError(component, details.map(p => describeArgProblem(p, args)), details);

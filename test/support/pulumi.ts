@@ -31,7 +31,8 @@ export class Stack {
     readonly backendDir: string;
     private env: NodeJS.ProcessEnv;
 
-    constructor(readonly name: string) {
+    /** @param cwd the project folder pulumi runs in. Default: this repository (its stack program) */
+    constructor(readonly name: string, readonly cwd: string = ROOT) {
         this.backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-e2e-state-"));
         this.env = { ...engineEnv(`file://${this.backendDir}`), PULUMI_SKIP_CONFIRMATIONS: "true", NO_COLOR: "1" };
     }
@@ -40,7 +41,7 @@ export class Stack {
     run(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<PulumiRun> {
         const start = Date.now();
         return new Promise(resolve => {
-            const p = spawn("pulumi", [...args, "--stack", this.name, "--non-interactive", "--color", "never"], { cwd: ROOT, env: { ...this.env, ...opts.env } });
+            const p = spawn("pulumi", [...args, "--stack", this.name, "--non-interactive", "--color", "never"], { cwd: this.cwd, env: { ...this.env, ...opts.env } });
             let stdout = "", stderr = "";
             p.stdout.on("data", d => stdout += d);
             p.stderr.on("data", d => stderr += d);

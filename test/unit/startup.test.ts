@@ -118,11 +118,16 @@ describe("program start-up (startup/preload.js)", () => {
 
     it("runs on the exact @pulumi/pulumi it was made for: pinned in package.json and the lock, and installed", () => {
         // startup/ and components/promiseStacks.ts rely on the SDK's internals.
+        // The package leaves the SDK to its consumer (a peer dependency);
+        // this repository's own program and tests run on the pinned one.
         const read = (f: string) => JSON.parse(fs.readFileSync(path.join(ROOT, f), "utf8"));
-        const pinned = read("package.json").dependencies["@pulumi/pulumi"];
+        const pkg = read("package.json");
+        const pinned = pkg.devDependencies["@pulumi/pulumi"];
         assert.match(pinned, /^\d+\.\d+\.\d+$/, "an exact version, no range");
+        assert.equal(pkg.dependencies?.["@pulumi/pulumi"], undefined, "not a regular dependency: a consumer's program has one SDK, its own");
+        assert.equal(pkg.peerDependencies["@pulumi/pulumi"], `^${pinned}`, "the peer range starts at the pinned version, the one tested");
         const lock = read("package-lock.json").packages;
-        assert.equal(lock[""].dependencies["@pulumi/pulumi"], pinned, "the lock's root entry agrees");
+        assert.equal(lock[""].devDependencies["@pulumi/pulumi"], pinned, "the lock's root entry agrees");
         assert.equal(lock["node_modules/@pulumi/pulumi"].version, pinned);
         assert.equal(read("node_modules/@pulumi/pulumi/package.json").version, pinned, "installed");
     });
