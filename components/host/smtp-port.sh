@@ -1090,8 +1090,9 @@ mta_sync_chroot() {
 
 # banner ADDRESS PORT: the first line the server at ADDRESS (IPv4, IPv6 or a
 # name) sends. Exit 2 when nothing listens there (refused, or the address
-# is not on this host), 3 on timeout, 4 when no tool can connect. Perl's
-# IO::Socket::IP (perl-base on Debian and Ubuntu) speaks IPv4 and IPv6.
+# is not on this host), 3 on timeout, 4 when no tool can connect, 5 when
+# the peer hangs up without a line. Perl's IO::Socket::IP (perl-base on
+# Debian and Ubuntu) speaks IPv4 and IPv6.
 banner() {
     if [ "$PROBE" = perl ]; then
         perl -MIO::Socket::IP -e '
@@ -1099,7 +1100,7 @@ banner() {
             $SIG{ALRM} = sub { exit 3 }; alarm 5;
             my $s = IO::Socket::IP->new(PeerHost => $ARGV[0], PeerPort => $ARGV[1], Proto => "tcp", Timeout => 4);
             if (!$s) { exit 3 if $!{ETIMEDOUT}; exit 2 }
-            my $l = <$s>; defined $l or exit 3; $l =~ s/\r?\n$//; print "$l\n"; print $s "QUIT\r\n"; exit 0' "$1" "$2" </dev/null
+            my $l = <$s>; defined $l or exit 5; $l =~ s/\r?\n$//; print "$l\n"; print $s "QUIT\r\n"; exit 0' "$1" "$2" </dev/null
     elif [ "$PROBE" = python3 ]; then
         python3 -c '
 import socket, sys
@@ -1111,9 +1112,12 @@ except OSError:
     sys.exit(2)
 s.settimeout(4)
 try:
-    print(s.makefile("rb").readline().decode("latin-1").rstrip("\r\n"))
+    line = s.makefile("rb").readline()
 except OSError:
-    sys.exit(3)' "$1" "$2" </dev/null
+    sys.exit(3)
+if not line:
+    sys.exit(5)
+print(line.decode("latin-1").rstrip("\r\n"))' "$1" "$2" </dev/null
     elif [ "$PROBE" = nc ]; then
         # nc's exit codes differ between variants: judge by what came back.
         out=$(printf 'QUIT\r\n' | nc -w 4 "$1" "$2" 2>/dev/null) || [ -n "$out" ] || return 2
@@ -1164,6 +1168,7 @@ greeting() {
             0:*) bad="$bad${bad:+, }$at: wrong banner '$line'" ;;
             2:*) refused="$refused${refused:+, }$at: connection refused" ;;
             3:*) bad="$bad${bad:+, }$at: timeout" ;;
+            5:*) bad="$bad${bad:+, }$at: closed without a greeting" ;;
             4:*) SEEN="no perl, python3 or nc to check with"; return 2 ;;
             *) bad="$bad${bad:+, }$at: error $prc" ;;
         esac

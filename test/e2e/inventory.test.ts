@@ -200,7 +200,7 @@ describe("end to end: hosts from an Ansible inventory and a hashed known_hosts f
             assert.match((await greeting(addr(h), port)) ?? "", new RegExp(`^220 ${h}\\.lab\\.test ESMTP`), `${h} greets on ${port}`);
             assert.equal(await greeting(addr(h), 25), "(connection refused)", `${h}: 25 closed`);
             assert.equal(out.hosts[h].port, port);
-            assert.equal(out.hosts[h].previousPort, 25);
+            assert.equal(out.hosts[h].oldPort, 25);
             assert.equal(out.hosts[h].changed, true);
             assert.match(out.hosts[h].banner, /^220 /);
         }

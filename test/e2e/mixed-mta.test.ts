@@ -168,7 +168,7 @@ describe("end to end: one stack, a Postfix host and a real Exim host (lab 3)", f
     });
 
     it("4. (c) 17 taken on the Exim host: it rolls itself back (file and Exim as before, 220 on 25), the up fails naming it, the Postfix host converges", async () => {
-        lab3.inHost(EXIM, "sh", "-c", "setsid socat TCP-LISTEN:17,fork,reuseaddr SYSTEM:'echo SSH-2.0-squatter' </dev/null >/dev/null 2>&1 & echo $! > /run/squatter.pid");
+        lab3.inHost(EXIM, "sh", "-c", "setsid socat TCP-LISTEN:17,fork,reuseaddr SYSTEM:'echo SSH-2.0-squatter; sleep 1' </dev/null >/dev/null 2>&1 & echo $! > /run/squatter.pid");
         try {
             const r = await run(["up", "--yes", "--continue-on-error"]);
             const text = r.stdout + r.stderr;
@@ -178,7 +178,7 @@ describe("end to end: one stack, a Postfix host and a real Exim host (lab 3)", f
             // the host's own check over 127.0.0.1 finds the squatter.
             const m = /smtp-port: error: mx2: (.*?); rolled back in (\d+)s: \/etc\/services and the exim configuration are as before, greeting on 25 again \('220 mx2\.lab\.test ESMTP Exim 4\.96 [^']*'\)/.exec(text);
             assert.ok(m, `rollback message in:\n${text.slice(-4000)}`);
-            assert.equal(m[1], "no SMTP greeting on 127.0.0.1:17 after 20s (wrong banner 'SSH-2.0-squatter')");
+            assert.equal(m[1], "no SMTP greeting on port 17 after 20s (127.0.0.1:17: wrong banner 'SSH-2.0-squatter')");
             console.log(`      (mx2: ${m[1]}; rolled back in ${m[2]} s; pulumi up took ${(r.ms / 1000).toFixed(1)} s)`);
             await assertOriginal(EXIM);
             assert.deepEqual(listeners(EXIM), ["0.0.0.0:17 socat", "0.0.0.0:25 exim4", "[::]:25 exim4"], "Exim back on 25 only; no Exim left on 17");
