@@ -188,8 +188,14 @@ function split(text: string) {
 }
 const join = (p: ReturnType<typeof split>) => p.lead + p.words.map(x => x.w + x.sp).join("") + p.comment;
 
+// Aliases an edit gives: on smtp-port's lines anything, on the user's lines
+// names no other entry has (a second entry for a name would be the user's
+// own doing, not what this test is about).
+const OUR_ALIASES = [[], ["mailer"], ["mail", "hand-alias"], ["hand-alias2"]];
+const THEIR_ALIASES = [[], ["hand-alias3"], ["hand-alias4", "hand-alias5"]];
+
 /** An entry's port, aliases or comment changed (the name and protocol kept). */
-function changeEntry(rng: Rng, text: string, ports: number[]): { text: string; what: string } {
+function changeEntry(rng: Rng, text: string, ports: number[], aliasChoices: string[][]): { text: string; what: string } {
     const p = split(text);
     const kind = rng.pick(["port", "aliases", "comment"] as const);
     if (kind === "port" && p.words.length >= 2) {
@@ -202,7 +208,7 @@ function changeEntry(rng: Rng, text: string, ports: number[]): { text: string; w
     if (kind === "aliases" && p.words.length >= 2) {
         const before = p.words.slice(2).map(x => x.w).join(" ") || "(none)";
         const sp = p.words[p.words.length - 1].sp;
-        const options = [[], ["mailer"], ["mail", "hand-alias"], ["x400"]].filter(a => a.join(" ") !== before);
+        const options = aliasChoices.filter(a => (a.join(" ") || "(none)") !== before);
         const aliases = rng.pick(options);
         p.words = [p.words[0], p.words[1], ...aliases.map(w => ({ w, sp: "\t" }))];
         p.words[1].sp = aliases.length ? "\t\t" : sp;
@@ -230,23 +236,21 @@ function handEdit(rng: Rng, file: Line[], base: Line[], managed: boolean, svc: s
     const m: Mark[] = managed ? marks(base, file) : file.map((_, i) => ({ kind: "U" as const, b: i }));
     const added = m.flatMap((x, i) => x.kind === "I" ? [i] : []);
     const commented = m.flatMap((x, i) => x.kind === "C" ? [i] : []);
-    // Names smtp-port manages (on any line it touched), so that an edit
-    // "elsewhere" stays clear of them: those are the managed kinds' business.
-    const touched = new Set<string>([svc]);
+    // Names smtp-port manages (on any line it touched, with the protocol),
+    // so that an edit "elsewhere" stays clear of them: those are the
+    // managed kinds' business.
+    const touched = new Set<string>([`${svc}/tcp`]);
     for (const i of [...added, ...commented]) {
         const e = parseEntry(file[i].text.replace(/^#/, ""));
-        if (e) for (const k of [e.name, ...e.aliases]) touched.add(k);
+        if (e) for (const k of [e.name, ...e.aliases]) touched.add(`${k}/${e.proto}`);
     }
+    const clear = (e: Entry | null) => !e || ![e.name, ...e.aliases].some(k => touched.has(`${k}/${e.proto}`));
     const unmanagedEntries = m.flatMap((x, i) => {
         if (x.kind !== "U") return [];
         const e = parseEntry(file[i].text);
-        return e && ![e.name, ...e.aliases].some(k => touched.has(k)) ? [i] : [];
+        return e && clear(e) ? [i] : [];
     });
-    const unmanagedOther = m.flatMap((x, i) => {
-        if (x.kind !== "U") return [];
-        const e = parseEntry(file[i].text.replace(/^\s*#/, ""));
-        return e && [e.name, ...e.aliases].some(k => touched.has(k)) ? [] : [i];
-    });
+    const unmanagedOther = m.flatMap((x, i) => x.kind === "U" && clear(parseEntry(file[i].text.replace(/^\s*#/, ""))) ? [i] : []);
     const eolAt = (i: number) => file[Math.min(i, file.length - 1)]?.eol || (file.some(l => l.eol === "\r\n") ? "\r\n" : "\n");
     const newFile = file.map(l => ({ ...l }));
     const newBase = base.map(l => ({ ...l }));
@@ -265,7 +269,7 @@ function handEdit(rng: Rng, file: Line[], base: Line[], managed: boolean, svc: s
     switch (kind) {
         case "added:change": {
             const i = rng.pick(added);
-            const c = changeEntry(rng, file[i].text, ports);
+            const c = changeEntry(rng, file[i].text, ports, OUR_ALIASES);
             newFile[i].text = c.text;
             return { what: `added ${at(i)}: ${c.what}`, file: newFile, base: newBase };
         }
@@ -306,13 +310,13 @@ function handEdit(rng: Rng, file: Line[], base: Line[], managed: boolean, svc: s
         case "commented:change":
         case "commented:uncomment-change": {
             const i = rng.pick(commented);
-            const c = changeEntry(rng, file[i].text.slice(1), ports);
+            const c = changeEntry(rng, file[i].text.slice(1), ports, OUR_ALIASES);
             newFile[i].text = (kind === "commented:change" ? "#" : "") + c.text;
             return { what: `commented ${at(i)}: ${kind === "commented:change" ? "" : "uncommented, "}${c.what}`, file: newFile, base: newBase };
         }
         case "other:change": {
             const i = rng.pick(unmanagedEntries);
-            const c = changeEntry(rng, file[i].text, ports);
+            const c = changeEntry(rng, file[i].text, ports, THEIR_ALIASES);
             newFile[i].text = c.text;
             newBase[(m[i] as { b: number }).b].text = c.text;
             return { what: `other ${at(i)}: ${c.what}`, file: newFile, base: newBase };
