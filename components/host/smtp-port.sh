@@ -536,18 +536,19 @@ unmanage() {
             }
         }
 
-        # No name our lines carry may gain a second active entry.
+        # No name our lines carry may gain a second active entry: counted
+        # on the changed lines, and in the whole base only for a name that
+        # gained one.
         for (w = 1; w <= nw; w++) if (T[w] != "U") { t = bare(W[w]); sub(/^[ \t]*#*/, "", t)
             if (actives(t)) for (K in AK) WATCH[K] = 1 }
-        for (i = 1; i <= nb; i++) if (actives(B[i])) for (K in AK) if (K in WATCH) NB[K]++
-        for (i = 1; i <= no; i++) if (actives(O[i])) for (K in AK) if (K in WATCH) NO[K]++
-        for (K in NO) if (NO[K] > 1 && NO[K] > NB[K] + 0) {
-            split(K, kk, SUBSEP); named = 0
-            for (i = 1; i <= no; i++) if ((i in OF) && !(OF[i] in AF) && actives(O[i]) && (K in AK)) {
-                named++
-                refuse(sprintf("line %d: %s would be a second active %s/%s entry once smtp-port'"'"'s lines are put back, and smtp-port did not write it; delete it or comment it out, then run again", OF[i], show(O[i]), kk[1], kk[2]))
-            }
-            if (!named) refuse(sprintf("the file would hold %d active %s/%s entries once smtp-port'"'"'s lines are put back; leave one, then run again", NO[K], kk[1], kk[2]))
+        for (y = 1; y <= nf; y++) if ((y in USER) && actives(F[y])) for (K in AK) if (K in WATCH) GAIN[K]++
+        for (w = 1; w <= nw; w++) if ((w in HW) && T[w] == "U" && actives(W[w])) for (K in AK) if (K in WATCH) GAIN[K]--
+        for (K in GAIN) if (GAIN[K] > 0) {
+            split(K, kk, SUBSEP); had = 0
+            for (i = 1; i <= nb; i++) if (index(B[i], kk[1]) && actives(B[i]) && (K in AK)) had++
+            if (had + GAIN[K] < 2) continue
+            for (y = 1; y <= nf; y++) if ((y in USER) && actives(F[y]) && (K in AK))
+                refuse(sprintf("line %d: %s would be a second active %s/%s entry once smtp-port'"'"'s lines are put back, and smtp-port did not write it; delete it or comment it out, then run again", y, show(F[y]), kk[1], kk[2]))
         }
         if (refused) exit 5
         for (i = 1; i <= nnote && i <= 10; i++) printf "%s: %s\n", prog, NOTE[i] > "/dev/stderr"

@@ -188,14 +188,16 @@ function split(text: string) {
 }
 const join = (p: ReturnType<typeof split>) => p.lead + p.words.map(x => x.w + x.sp).join("") + p.comment;
 
+let handCounter = 0;
+
 // Aliases an edit gives: on smtp-port's lines anything, on the user's lines
 // names no other entry has (a second entry for a name would be the user's
 // own doing, not what this test is about).
-const OUR_ALIASES = [[], ["mailer"], ["mail", "hand-alias"], ["hand-alias2"]];
-const THEIR_ALIASES = [[], ["hand-alias3"], ["hand-alias4", "hand-alias5"]];
+const OUR_ALIASES = () => [[], ["mailer"], ["mail", "hand-alias"], ["hand-alias2"]];
+const THEIR_ALIASES = () => { const n = ++handCounter; return [[], [`alias${n}`], [`alias${n}a`, `alias${n}b`]]; };
 
 /** An entry's port, aliases or comment changed (the name and protocol kept). */
-function changeEntry(rng: Rng, text: string, ports: number[], aliasChoices: string[][]): { text: string; what: string } {
+function changeEntry(rng: Rng, text: string, ports: number[], aliasChoices: () => string[][]): { text: string; what: string } {
     const p = split(text);
     const kind = rng.pick(["port", "aliases", "comment"] as const);
     if (kind === "port" && p.words.length >= 2) {
@@ -208,7 +210,7 @@ function changeEntry(rng: Rng, text: string, ports: number[], aliasChoices: stri
     if (kind === "aliases" && p.words.length >= 2) {
         const before = p.words.slice(2).map(x => x.w).join(" ") || "(none)";
         const sp = p.words[p.words.length - 1].sp;
-        const options = aliasChoices.filter(a => (a.join(" ") || "(none)") !== before);
+        const options = aliasChoices().filter(a => (a.join(" ") || "(none)") !== before);
         const aliases = rng.pick(options);
         p.words = [p.words[0], p.words[1], ...aliases.map(w => ({ w, sp: "\t" }))];
         p.words[1].sp = aliases.length ? "\t\t" : sp;
@@ -222,8 +224,6 @@ function changeEntry(rng: Rng, text: string, ports: number[], aliasChoices: stri
     else if (c !== "" && p.words.length && p.words[p.words.length - 1].sp === "") p.words[p.words.length - 1].sp = "\t";
     return { text: join(p), what: `comment -> ${JSON.stringify(c)}` };
 }
-
-let handCounter = 0;
 
 /**
  * One hand edit of the file smtp-port last wrote (`file`, whose base is
@@ -358,6 +358,7 @@ const REAL_RESOLVER_EVERY = 4; // the real getent on every fourth apply (and the
 
 function sequence(seed: number, fileName: string, original: string, shell: Shell, realChecks: { n: number }): Failure | null {
     const rng = new Rng(seed);
+    handCounter = 0;
     const dir = tempDir();
     const file = path.join(dir, "services");
     const state = path.join(dir, "state");
@@ -519,3 +520,169 @@ describe("hand edits: the resolver model agrees with glibc", function () {
         } finally { fs.rmSync(d, { recursive: true, force: true }); }
     });
 });
+
+// --- the cases named in the issue and the refusals, one by one, under every shell ---
+
+function stateKey(file: string) { return file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_"); }
+
+/** Every file under a folder with its bytes, to show that a refusal changed nothing. */
+function snapshot(dir: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (!fs.existsSync(dir)) return out;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) Object.assign(out, snapshot(p));
+        else out[p] = fs.readFileSync(p, "latin1");
+    }
+    return out;
+}
+
+for (const shell of SHELLS) {
+    describe(`hand edits of smtp-port's lines under ${shell.name}`, function () {
+        this.timeout(120_000);
+        const setup = (text: string) => {
+            const dir = tempDir();
+            const file = path.join(dir, "services");
+            fs.writeFileSync(file, text);
+            const state = path.join(dir, "state");
+            const run = (...args: string[]) => runScript(shell, [...args, "--file", file, "--state-dir", state]);
+            const read = () => fs.readFileSync(file, "utf8");
+            const edit = (from: string | RegExp, to: string) => {
+                const before = read();
+                const after = before.replace(from, to);
+                assert.notEqual(after, before, `the hand edit ${from} -> ${to} changed nothing`);
+                fs.writeFileSync(file, after);
+            };
+            const firstApply = (text: string, port: number) => {
+                const d = tempDir();
+                const f = path.join(d, "services");
+                fs.writeFileSync(f, text);
+                const r = runScript(shell, ["apply", "--port", String(port), "--file", f, "--state-dir", path.join(d, "state"), "--verify", "no"]);
+                assert.equal(r.code, 0, r.stderr);
+                return fs.readFileSync(f, "utf8");
+            };
+            return { dir, file, state, run, read, edit, firstApply };
+        };
+        const debian = fixture("services.debian");
+        const windows = fixture("services.windows").replace(/\n/g, "\r\n");
+
+        it("the issue's case: the added line edited back to 25; preview shows drift, repair gives the converged bytes, revert the original", () => {
+            const s = setup(debian);
+            assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+            const converged = s.read();
+            s.edit("smtp\t\t2525/tcp\t\tmail", "smtp\t\t25/tcp\t\tmail");
+            const p = s.run("preview", "--port", "2525");
+            assert.equal(p.code, 0, p.stderr);
+            assert.equal(p.json.drift, true);
+            assert.equal(p.json.would_change, true);
+            assert.deepEqual(p.json.diff, ["-smtp\t\t25/tcp\t\tmail", "+smtp\t\t2525/tcp\t\tmail"]);
+            const r = s.run("apply", "--port", "2525", "--verify", "no");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                `smtp-port: line 27: "smtp\t\t25/tcp\t\tmail" is an edit of smtp-port's own line "smtp\t\t2525/tcp\t\tmail": not kept as yours\n`);
+            assert.equal(r.json.changed, true);
+            assert.equal(s.read(), converged, "repair gives back the bytes of the first apply");
+            // Again, and this time revert straight from the drifted file.
+            s.edit("smtp\t\t2525/tcp\t\tmail", "smtp\t\t25/tcp\t\tmail");
+            const back = s.run("revert");
+            assert.equal(back.code, 0, back.stderr);
+            assert.equal(back.json.mode, "merge");
+            assert.equal(s.read(), debian, "revert gives back the original bytes: one smtp line");
+        });
+
+        it("the same on a CRLF file: the admin's line back to 'smtp 25/tcp mail', then repair and revert", () => {
+            const s = setup(windows);
+            assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+            const converged = s.read();
+            s.edit(/^smtp +2525\/tcp +mail +#Simple Mail Transfer Protocol\r$/m, "smtp 25/tcp mail\r");
+            assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+            assert.equal(s.read(), converged);
+            s.edit(/^smtp +2525\/tcp.*\r$/m, "smtp 25/tcp mail\r");
+            assert.equal(s.run("revert").code, 0);
+            assert.equal(s.read(), windows);
+        });
+
+        it("every kind of edit to smtp-port's lines at once, with the user's edits elsewhere: repair = first apply from the base, revert = the base", () => {
+            const s = setup(debian);
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            // Ours: the added line moved to the end with another comment, the
+            // commented smtp line uncommented, the commented qotd line deleted.
+            s.edit("smtp\t\t17/tcp\t\tmail\n", "");
+            s.edit(/\n$/, "\nsmtp\t\t17/tcp\t\tmail # here now\n");
+            s.edit("#smtp\t\t25/tcp\t\tmail", "smtp\t\t25/tcp\t\tmail");
+            s.edit("#qotd\t\t17/tcp\t\tquote\n", "");
+            // Theirs: a service changed, a line deleted, a comment and a service added.
+            s.edit("ftp\t\t21/tcp", "ftp\t\t2121/tcp");
+            s.edit(/^ssh\t.*\n/m, "");
+            s.edit("telnet\t\t23/tcp\n", "telnet\t\t23/tcp\n# local: the admin's note\nbackup\t\t9000/tcp\n");
+            const base = debian.replace("ftp\t\t21/tcp", "ftp\t\t2121/tcp").replace(/^ssh\t.*\n/m, "")
+                .replace("telnet\t\t23/tcp\n", "telnet\t\t23/tcp\n# local: the admin's note\nbackup\t\t9000/tcp\n");
+            assert.notEqual(base, debian);
+            const r = s.run("apply", "--port", "17", "--verify", "no");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(s.read(), s.firstApply(base, 17));
+            assert.equal(s.run("revert").code, 0);
+            assert.equal(s.read(), base);
+        });
+
+        const refused = (s: ReturnType<typeof setup>, args: string[], stderr: string) => {
+            const before = snapshot(s.dir);
+            const r = s.run(...args);
+            assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
+            assert.equal(r.stdout, "");
+            assert.equal(r.stderr, stderr.replace(/FILE/g, s.file));
+            assert.deepEqual(snapshot(s.dir), before, "file and state untouched");
+        };
+        const DRIFT = "smtp-port: FILE changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n";
+        const REFUSED = "smtp-port: error: refusing to change FILE: a hand edit next to smtp-port's own lines cannot be told apart from them (see above); nothing was written\n";
+
+        it("refuses an added active smtp entry (revert would leave two), names it, and goes on once it is gone", () => {
+            const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
+            assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+            s.edit("foo 99/tcp\n", "foo 99/tcp\nsmtp 587/tcp\n");
+            const msg = DRIFT + `line 5: "smtp 587/tcp" would be a second active smtp/tcp entry once smtp-port's lines are put back, and smtp-port did not write it; delete it or comment it out, then run again\n` + REFUSED;
+            refused(s, ["apply", "--port", "2525", "--verify", "no"], msg);
+            refused(s, ["revert"], msg);
+            refused(s, ["preview", "--port", "2525"], msg);
+            s.edit("smtp 587/tcp", "#smtp 587/tcp");
+            assert.equal(s.run("revert").code, 0);
+            assert.equal(s.read(), "qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n#smtp 587/tcp\n");
+        });
+
+        it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
+            const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
+            assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+            assert.equal(s.read(), "qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 2525/tcp mail\nfoo 99/tcp\n");
+            s.edit("smtp 2525/tcp mail\n", "submission 587/tcp\n");
+            refused(s, ["apply", "--port", "2525", "--verify", "no"], DRIFT +
+                `line 3: cannot tell whether "submission 587/tcp" is your own entry or an edit of smtp-port's line "smtp 2525/tcp mail" it replaces; put smtp-port's line back as it wrote it and add yours on a line of its own, then run again\n` + REFUSED);
+            // Done as the message says: smtp-port's line back, the user's on a line of its own.
+            fs.writeFileSync(s.file, "qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 2525/tcp mail\nfoo 99/tcp\nsubmission 587/tcp\n");
+            assert.equal(s.run("revert").code, 0);
+            assert.equal(s.read(), "qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\nsubmission 587/tcp\n");
+        });
+
+        it("refuses a changed line that could be an edit of smtp-port's line or of the user's", () => {
+            const s = setup("qotd 17/tcp quote\nqotd 18/tcp other\nsmtp 25/tcp mail\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "#qotd 17/tcp quote\nqotd 18/tcp other\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+            s.edit("#qotd 17/tcp quote\nqotd 18/tcp other\n", "qotd 19/tcp quote\n");
+            refused(s, ["apply", "--port", "17", "--verify", "no"], DRIFT +
+                `line 1: "qotd 19/tcp quote" could be an edit of smtp-port's line "#qotd 17/tcp quote" or of your line "qotd 18/tcp other"; put smtp-port's line back as it wrote it, run again, then make your change\n` + REFUSED);
+        });
+
+        it("state of an older smtp-port (no copy of what it wrote): rebuilt from the backup when the options match", () => {
+            const s = setup(debian);
+            assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+            const converged = s.read();
+            fs.rmSync(path.join(s.state, stateKey(s.file), "managed"));
+            s.edit("smtp\t\t2525/tcp\t\tmail", "smtp\t\t25/tcp\t\tmail");
+            const r = s.run("apply", "--port", "2525", "--verify", "no");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(s.read(), converged);
+            assert.ok(fs.existsSync(path.join(s.state, stateKey(s.file), "managed")), "the copy is kept from now on");
+            assert.equal(s.run("revert").code, 0);
+            assert.equal(s.read(), debian);
+        });
+    });
+}
