@@ -72,7 +72,7 @@ MAX_HOSTS=240
 MARKER=.smtplab
 RESTART_COMMAND='service postfix restart'
 EXIM_RESTART_COMMAND=/usr/local/sbin/exim4-restart
-PACKAGES='postfix openssh-server openssh-client iproute2 socat netcat-openbsd busybox shellcheck util-linux'
+PACKAGES='postfix openssh-server openssh-client iproute2 socat netcat-openbsd busybox shellcheck util-linux mawk gawk attr acl'
 # Debian's Exim, unpacked (never installed: exim4 and postfix conflict). Kept
 # outside every lab dir: `down` deletes those, and all labs share it.
 EXIM_PACKAGES='exim4-base exim4-config exim4-daemon-light'

@@ -2,22 +2,13 @@
 # smtp-port.sh - move a service (smtp by default) to another port in a
 # services file, safely and idempotently, and put it back again.
 #
-#   sh smtp-port.sh apply  --port 17 [--file /etc/services] [--service smtp]
-#                          [--protocol tcp] [--aliases mail]
-#                          [--conflicts comment|fail] [--restart CMD]
-#                          [--state-dir /var/lib/smtp-port]
-#                          [--mta postfix|exim|sendmail|auto|none]
-#                          [--verify yes|no] [--old-port closed|any]
-#                          [--check-address 127.0.0.1] [--check-timeout 20]
-#   sh smtp-port.sh revert [--file /etc/services] [--restart CMD] [--mta ...]
-#                          [--state-dir ...]
-#   sh smtp-port.sh status [--file /etc/services] [--port N] [--service smtp]
-#                          [--protocol tcp] [--state-dir ...]
-#   sh smtp-port.sh preview (the apply options): what apply would change,
-#                          read-only (a diff, drift, the change number)
+#   sh smtp-port.sh apply|revert|status|preview [options]   (see usage below)
 #
-# Every command prints exactly one JSON line on stdout. Errors go to stderr
-# and exit non-zero, leaving the services file as it was.
+# Every run prints exactly one JSON object as the last line of stdout, the
+# result: schema 1, defined in components/hostResult.ts (and
+# docs/host-script.md). A failure prints {"status":"failed","reason":...,
+# "rolled_back":...} and exits 1 (0 with --report-failure yes); the human
+# messages go to stderr. A failure leaves the services file as it was.
 #
 # With --mta, the mail server is handled too (Postfix: the listener follows
 # the file, outbound stays on 25), restarted when anything changed, and
@@ -29,52 +20,167 @@
 # Model: the file the user owns (the "base") plus our edits gives the managed
 # file. Our edits are a pure function of the base and the parameters, so a
 # re-apply recomputes them from the base and changes nothing when nothing
-# differs. The base is kept as a backup in the state directory; when somebody
-# edits the managed file after us, the base is recomputed from it by undoing
-# only our own edits, so their change survives a later revert.
+# differs. The base is kept as a backup in the state directory (with its
+# checksum, and a copy beside the services file that marks it as managed);
+# when somebody edits the managed file after us, the base is recomputed from
+# it by undoing only our own edits, so their change survives a later revert.
 #
 # Writes go through a small journal (txn/) so that a run killed at any point
-# is repaired by the next run, and the file is replaced by rename where
-# possible, or rewritten in place where rename is refused (a bind-mounted
-# /etc/services answers EBUSY, as in containers and `ip netns exec`).
+# is repaired by the next run. The file is replaced by a fsynced copy renamed
+# over it, or rewritten in place where a rename cannot keep it (a
+# bind-mounted /etc/services answers EBUSY, as in containers and `ip netns
+# exec`; hard links; extended attributes the copy could not keep).
 set -eu
 # No globbing: option values are data, never patterns.
 set -f
 
 PROG="smtp-port"
+# What the restart command and postconf get back (they run as the admin set
+# them up); everything else runs byte-wise and creates private files.
+ORIG_UMASK=$(umask)
+ORIG_LC_ALL=${LC_ALL-}
+ORIG_LC_ALL_SET=${LC_ALL+yes}
+LC_ALL=C
+export LC_ALL
+umask 077
 
+TAB=$(printf '\t')
+CR=$(printf '\r')
+NL='
+'
+
+# The options and their defaults (the same as components/args.ts `defaults`;
+# test/host/defaults.test.ts holds them to it).
+PORT="" FILE="/etc/services" SERVICE="smtp" PROTOCOL="tcp" ALIASES="mail"
+CONFLICTS="comment" RESTART="" STATE_ROOT="/var/lib/smtp-port" MTA="auto"
+VERIFY="yes" VERIFY_TIMEOUT=20 VERIFY_ADDRESS="auto" REQUIRE_OLD_PORT_CLOSED="yes"
+HOST_LABEL="" CHANGE="" REPORT_FAILURE="no"
+
+# The run's state, in one place: what the result line reports and what the
+# EXIT trap needs.
+ACTION="" RESULT_DONE="" WORK="" LOCK="" LOCK_HELD="" REPLACE_TMP=""
+RESTARTED=false MTA_CHANGED=false VERIFIED="" FAILED=""
+
+# usage: the command line, with the defaults in force.
+usage() {
+    cat >&2 <<USAGE
+usage: smtp-port.sh apply --port N [--file PATH] [--service NAME] [--protocol tcp|udp]
+                          [--aliases "A B"] [--conflicts comment|fail] [--restart CMD]
+                          [--state-dir DIR] [--mta postfix|exim|sendmail|auto|none]
+                          [--verify yes|no] [--verify-timeout SECONDS]
+                          [--verify-address auto|ADDRESS]
+                          [--require-old-port-closed yes|no]
+                          [--host-label NAME] [--change TOKEN] [--report-failure yes|no]
+       smtp-port.sh preview (apply's options): what apply would change, writing nothing
+       smtp-port.sh revert [--file PATH] [--restart CMD] [--state-dir DIR] [--mta ...]
+                          [--host-label NAME] [--report-failure yes|no]
+       smtp-port.sh status [--file PATH] [--port N] [--service NAME] [--protocol tcp|udp]
+                          [--state-dir DIR] [--host-label NAME] [--report-failure yes|no]
+defaults: --file $FILE --service $SERVICE --protocol $PROTOCOL --aliases "$ALIASES"
+          --conflicts $CONFLICTS --state-dir $STATE_ROOT --mta $MTA --verify $VERIFY
+          --verify-timeout $VERIFY_TIMEOUT --verify-address $VERIFY_ADDRESS
+          --require-old-port-closed $REQUIRE_OLD_PORT_CLOSED --report-failure $REPORT_FAILURE
+          restart: the mail server's own restart command (none without one)
+          host label: this host's name
+USAGE
+}
+
+# --- messages and the result line ---------------------------------------------
+
+# say: a message for people, on stderr.
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-err() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
+
+# err REASON: fail the run (nothing was rolled back).
+err() { fail false "$*"; }
+
+# fail ROLLED_BACK REASON: print REASON and the failed result, then exit 1
+# (0 with --report-failure yes). In a subshell ($(...)) only the message: the
+# main shell's EXIT trap reports the failure.
+fail() {
+    printf '%s: error: %s\n' "$PROG" "$2" >&2
+    if in_subshell; then exit 1; fi
+    [ -z "$ACTION" ] || result failed "$(printf '"reason":%s,"rolled_back":%s' "$(json_str "$2")" "$1")"
+    if [ "$REPORT_FAILURE" = yes ]; then exit 0; fi
     exit 1
 }
 
-usage() {
-    cat >&2 <<'USAGE'
-usage: smtp-port.sh apply  --port N [--file PATH] [--service NAME] [--protocol tcp|udp]
-                           [--aliases "A B"] [--conflicts comment|fail] [--restart CMD]
-                           [--state-dir DIR] [--mta postfix|exim|sendmail|auto|none]
-                           [--verify yes|no] [--old-port closed|any]
-                           [--check-address 127.0.0.1] [--check-timeout 20]
-                           [--host-label NAME] [--change TOKEN]
-       smtp-port.sh revert [--file PATH] [--restart CMD] [--state-dir DIR]
-       smtp-port.sh status [--file PATH] [--port N] [--service NAME] [--protocol tcp|udp]
-                           [--state-dir DIR]
-       smtp-port.sh preview (apply's options): what apply would change, writing nothing
-USAGE
+# in_subshell: whether this code runs in a subshell of the script (Linux:
+# /proc/self is the current process, $$ the script).
+in_subshell() {
+    [ -r /proc/self/stat ] || return 1
+    read -r self _ < /proc/self/stat || return 1
+    [ "$self" != "$$" ]
+}
+
+# result STATUS FIELDS: the one result line of this run; FIELDS is the
+# action's own JSON members, after the ones every result has.
+result() {
+    printf '{"schema":1,"action":"%s","status":"%s","host":%s,"file":%s%s}\n' \
+        "$ACTION" "$1" "$(json_str "$HOST_LABEL")" "$(json_str "$FILE")" "${2:+,$2}"
+    RESULT_DONE=yes
+}
+
+# The JSON string encoder every string of a result goes through (awk):
+# quote, backslash, every control character and DEL escaped, byte by byte,
+# the same under mawk, gawk and busybox awk (no gsub escapes, no regexes).
+JSON_AWK='
+BEGIN {
+    for (i = 1; i < 32; i++) E[sprintf("%c", i)] = sprintf("\\u%04x", i)
+    E["\""] = "\\\""; E["\\"] = "\\\\"; E["\t"] = "\\t"; E["\n"] = "\\n"; E["\r"] = "\\r"
+    E[sprintf("%c", 127)] = "\\u007f"
+}
+function js(s,    i, n, c, o) {
+    o = ""; n = length(s)
+    for (i = 1; i <= n; i++) { c = substr(s, i, 1); o = o ((c in E) ? E[c] : c) }
+    return "\"" o "\""
+}'
+
+# json_str VALUE: VALUE as a JSON string (quoted).
+json_str() {
+    case "$1" in
+        *[!A-Za-z0-9./_:@+=,-]*)
+            JSON_VALUE="$1" awk "$JSON_AWK"'
+            BEGIN { printf "%s", js(ENVIRON["JSON_VALUE"]) }' </dev/null
+            ;;
+        *) printf '"%s"' "$1" ;;
+    esac
+}
+
+# json_str_or_null VALUE: VALUE as a JSON string, or null when empty.
+json_str_or_null() {
+    if [ -n "$1" ]; then json_str "$1"; else printf null; fi
+}
+
+# json_lines FILE [TAG]: FILE's lines (only those tagged "TAG<TAB>", without
+# the tag) as JSON strings joined by commas, for an array.
+json_lines() {
+    [ -s "$1" ] || return 0
+    JSON_TAG="${2:-}" awk "$JSON_AWK"'
+    BEGIN { ORS = ""; t = ENVIRON["JSON_TAG"] }
+    t == "" { printf "%s%s", (n++ ? "," : ""), js($0); next }
+    substr($0, 1, length(t) + 1) == t "\t" { printf "%s%s", (n++ ? "," : ""), js(substr($0, length(t) + 2)) }' "$1"
+}
+
+# num_or_null VALUE: a number, or null for "" and "-".
+num_or_null() {
+    case "$1" in
+        '' | -) printf 'null' ;;
+        *) printf '%s' "$1" ;;
+    esac
 }
 
 # --- argument checks --------------------------------------------------------
 
+# is_port VALUE: an integer from 1 to 65535, without leading zeros.
 is_port() {
     case "$1" in
-        '' | *[!0-9]*) return 1 ;;
+        '' | 0* | *[!0-9]*) return 1 ;;
     esac
-    [ "${#1}" -le 5 ] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]
+    [ "${#1}" -le 5 ] && [ "$1" -le 65535 ]
 }
 
-# Names end up in a file that other programs parse: keep to the characters
-# services(5) entries use in practice.
+# is_name VALUE: the characters services(5) entries use in practice (names
+# end up in a file that other programs parse).
 is_name() {
     case "$1" in
         '' | *[!A-Za-z0-9._+-]*) return 1 ;;
@@ -82,6 +188,19 @@ is_name() {
     return 0
 }
 
+# check_path FIELD VALUE: an absolute path without line breaks.
+check_path() {
+    case "$2" in
+        /*) ;;
+        *) err "[$1] must be an absolute path, got '$2'" ;;
+    esac
+    case "$2" in
+        *"$NL"* | *"$CR"*) err "[$1] must not contain NUL or line breaks" ;;
+    esac
+}
+
+# check_args: refuse any option value components/validate.ts refuses
+# (test/host/validation-parity.test.ts holds them to each other).
 check_args() {
     case "$ACTION" in
         apply | preview)
@@ -91,8 +210,6 @@ check_args() {
     if [ -n "$PORT" ] && ! is_port "$PORT"; then
         err "[port] must be an integer from 1 to 65535, got '$PORT'"
     fi
-    # Drop leading zeros so that 017 and 17 are one port.
-    [ -z "$PORT" ] || PORT=$((PORT + 0))
     is_name "$SERVICE" || err "[service] must be a plain name (letters, digits, . _ + -), got '$SERVICE'"
     case "$PROTOCOL" in
         tcp | udp) ;;
@@ -109,14 +226,8 @@ check_args() {
         comment | fail) ;;
         *) err "[conflicts] must be comment or fail, got '$CONFLICTS'" ;;
     esac
-    case "$FILE" in
-        /*) ;;
-        *) err "[file] must be an absolute path, got '$FILE'" ;;
-    esac
-    case "$STATE_ROOT" in
-        /*) ;;
-        *) err "[state-dir] must be an absolute path, got '$STATE_ROOT'" ;;
-    esac
+    check_path file "$FILE"
+    check_path state-dir "$STATE_ROOT"
     case "$MTA" in
         postfix | exim | sendmail | auto | none) ;;
         *) err "[mta] must be postfix, exim, sendmail, auto or none, got '$MTA'" ;;
@@ -125,34 +236,147 @@ check_args() {
         yes | no) ;;
         *) err "[verify] must be yes or no, got '$VERIFY'" ;;
     esac
-    case "$OLD_PORT" in
-        closed | any) ;;
-        *) err "[old-port] must be closed or any, got '$OLD_PORT'" ;;
+    case "$REQUIRE_OLD_PORT_CLOSED" in
+        yes | no) ;;
+        *) err "[require-old-port-closed] must be yes or no, got '$REQUIRE_OLD_PORT_CLOSED'" ;;
     esac
-    case "$CHECK_TIMEOUT" in
-        '' | *[!0-9]*) err "[check-timeout] must be a number of seconds, got '$CHECK_TIMEOUT'" ;;
+    case "$VERIFY_TIMEOUT" in
+        '' | 0* | *[!0-9]* | ??????????*) err "[verify-timeout] must be a whole number of seconds from 1 to 999999999, got '$VERIFY_TIMEOUT'" ;;
     esac
-    case "$CHECK_ADDRESS" in
-        '' | *[!A-Za-z0-9.:_-]*) err "[check-address] must be a host name or address, got '$CHECK_ADDRESS'" ;;
+    case "$VERIFY_ADDRESS" in
+        \[*\])
+            # A bracketed IPv6 address, as Postfix writes it.
+            inner=${VERIFY_ADDRESS#?}
+            case "${inner%?}" in '' | *[!0-9A-Fa-f.:]*) bad_address ;; esac
+            ;;
+        '' | *[!A-Za-z0-9.:_-]*) bad_address ;;
     esac
 }
 
+# bad_address: refuse --verify-address.
+bad_address() { err "[verify-address] must be auto, a host name or an address, got '$VERIFY_ADDRESS'"; }
+
+# check_file: the services file exists and is readable; REAL_FILE is the
+# file itself (the target of a symbolic link: that is what gets edited).
 check_file() {
-    [ -e "$FILE" ] || err "$FILE does not exist (is this the services file? see --file)"
+    [ -e "$FILE" ] || {
+        [ ! -L "$FILE" ] || err "$FILE is a symbolic link to $(readlink "$FILE"), which does not exist"
+        err "$FILE does not exist (is this the services file? see --file)"
+    }
     [ -f "$FILE" ] || err "$FILE is not a regular file"
     [ -r "$FILE" ] || err "cannot read $FILE: permission denied (run as root or enable sudo for this host)"
+    REAL_FILE=$FILE
+    if [ -L "$FILE" ]; then
+        REAL_FILE=$(readlink -f "$FILE") || err "cannot resolve the symbolic link $FILE"
+    fi
 }
 
+# check_writable: the file can be written and the state folder used.
 check_writable() {
-    [ -w "$FILE" ] || err "cannot write $FILE: permission denied (run as root or enable sudo for this host)"
-    mkdir -p "$STATE_ROOT" 2>/dev/null || err "cannot create state directory $STATE_ROOT (run as root or enable sudo for this host)"
+    [ -w "$REAL_FILE" ] || err "cannot write $FILE: permission denied (run as root or enable sudo for this host)"
+    make_state_root
+}
+
+# --- the state folder ------------------------------------------------------------
+# Root's backups and journal: whoever can write there can make root write
+# their bytes into the services file (or anywhere, through a symbolic link).
+# So the folder and the one it is in must be owned by root or the running
+# user and writable by nobody else, and nothing in it may be a symbolic link.
+
+MY_UID=""
+
+# dir_problem DIR STRICT: why DIR cannot hold (STRICT=yes) or contain
+# (STRICT=no: sticky world-writable allowed) the state, or nothing.
+dir_problem() {
+    [ ! -L "$1" ] || { printf 'is a symbolic link'; return 0; }
+    # shellcheck disable=SC2046 # the words of ls -ldn
+    set -- "$1" "$2" $(ls -ldn -- "$1" 2>/dev/null)
+    [ "$#" -ge 6 ] || { printf 'cannot be read'; return 0; }
+    case "$3" in
+        d*) ;;
+        *) printf 'is not a directory'; return 0 ;;
+    esac
+    [ -n "$MY_UID" ] || MY_UID=$(id -u)
+    case "$5" in
+        0 | "$MY_UID") ;;
+        *) printf 'is owned by uid %s, not by root or the running user (uid %s)' "$5" "$MY_UID"; return 0 ;;
+    esac
+    writable=no
+    case "$3" in ?????w* | ????????w*) writable=yes ;; esac
+    # A sticky folder (/tmp) keeps others from replacing what is in it.
+    case "$2:$3" in no:?????????[tT]*) writable=no ;; esac
+    [ "$writable" = no ] || printf 'is writable by group or others'
+}
+
+# check_state_dir DIR STRICT: refuse DIR (see dir_problem).
+check_state_dir() {
+    why=$(dir_problem "$1" "$2")
+    [ -z "$why" ] || err "state directory $1 $why; smtp-port keeps root's backups there, so it must be owned by root (or the running user) and writable by nobody else (chmod 700, or choose another --state-dir)"
+}
+
+# make_state_root: create the state folder (0700) or check the one there is,
+# and the folder it is in.
+make_state_root() {
+    if [ ! -e "$STATE_ROOT" ] && [ ! -L "$STATE_ROOT" ]; then
+        up=$(dirname "$STATE_ROOT")
+        while [ ! -e "$up" ]; do up=$(dirname "$up"); done
+        check_state_dir "$up" yes
+        mkdir -p "$STATE_ROOT" 2>/dev/null || err "cannot create state directory $STATE_ROOT (run as root or enable sudo for this host)"
+    fi
+    check_state
     [ -w "$STATE_ROOT" ] || err "cannot write state directory $STATE_ROOT: permission denied (run as root or enable sudo for this host)"
+}
+
+# check_state: the state folder, the one it is in and this file's state are
+# safe to read (a read-only run checks too: a preview shows the backup's lines).
+check_state() {
+    [ -e "$STATE_ROOT" ] || [ -L "$STATE_ROOT" ] || return 0
+    check_state_dir "$STATE_ROOT" yes
+    check_state_dir "$(dirname "$STATE_ROOT")" no
+    for f in "$STATE_DIR" "$CHANGE_FILE" "$STATE_DIR.generation"; do
+        [ ! -L "$f" ] || err "$f is a symbolic link; smtp-port never follows links in its state: remove it"
+    done
+    if [ -d "$STATE_DIR" ]; then
+        link=$(find "$STATE_DIR" -type l 2>/dev/null | head -n 1)
+        [ -z "$link" ] || err "$link is a symbolic link; smtp-port never follows links in its state: remove it"
+    fi
+}
+
+# state_key PATH: the state folder's name for a services file: "/" becomes
+# "_", letters, digits, "." and "-" stay, every other byte is "=XX" (hex).
+# Injective, and the same as the first versions' names for plain paths.
+state_key() {
+    printf '%s' "$1" | od -An -v -tx1 | awk '
+    BEGIN { for (i = 32; i < 127; i++) C[sprintf("%02x", i)] = sprintf("%c", i) }
+    { for (i = 1; i <= NF; i++) {
+        h = $i; c = C[h]
+        if (h == "2f") k = k "_"
+        else if (c != "" && c ~ /^[A-Za-z0-9.-]$/) k = k c
+        else k = k "=" h
+    } }
+    END { sub(/^_/, "", k); if (k == "." || k == "..") k = "=2e" substr(k, 2); print k }'
+}
+
+# check_backup [write]: the backup is what smtp-port stored (its checksum matches),
+# before anything restores it or computes from it.
+check_backup() {
+    [ -f "$STATE_DIR/orig" ] || return 0
+    sum_of "$STATE_DIR/orig"
+    if [ ! -f "$STATE_DIR/orig.sum" ]; then
+        # Kept by a version that stored no checksum: from now on (not by a
+        # read-only run).
+        [ "$1" != write ] || printf '%s\n' "$SUM" > "$STATE_DIR/orig.sum"
+        return 0
+    fi
+    want=""
+    { read -r want < "$STATE_DIR/orig.sum"; } 2>/dev/null || true
+    [ "$SUM" = "$want" ] || err "the backup of $FILE ($STATE_DIR/orig) does not match the checksum smtp-port stored with it (emptied or edited since); refusing to use it: put $FILE back by hand, then remove $STATE_DIR"
 }
 
 # --- small file helpers -------------------------------------------------------
 
-# A checksum of a file, tagged with the tool (busybox may lack cksum).
-SUM_TOOL=""
+SUM_TOOL="" SUM=""
+# sum_of FILE: SUM, a checksum of FILE tagged with the tool (busybox may lack cksum).
 sum_of() {
     if [ -z "$SUM_TOOL" ]; then
         for t in sha256sum cksum md5sum; do
@@ -162,18 +386,18 @@ sum_of() {
     fi
     s=$("$SUM_TOOL" < "$1") || err "cannot checksum $1"
     # The sum's words joined by "-", without the "-" naming stdin: the text
-    # kept in $STATE_DIR/written since the first version (was tr | sed).
+    # kept in $STATE_DIR/written since the first version.
     # shellcheck disable=SC2086
     set -- $s
     s=$1
     shift
-    for w in "$@"; do
-        [ "$w" = - ] || s="$s-$w"
+    for sum_word in "$@"; do
+        [ "$sum_word" = - ] || s="$s-$sum_word"
     done
-    printf '%s:%s\n' "$SUM_TOOL" "$s"
+    SUM="$SUM_TOOL:$s"
 }
 
-# 1 if the file ends in a newline (or is empty), 0 if its last line is bare.
+# final_newline FILE: 1 if FILE ends in a newline (or is empty), 0 if its last line is bare.
 final_newline() {
     if [ ! -s "$1" ]; then
         echo 1
@@ -185,52 +409,123 @@ final_newline() {
     fi
 }
 
+# flush PATH: its data on disk (fsync through sync(1); everything where sync takes no file).
 flush() { sync "$1" 2>/dev/null || sync; }
 
-# Write $1 into $2 atomically; both in the same directory.
+# put_state SRC DST: write SRC's bytes to DST atomically (same folder).
 put_state() {
     cat "$1" > "$2.tmp"
     flush "$2.tmp"
     mv -f "$2.tmp" "$2"
 }
 
-# --- lock --------------------------------------------------------------------
+# put_backup BASE DIR: the backup and its checksum, in DIR.
+put_backup() {
+    put_state "$1" "$2/orig"
+    sum_of "$2/orig"
+    printf '%s\n' "$SUM" > "$2/orig.sum.tmp"
+    mv -f "$2/orig.sum.tmp" "$2/orig.sum"
+}
 
-LOCK=""
+# --- lock --------------------------------------------------------------------
+# $STATE_DIR.lock is a symbolic link to the holder's PID: created with its
+# content in one step. A dead holder's lock is broken under a second lock
+# ($STATE_DIR.lock.break), re-reading the holder first, so that two runs
+# never both break it and both go on.
+
+# alive PID: whether process PID runs (as any user).
+alive() {
+    [ -n "$1" ] || return 1
+    if [ -d /proc/self ]; then [ -d "/proc/$1" ]; else kill -0 "$1" 2>/dev/null; fi
+}
+
+# lock_holder LOCK: the PID in a lock (a legacy lock is a folder with a pid file).
+lock_holder() {
+    if [ -L "$1" ]; then
+        readlink "$1" 2>/dev/null || true
+    elif [ -d "$1" ]; then
+        cat "$1/pid" 2>/dev/null || true
+    fi
+}
+
+# break_lock DEAD: remove the lock if DEAD still holds it; false if another run is breaking it.
+break_lock() {
+    if ! ln -s -T "$$" "$LOCK.break" 2>/dev/null; then
+        breaker=$(lock_holder "$LOCK.break")
+        alive "$breaker" || rm -f "$LOCK.break"
+        return 1
+    fi
+    if [ "$(lock_holder "$LOCK")" = "$1" ]; then
+        say "removing stale lock of process ${1:-?}"
+        rm -rf "$LOCK"
+    fi
+    rm -f "$LOCK.break"
+}
+
+# lock: hold this file's lock (waits up to 60 s for another run).
 lock() {
     LOCK="$STATE_DIR.lock"
-    tries=0
-    until mkdir "$LOCK" 2>/dev/null; do
-        holder=$(cat "$LOCK/pid" 2>/dev/null || true)
-        if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then
-            say "removing stale lock of process $holder"
-            rm -rf "$LOCK"
-            continue
+    deadline=$(($(date +%s) + 60))
+    # -T: a legacy lock (a folder) is held, not entered.
+    until ln -s -T "$$" "$LOCK" 2>/dev/null; do
+        holder=$(lock_holder "$LOCK")
+        if ! alive "$holder" && break_lock "$holder"; then continue; fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            err "$FILE is locked by process ${holder:-?} ($LOCK); another smtp-port run is in progress"
         fi
-        tries=$((tries + 1))
-        [ "$tries" -le 60 ] || { LOCK=""; err "$FILE is locked by process ${holder:-?} ($STATE_DIR.lock); another smtp-port run is in progress"; }
-        sleep 1
+        sleep 0.1 2>/dev/null || sleep 1
     done
-    echo "$$" > "$LOCK/pid"
+    LOCK_HELD=yes
 }
 
+# unlock: release the lock if held.
 unlock() {
-    [ -z "$LOCK" ] || rm -rf "$LOCK"
-    LOCK=""
+    [ -z "$LOCK_HELD" ] || rm -f "$LOCK"
+    LOCK_HELD=""
 }
 
-WORK=""
-cleanup() {
+# clean_debris: what killed runs left (under the lock): copies of the file
+# beside it, work folders and half-written state files.
+clean_debris() {
+    dir=$(dirname "$REAL_FILE")
+    base=$(basename "$REAL_FILE")
+    set +f
+    for f in "$dir/.$base.smtp-port."* "$dir/.$base.smtp-port-orig.tmp" "$STATE_DIR.work."* "$STATE_DIR".*.tmp "$STATE_DIR"/*.tmp; do
+        [ -e "$f" ] || [ -L "$f" ] || continue
+        case "$f" in
+            "$dir/.$base.smtp-port."*)
+                pid=${f##*.}
+                case "$pid" in '' | *[!0-9]*) continue ;; esac
+                ! alive "$pid" || continue
+                ;;
+        esac
+        say "removing $f, left by an interrupted run"
+        rm -rf "$f"
+    done
+    set -f
+}
+
+# on_exit: the EXIT trap: clean up, and report a failure nobody reported
+# (a command that failed under set -e, a signal, an error in a subshell).
+on_exit() {
+    rc=$?
     [ -z "$WORK" ] || rm -rf "$WORK"
-    [ -z "${REPLACE_TMP:-}" ] || rm -f "$REPLACE_TMP"
+    [ -z "$REPLACE_TMP" ] || rm -f "$REPLACE_TMP"
     unlock
+    if [ "$rc" != 0 ] && [ -z "$RESULT_DONE" ] && [ -n "$ACTION" ]; then
+        result failed "$(printf '"reason":%s,"rolled_back":false' \
+            "$(json_str "$HOST_LABEL: smtp-port stopped (exit status $rc) while working on $FILE; see its messages, the next run repairs an interrupted write")")"
+        [ "$REPORT_FAILURE" != yes ] || exit 0
+    fi
+    exit "$rc"
 }
 
 # --- journal -----------------------------------------------------------------
-# txn/ holds the next state (orig, edits, managed, written) and prev, a copy of the
-# file before replacement. It counts only once txn/ready exists, which is
-# written before the file is touched.
+# txn/ holds the next state (orig, orig.sum, edits, managed, written) and
+# prev, a copy of the file before replacement. It counts only once txn/ready
+# exists, which is written before the file is touched.
 
+# commit_txn: the journal's state becomes the state.
 commit_txn() {
     txn="$STATE_DIR/txn"
     if [ -f "$txn/clear" ]; then
@@ -239,7 +534,7 @@ commit_txn() {
         return 0
     fi
     # The checksum last: until it moves, a run sees drift and merges.
-    for f in orig edits managed written; do
+    for f in orig orig.sum edits managed written; do
         [ ! -f "$txn/$f" ] || mv -f "$txn/$f" "$STATE_DIR/$f"
     done
     rm -rf "$txn"
@@ -248,6 +543,7 @@ commit_txn() {
     fi
 }
 
+# recover: finish or undo the change a killed run left in the journal.
 recover() {
     txn="$STATE_DIR/txn"
     [ -d "$txn" ] || return 0
@@ -255,39 +551,134 @@ recover() {
         rm -rf "$txn"
         return 0
     fi
-    now=$(sum_of "$FILE")
-    if [ "$now" = "$(cat "$txn/written")" ]; then
+    sum_of "$FILE"
+    if [ "$SUM" = "$(cat "$txn/written")" ]; then
         say "completing an interrupted change of $FILE"
         commit_txn
     elif cmp -s "$txn/prev" "$FILE"; then
         rm -rf "$txn"
     else
         say "restoring $FILE after an interrupted write"
-        replace_file "$txn/prev" || err "could not restore $FILE from $txn/prev; restore it by hand"
+        replace_file "$txn/prev" || err "could not restore $FILE from $txn/prev ($REPLACE_FAILED); restore it by hand"
         rm -rf "$txn"
     fi
 }
 
 # --- replacing the file ------------------------------------------------------
 
-REPLACE_TMP=""
-# replace_file NEW: make $FILE hold the bytes of NEW, keeping owner and mode.
+# in_place_reason: why a rename would lose something of the file (hard
+# links), or nothing.
+in_place_reason() {
+    # shellcheck disable=SC2046 # the words of ls -ln
+    set -- $(ls -ln -- "$REAL_FILE" 2>/dev/null)
+    [ "${2:-1}" -le 1 ] || printf 'it has %s hard links' "$2"
+}
+
+# xattrs FILE: FILE's extended attributes (ACLs, SELinux context among
+# them), one "name=value" a line; "?" when they exist but cannot be read
+# (no getfattr), nothing when there are none.
+xattrs() {
+    if command -v getfattr >/dev/null 2>&1; then
+        getfattr -d -m - -e hex --absolute-names -- "$1" 2>/dev/null | sed '1d' || true
+    else
+        # GNU ls marks an ACL with "+" and an SELinux context with ".".
+        # shellcheck disable=SC2046 # the words of ls -ld
+        set -- $(ls -ld -- "$1" 2>/dev/null)
+        case "${1:-}" in ??????????[+.]*) echo '?' ;; esac
+    fi
+}
+
+# The new file is written, flushed and verified beside the old one, then
+# renamed over it; rewritten in place only where the rename cannot be done
+# or would lose something. On failure the file is as it was, or (in place)
+# the journal's prev undoes it.
+REPLACE_FAILED=""
+# replace_file NEW: make the services file hold NEW's bytes, owner, mode, links and extended attributes kept (REPLACE_FAILED: why not).
 replace_file() {
-    dir=$(dirname "$FILE")
-    base=$(basename "$FILE")
-    REPLACE_TMP="$dir/.$base.smtp-port.$$"
-    if cp -p "$FILE" "$REPLACE_TMP" 2>/dev/null && cat "$1" > "$REPLACE_TMP" && flush "$REPLACE_TMP" \
-        && mv -f "$REPLACE_TMP" "$FILE" 2>/dev/null; then
+    REPLACE_FAILED=""
+    why=$(in_place_reason)
+    [ -z "$why" ] || { write_in_place "$1" "$why"; return; }
+    dir=$(dirname "$REAL_FILE")
+    REPLACE_TMP="$dir/.$(basename "$REAL_FILE").smtp-port.$$"
+    if ! cp -p "$REAL_FILE" "$REPLACE_TMP" 2>/dev/null || ! cat "$1" > "$REPLACE_TMP" || ! flush "$REPLACE_TMP" \
+        || ! cmp -s "$1" "$REPLACE_TMP"; then
+        rm -f "$REPLACE_TMP"
         REPLACE_TMP=""
+        REPLACE_FAILED="could not write a copy beside it ($dir: full, read-only or not writable)"
+        return 1
+    fi
+    attrs=$(xattrs "$REAL_FILE")
+    if [ -n "$attrs" ]; then
+        cp --preserve=all --attributes-only "$REAL_FILE" "$REPLACE_TMP" 2>/dev/null || true
+        if [ "$attrs" = '?' ] || [ "$(xattrs "$REPLACE_TMP")" != "$attrs" ]; then
+            rm -f "$REPLACE_TMP"
+            REPLACE_TMP=""
+            write_in_place "$1" "a copy cannot keep its extended attributes"
+            return
+        fi
+    fi
+    if mv -f "$REPLACE_TMP" "$REAL_FILE" 2>"$WORK/mv.err"; then
+        REPLACE_TMP=""
+        flush "$dir"
         return 0
     fi
     rm -f "$REPLACE_TMP"
     REPLACE_TMP=""
-    # Rename refused (bind mount: EBUSY) or the directory is not writable:
-    # rewrite in place. The journal's prev copy undoes a torn write.
-    cat "$1" > "$FILE" || return 1
-    flush "$FILE"
-    cmp -s "$1" "$FILE"
+    case "$(cat "$WORK/mv.err")" in
+        *[Bb]usy* | *[Cc]ross-device*)
+            # A bind-mounted file (containers, ip netns exec): EBUSY.
+            write_in_place "$1" "it cannot be renamed over (a mount point)"
+            ;;
+        *)
+            REPLACE_FAILED="could not rename the new copy over it: $(cat "$WORK/mv.err")"
+            return 1
+            ;;
+    esac
+}
+
+# write_in_place NEW WHY: rewrite the file's bytes (the journal's prev undoes
+# a torn write): write, flush, verify.
+write_in_place() {
+    say "rewriting $FILE in place: $2"
+    if cat "$1" > "$REAL_FILE" && flush "$REAL_FILE" && cmp -s "$1" "$REAL_FILE"; then
+        return 0
+    fi
+    REPLACE_FAILED="the rewrite in place failed"
+    return 1
+}
+
+# --- the copy beside the file -----------------------------------------------------
+# While smtp-port manages a file, a copy of the user's file (the backup) is
+# kept beside it, .<name>.smtp-port-orig: it marks the file as moved by
+# smtp-port when the state is lost or looked for in another --state-dir.
+
+# marker_path: the copy's path.
+marker_path() { printf '%s/.%s.smtp-port-orig' "$(dirname "$REAL_FILE")" "$(basename "$REAL_FILE")"; }
+
+# marker_sync: the copy beside the file matches the state (or is gone with it).
+marker_sync() {
+    m=$(marker_path)
+    if [ -f "$STATE_DIR/written" ] && [ -f "$STATE_DIR/orig" ]; then
+        cmp -s "$STATE_DIR/orig" "$m" 2>/dev/null && return 0
+        if ! { cat "$STATE_DIR/orig" > "$m.tmp" && chmod 600 "$m.tmp" && mv -f "$m.tmp" "$m"; } 2>/dev/null; then
+            rm -f "$m.tmp" 2>/dev/null || true
+            say "could not keep a copy of the original beside $FILE ($m); a lost state folder will not be noticed"
+        fi
+    elif [ -f "$m" ]; then
+        rm -f "$m" 2>/dev/null || say "could not remove $m"
+    fi
+}
+
+# marker_check WHAT: with no state, refuse a file smtp-port moved (its copy
+# beside the file differs from it); forget a copy of an unmoved file.
+marker_check() {
+    m=$(marker_path)
+    [ -f "$m" ] || return 0
+    if cmp -s "$m" "$FILE"; then
+        rm -f "$m" 2>/dev/null || true
+        return 0
+    fi
+    err "$HOST_LABEL: $FILE was changed by smtp-port ($m is the file as it was before), but $STATE_ROOT has no state for it (state folder lost, or --state-dir changed since the apply?); $1 with the --state-dir of the apply, or put the file back by hand (cp $m $FILE) and remove $m"
 }
 
 # --- the edits ----------------------------------------------------------------
@@ -298,9 +689,12 @@ replace_file() {
 # tells our lines from the user's after a hand edit (see unmanage).
 # Exit 3 when conflicts are refused, 4 when a target line cannot be parsed.
 plan() {
-    awk -v svc="$SERVICE" -v port="$PORT" -v proto="$PROTOCOL" -v aliases="$ALIASES" \
-        -v conflicts="$CONFLICTS" -v final_nl="$(final_newline "$1")" -v edits="$3" -v managed="$4" -v file="$FILE" '
+    # The edits paths come through the environment: awk -v would expand
+    # backslashes in them (a state folder may have one).
+    EDITS_PATH="$3" MANAGED_PATH="$4" awk -v svc="$SERVICE" -v port="$PORT" -v proto="$PROTOCOL" -v aliases="$ALIASES" \
+        -v conflicts="$CONFLICTS" -v final_nl="$(final_newline "$1")" '
     function fields(s, a,    b) { b = s; sub(/#.*/, "", b); return split(b, a) }
+    BEGIN { edits = ENVIRON["EDITS_PATH"]; managed = ENVIRON["MANAGED_PATH"] }
     {
         raw = $0; cr = ""
         if (raw ~ /\r$/) { cr = "\r"; raw = substr(raw, 1, length(raw) - 1) }
@@ -587,7 +981,8 @@ drifted() {
     [ -f "$STATE_DIR/written" ] || { echo null; return 0; }
     w=""
     { read -r w < "$STATE_DIR/written"; } 2>/dev/null || true
-    if [ "$(sum_of "$1")" = "$w" ]; then echo false; else echo true; fi
+    sum_of "$1"
+    if [ "$SUM" = "$w" ]; then echo false; else echo true; fi
 }
 
 # compute_base FILE BASE: the base as the user owns it in BASE: our backup if
@@ -608,8 +1003,12 @@ compute_base() {
             # State of an older smtp-port: what it wrote is the plan of its
             # backup with the same options, if that matches its checksum.
             managed="$2.managed"
-            if ! { [ -f "$STATE_DIR/orig" ] && [ -n "$PORT" ] && plan "$STATE_DIR/orig" "$2.wrote" "$2.edits" "$managed" 2>/dev/null \
-                && [ "$(sum_of "$2.wrote")" = "$(cat "$STATE_DIR/written")" ]; }; then
+            rebuilt=false
+            if [ -f "$STATE_DIR/orig" ] && [ -n "$PORT" ] && plan "$STATE_DIR/orig" "$2.wrote" "$2.edits" "$managed" 2>/dev/null; then
+                sum_of "$2.wrote"
+                [ "$SUM" != "$(cat "$STATE_DIR/written")" ] || rebuilt=true
+            fi
+            if [ "$rebuilt" = false ]; then
                 say "no copy of what smtp-port last wrote (state of an older version): undoing its edits by their text"
                 unmanage_by_text "$1" "$STATE_DIR/edits" "$2"
                 return 0
@@ -628,54 +1027,12 @@ compute_base() {
     fi
 }
 
-# --- JSON ----------------------------------------------------------------------
-
-# lookup FILE: "PORT NAME" of the first active entry the resolver would use
-# for --service and for --port (each "-" when absent).
-lookup() {
-    awk -v svc="$SERVICE" -v port="${PORT:-0}" -v proto="$PROTOCOL" '
-    { sub(/\r$/, ""); sub(/#.*/, ""); if (NF < 2 || $2 !~ /^[0-9]+\//) next
-      split($2, pp, "/"); if (pp[2] != proto) next
-      if (sp == "") for (j = 1; j <= NF; j++) if (j != 2 && $j == svc) { sp = pp[1] + 0; break }
-      if (pn == "" && pp[1] + 0 == port + 0) pn = $1 }
-    END { printf "%s %s\n", (sp == "" ? "-" : sp), (pn == "" ? "-" : pn) }' "$1"
-}
-
-json_str() {
-    case "$1" in
-        *[\\\"$TAB$CR]* | *"
-"*) ;;
-        *) printf '%s' "$1"; return 0 ;;
-    esac
-    printf '%s' "$1" | awk 'BEGIN { ORS = "" }
-    { if (NR > 1) print "\\n"
-      gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\r/, "\\r"); print }'
-}
-
-json_edits() {
-    if [ -f "$1" ]; then
-        awk -v want="$2" 'BEGIN { ORS = "" }
-        substr($0, 1, 1) == want { s = substr($0, 3)
-          gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s)
-          printf "%s\"%s\"", (n++ ? "," : ""), s }' "$1"
-    fi
-}
-
-num_or_null() {
-    case "$1" in
-        '' | -) printf 'null' ;;
-        *) printf '%s' "$1" ;;
-    esac
-}
-
 # --- mail servers -------------------------------------------------------------
 # What makes a services-file change take effect, per mail server, and what
 # keeps outbound mail on 25. Everything an adapter changes is saved in
 # $STATE_DIR/mta and put back by revert (and by a rollback).
 
-TAB=$(printf '\t')
-CR=$(printf '\r')
-
+# detect_mta: resolve --mta auto to the installed mail server; check an explicit one is there.
 detect_mta() {
     case "$MTA" in
         auto)
@@ -699,6 +1056,7 @@ detect_mta() {
     esac
 }
 
+# exim_bin: the Exim binary's name, or false.
 exim_bin() {
     for b in exim4 exim; do
         if command -v "$b" >/dev/null 2>&1; then
@@ -709,7 +1067,7 @@ exim_bin() {
     return 1
 }
 
-# The restart that makes the mail server resolve the service again.
+# default_restart: the restart that makes the mail server resolve the service again.
 default_restart() {
     unit=""
     case "$MTA" in
@@ -726,8 +1084,8 @@ default_restart() {
     fi
 }
 
-# Refuse, before anything changes, a mail server whose listener will not
-# follow the services file or whose outbound mail would follow it.
+# mta_preflight: refuse, before anything changes, a mail server whose
+# listener will not follow the services file or whose outbound mail would.
 mta_preflight() {
     case "$MTA" in
         postfix) pf_preflight ;;
@@ -738,6 +1096,7 @@ mta_preflight() {
     esac
 }
 
+# pf_preflight: master.cf's smtpd listens by service name.
 pf_preflight() {
     # postconf -M: "name type private unpriv chroot wakeup maxproc command..."
     verdict=$(postconf -M 2>/dev/null | awk -v svc="$SERVICE" '
@@ -753,6 +1112,7 @@ pf_preflight() {
     esac
 }
 
+# exim_preflight: the daemon listens by name, outbound transports are pinned.
 exim_preflight() {
     x=$(exim_bin)
     ports=$("$x" -bP daemon_smtp_ports 2>/dev/null | sed 's/^[^=]*= *//')
@@ -783,14 +1143,16 @@ exim_preflight() {
     done
 }
 
-# A known_tcp_ports value (stdin) without the mappings of --service:
-# "lmtp=24, smtp=25, smtps=submissions=465" -> "lmtp=24, smtps=submissions=465".
-pf_without_service() {
-    awk -v svc="$SERVICE" 'BEGIN { RS = "," }
+# pf_known_ports without|port: the one known_tcp_ports parser (value on
+# stdin). without: the value without the mappings of --service
+# ("lmtp=24, smtp=25, smtps=submissions=465" -> "lmtp=24, smtps=submissions=465");
+# port: the port it maps --service to, or nothing.
+pf_known_ports() {
+    awk -v svc="$SERVICE" -v mode="$1" 'BEGIN { RS = "," }
         { gsub(/^[ \t\n]+|[ \t\n]+$/, ""); if ($0 == "") next
           n = split($0, p, "="); out = ""
-          for (i = 1; i < n; i++) if (p[i] != svc) out = out p[i] "="
-          if (out != "") { printf "%s%s", sep, out p[n]; sep = ", " } }'
+          for (i = 1; i < n; i++) if (p[i] != svc) out = out p[i] "="; else if (mode == "port") { print p[n]; exit }
+          if (out != "" && mode == "without") { printf "%s%s", sep, out p[n]; sep = ", " } }'
 }
 
 # pf_save KEY: "KEY<TAB>set<TAB>VALUE" or "KEY<TAB>unset", as main.cf has it.
@@ -803,23 +1165,27 @@ pf_save() {
     fi
 }
 
-# The Postfix settings the adapter reads, from one postconf run: each run
-# costs ~7 ms of CPU (it parses main.cf and every default), and a look at a
+# One postconf run reads every setting the adapter needs: each run costs
+# ~7 ms of CPU (it parses main.cf and every default), and a look at a
 # converged host used to run it five times. Read in the main shell (by
 # detect_mta) so that pipelines and substitutions inherit it; forgotten after
 # every postconf -e/-X. A Postfix before 3.6 has no known_tcp_ports: postconf
 # warns on stderr and leaves it out.
 PF_READ=""
+# pf_read: the PF_* settings, read once.
 pf_read() {
     [ -z "$PF_READ" ] || return 0
     PF_MAIL_VERSION="" PF_HAS_KNOWN=no PF_KNOWN_TCP_PORTS="" PF_SMTP_TCP_PORT=""
-    pf_out=$(postconf mail_version known_tcp_ports smtp_tcp_port 2>/dev/null) || return 1
+    PF_INET_INTERFACES=all PF_INET_PROTOCOLS=all
+    pf_out=$(postconf mail_version known_tcp_ports smtp_tcp_port inet_interfaces inet_protocols 2>/dev/null) || return 1
     while IFS= read -r line; do
         case "$line" in
             "mail_version = "*) PF_MAIL_VERSION=${line#* = } ;;
             "known_tcp_ports = "*) PF_HAS_KNOWN=yes PF_KNOWN_TCP_PORTS=${line#* = } ;;
             "known_tcp_ports =") PF_HAS_KNOWN=yes ;;
             "smtp_tcp_port = "*) PF_SMTP_TCP_PORT=${line#* = } ;;
+            "inet_interfaces = "*) PF_INET_INTERFACES=${line#* = } ;;
+            "inet_protocols = "*) PF_INET_PROTOCOLS=${line#* = } ;;
         esac
     done <<EOF
 $pf_out
@@ -827,7 +1193,44 @@ EOF
     PF_READ=yes
 }
 
+# pf_forget: read the settings again next time (after postconf -e/-X).
 pf_forget() { PF_READ=""; }
+
+# pf_set KEY VALUE|-: postconf -e (or -X for -) as the admin runs it (their umask).
+pf_set() {
+    if [ "$2" = - ]; then
+        (umask "$ORIG_UMASK" && postconf -X "$1")
+    else
+        (umask "$ORIG_UMASK" && postconf -e "$1 = $2")
+    fi
+    pf_forget
+    MTA_CHANGED=true
+}
+
+# pf_listen_addresses: the addresses Postfix's smtpd listens on that the host
+# can reach itself (inet_interfaces, inet_protocols): loopback for "all".
+pf_listen_addresses() {
+    pf_read || true
+    v4=no v6=no
+    case "$PF_INET_PROTOCOLS" in *all*) v4=yes v6=yes ;; esac
+    case "$PF_INET_PROTOCOLS" in *ipv4*) v4=yes ;; esac
+    case "$PF_INET_PROTOCOLS" in *ipv6*) v6=yes ;; esac
+    out=""
+    for a in $(printf '%s\n' "$PF_INET_INTERFACES" | tr ',' ' '); do
+        case "$a" in \[*\]) a=${a#?}; a=${a%?} ;; esac
+        case "$a" in
+            all | loopback-only | localhost)
+                [ "$v4" = no ] || out="$out 127.0.0.1"
+                [ "$v6" = no ] || out="$out ::1"
+                ;;
+            *'$'*) ;;
+            *:*) [ "$v6" = no ] || out="$out $a" ;;
+            *[!0-9.]*) out="$out $a" ;;
+            *) [ "$v4" = no ] || out="$out $a" ;;
+        esac
+    done
+    printf '%s\n' "${out# }"
+}
 
 # pf_value KEY: the value postconf -h would print.
 pf_value() {
@@ -839,25 +1242,26 @@ pf_value() {
     esac
 }
 
-# Whether this Postfix has known_tcp_ports (3.6+).
+# pf_has_known_ports: whether this Postfix has known_tcp_ports (3.6+).
 pf_has_known_ports() {
     pf_read || return 1
     [ "$PF_HAS_KNOWN" = yes ]
 }
 
+# pf_keys: the settings the adapter may change.
 pf_keys() {
     if pf_has_known_ports; then echo known_tcp_ports; fi
     [ "$SERVICE" != smtp ] || echo smtp_tcp_port
 }
 
-# "KEY<TAB>VALUE" for each setting that must change: Postfix 3.6+ maps
+# pf_wanted: "KEY<TAB>VALUE" for each setting that must change: Postfix 3.6+ maps
 # smtp=25 before it reads the services file, so that mapping goes and the
 # listener follows the file; the SMTP client is pinned to 25 so that
 # outbound mail does not follow it.
 pf_wanted() {
     if pf_has_known_ports; then
         have=$(pf_value known_tcp_ports)
-        want=$(printf '%s\n' "$have" | pf_without_service)
+        want=$(printf '%s\n' "$have" | pf_known_ports without)
         [ "$have" = "$want" ] || printf 'known_tcp_ports%s%s\n' "$TAB" "$want"
     fi
     if [ "$SERVICE" = smtp ] && [ "$(pf_value smtp_tcp_port)" = smtp ]; then
@@ -872,36 +1276,34 @@ pf_unsaved() {
     done < "$1"
 }
 
-# The saved values of the keys we may change, to put back later.
+# mta_save: the saved values of the keys we may change, to put back later.
 mta_save() {
     case "$MTA" in
         postfix) for k in $(pf_keys); do pf_save "$k"; done ;;
     esac
 }
 
+# mta_restore SAVED: put the MTA settings back as mta_save recorded them.
 mta_restore() {
     [ -s "$1" ] && [ "$MTA" = postfix ] || return 0
     pf_unsaved "$1" > "$WORK/mta.undo"
     while IFS="$TAB" read -r key how value; do
-        if [ "$how" = set ]; then postconf -e "$key = $value"; else postconf -X "$key"; fi
-        pf_forget
-        MTA_CHANGED=true
+        if [ "$how" = set ]; then pf_set "$key" "$value"; else pf_set "$key" -; fi
     done < "$WORK/mta.undo"
 }
 
+# mta_manage: make the MTA settings follow the services file (pf_wanted).
 mta_manage() {
     [ "$MTA" = postfix ] || return 0
     pf_wanted > "$WORK/mta.want"
     while IFS="$TAB" read -r key value; do
-        postconf -e "$key = $value"
-        pf_forget
-        MTA_CHANGED=true
+        pf_set "$key" "$value"
     done < "$WORK/mta.want"
 }
 
-# Debian runs Postfix chrooted with a copy of the services file; a restart
-# through the init script refreshes it, a reload or a plain `postfix start`
-# does not.
+# mta_sync_chroot: refresh the copy of the services file in Postfix's chroot
+# (Debian; a restart through the init script refreshes it, a reload or a
+# plain `postfix start` does not).
 mta_sync_chroot() {
     [ "$MTA" = postfix ] && [ "$FILE" = /etc/services ] || return 0
     q=$(postconf -h queue_directory 2>/dev/null) || return 0
@@ -912,29 +1314,33 @@ mta_sync_chroot() {
 
 # --- checks on the host ---------------------------------------------------------
 
-# banner ADDRESS PORT: the first line the server sends. Exit 2 when the
-# connection is refused, 3 on timeout, 4 when no tool can connect.
+# banner ADDRESS PORT: the first line the server at ADDRESS (IPv4, IPv6 or a
+# name) sends. Exit 2 when nothing listens there (refused, or the address
+# is not on this host), 3 on timeout, 4 when no tool can connect. Perl's
+# IO::Socket::IP (perl-base on Debian and Ubuntu) speaks IPv4 and IPv6.
 banner() {
-    if command -v perl >/dev/null 2>&1; then
-        perl -MIO::Socket::INET -e '
+    if [ "$PROBE" = perl ]; then
+        perl -MIO::Socket::IP -e '
+            use Errno;
             $SIG{ALRM} = sub { exit 3 }; alarm 5;
-            my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], PeerPort => $ARGV[1], Proto => "tcp", Timeout => 4) or exit 2;
+            my $s = IO::Socket::IP->new(PeerHost => $ARGV[0], PeerPort => $ARGV[1], Proto => "tcp", Timeout => 4);
+            if (!$s) { exit 3 if $!{ETIMEDOUT}; exit 2 }
             my $l = <$s>; defined $l or exit 3; $l =~ s/\r?\n$//; print "$l\n"; print $s "QUIT\r\n"; exit 0' "$1" "$2" </dev/null
-    elif command -v python3 >/dev/null 2>&1; then
+    elif [ "$PROBE" = python3 ]; then
         python3 -c '
 import socket, sys
 try:
     s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 4)
-except ConnectionRefusedError:
-    sys.exit(2)
-except OSError:
+except socket.timeout:
     sys.exit(3)
+except OSError:
+    sys.exit(2)
 s.settimeout(4)
 try:
     print(s.makefile("rb").readline().decode("latin-1").rstrip("\r\n"))
 except OSError:
     sys.exit(3)' "$1" "$2" </dev/null
-    elif command -v nc >/dev/null 2>&1; then
+    elif [ "$PROBE" = nc ]; then
         # nc's exit codes differ between variants: judge by what came back.
         out=$(printf 'QUIT\r\n' | nc -w 4 "$1" "$2" 2>/dev/null) || [ -n "$out" ] || return 2
         [ -n "$out" ] || return 3
@@ -944,61 +1350,164 @@ except OSError:
     fi
 }
 
+PROBE=""
+# probe_tool: PROBE, what banner connects with (perl, python3, nc or none).
+probe_tool() {
+    if command -v perl >/dev/null 2>&1 && perl -MIO::Socket::IP -e 1 2>/dev/null; then PROBE=perl
+    elif command -v python3 >/dev/null 2>&1; then PROBE=python3
+    elif command -v nc >/dev/null 2>&1; then PROBE=nc
+    else PROBE=none
+    fi
+}
+
+# verify_addresses: the addresses the on-host check probes: --verify-address,
+# or (auto) where Postfix listens, or loopback over IPv4 and IPv6.
+verify_addresses() {
+    case "$VERIFY_ADDRESS" in
+        auto) ;;
+        \[*\]) a=${VERIFY_ADDRESS#?}; printf '%s\n' "${a%?}"; return 0 ;;
+        *) printf '%s\n' "$VERIFY_ADDRESS"; return 0 ;;
+    esac
+    a=""
+    [ "$MTA" != postfix ] || a=$(pf_listen_addresses)
+    printf '%s\n' "${a:-127.0.0.1 ::1}"
+}
+
 SEEN=""
-# wait_greeting PORT: wait up to CHECK_TIMEOUT seconds for a 220 greeting.
-wait_greeting() {
-    deadline=$(($(date +%s) + CHECK_TIMEOUT))
-    while :; do
+# greeting PORT: SEEN, the 220 greeting on PORT at any of ADDRESSES, or why not (false).
+greeting() {
+    SEEN=""
+    for addr in $ADDRESSES; do
         rc=0
-        line=$(banner "$CHECK_ADDRESS" "$1") || rc=$?
+        line=$(banner "$addr" "$1") || rc=$?
         case "$rc:$line" in
             0:220*) SEEN="$line"; return 0 ;;
-            0:*) SEEN="wrong banner '$line'" ;;
-            2:*) SEEN="connection refused" ;;
-            3:*) SEEN="timeout" ;;
+            0:*) SEEN="$SEEN${SEEN:+, }$(show_addr "$addr" "$1"): wrong banner '$line'" ;;
+            2:*) SEEN="$SEEN${SEEN:+, }$(show_addr "$addr" "$1"): connection refused" ;;
+            3:*) SEEN="$SEEN${SEEN:+, }$(show_addr "$addr" "$1"): timeout" ;;
             4:*) SEEN="no perl, python3 or nc to check with"; return 2 ;;
-            *) SEEN="error $rc" ;;
+            *) SEEN="$SEEN${SEEN:+, }$(show_addr "$addr" "$1"): error $rc" ;;
         esac
+    done
+    return 1
+}
+
+# show_addr ADDRESS PORT: ADDRESS:PORT, IPv6 in brackets.
+show_addr() {
+    case "$1" in
+        *:*) printf '[%s]:%s' "$1" "$2" ;;
+        *) printf '%s:%s' "$1" "$2" ;;
+    esac
+}
+
+# wait_greeting PORT: wait up to VERIFY_TIMEOUT seconds for a 220 greeting (greeting).
+wait_greeting() {
+    deadline=$(($(date +%s) + VERIFY_TIMEOUT))
+    while :; do
+        rc=0
+        greeting "$1" || rc=$?
+        [ "$rc" != 0 ] || return 0
+        [ "$rc" != 2 ] || return 2
         [ "$(date +%s)" -lt "$deadline" ] || return 1
         # A fifth of a second where sleep takes fractions (GNU, busybox).
         sleep 0.2 2>/dev/null || sleep 1
     done
 }
 
-# --- commands -----------------------------------------------------------------
+# open_on PORT: the addresses where PORT still accepts connections (none: closed everywhere).
+open_on() {
+    for addr in $ADDRESSES; do
+        rc=0
+        banner "$addr" "$1" >/dev/null || rc=$?
+        [ "$rc" = 2 ] || printf ' %s' "$(show_addr "$addr" "$1")"
+    done
+}
 
-# The change token a look reports. An apply that changes something records
-# the token Pulumi gave it (--change), so that the next look reports exactly
-# what Pulumi holds in its state (no diff) even when that token marks a retry
-# ("3@<time>"); without a token (by hand, revert) the number goes up by one.
-generation() {
-    g=0
+# restart_if CHANGED: run the restart command when something changed (false when it fails).
+restart_if() {
+    RESTARTED=false
+    [ "$1" = true ] && [ -n "$RESTART" ] || return 0
+    say "restarting the mail service: $RESTART"
+    run_restart || return 1
+    RESTARTED=true
+}
+
+# run_restart: the restart command, as the admin wrote it (their umask and
+# locale), its output on stderr (stdout is the result; stdin may be the
+# script itself, as with `sh -s`).
+run_restart() {
+    (
+        umask "$ORIG_UMASK"
+        if [ "$ORIG_LC_ALL_SET" = yes ]; then LC_ALL=$ORIG_LC_ALL; else unset LC_ALL; fi
+        exec sh -c "$RESTART" </dev/null >&2
+    )
+}
+
+# verify NEW OLD: after a restart, the new port greets and the old one is
+# closed; FAILED says why not.
+verify() {
+    FAILED=""
+    [ "$RESTARTED" = true ] && [ "$VERIFY" = yes ] || return 0
+    rc=0
+    wait_greeting "$1" || rc=$?
+    case "$rc" in
+        0) VERIFIED="$SEEN" ;;
+        2) say "not verified on the host: $SEEN"; return 0 ;;
+        *) FAILED="no SMTP greeting on port $1 after ${VERIFY_TIMEOUT}s ($SEEN)"; return 0 ;;
+    esac
+    if [ "$REQUIRE_OLD_PORT_CLOSED" = yes ] && [ -n "$2" ] && [ "$2" != - ] && [ "$2" != "$1" ]; then
+        open=$(open_on "$2")
+        [ -z "$open" ] || FAILED="the old port $2 still accepts connections on${open} (--require-old-port-closed no if that is intended)"
+    fi
+}
+
+# --- the change token -------------------------------------------------------------
+# What a look reports as the host's change: the number of changes so far.
+# An apply that changes something records the token Pulumi gave it
+# (--change), so that the next look reports exactly what Pulumi holds in its
+# state (no diff) even when that token marks a retry ("3@<time>"); without a
+# token (by hand, revert) the number goes up by one. Kept beside the state
+# folder ($STATE_DIR.change) so that it outlives a revert.
+
+# current_change: the recorded change token ("0" when none).
+current_change() {
+    c=0
+    f=$CHANGE_FILE
+    # Hosts managed by the first versions have $STATE_DIR.generation.
+    [ -f "$f" ] || f="$STATE_DIR.generation"
     # A builtin read, not cat: a look runs this on every host every preview.
-    [ ! -f "$GENERATION_FILE" ] || { read -r g < "$GENERATION_FILE" || [ -n "$g" ]; } 2>/dev/null || g=0
-    case "$g" in
-        [0-9]*) printf '%s\n' "$g" ;;
+    [ ! -f "$f" ] || { read -r c < "$f" || [ -n "$c" ]; } 2>/dev/null || c=0
+    case "$c" in
+        [0-9]*) printf '%s\n' "$c" ;;
         *) echo 0 ;;
     esac
 }
 
-generation_json() {
-    g=$(generation)
-    case "$g" in
-        *[!0-9]*) printf '"%s"' "$g" ;;
-        *) printf '%s' "$g" ;;
-    esac
-}
-
-bump_generation() {
+# record_change: record --change, or the next number.
+record_change() {
     case "$CHANGE" in
         [0-9]*) next=$CHANGE ;;
-        *) next=$(($(generation | sed 's/[^0-9].*//') + 1)) ;;
+        *) next=$(($(current_change | sed 's/[^0-9].*//') + 1)) ;;
     esac
-    printf '%s\n' "$next" > "$GENERATION_FILE.tmp"
-    mv -f "$GENERATION_FILE.tmp" "$GENERATION_FILE"
+    printf '%s\n' "$next" > "$CHANGE_FILE.tmp"
+    mv -f "$CHANGE_FILE.tmp" "$CHANGE_FILE"
+    rm -f "$STATE_DIR.generation"
 }
 
-# mta_plan: "key: old -> new" for each MTA setting an apply would change.
+# --- what apply does ---------------------------------------------------------------
+
+# lookup FILE: "PORT NAME" of the first active entry the resolver would use
+# for --service and for --port (each "-" when absent).
+lookup() {
+    awk -v svc="$SERVICE" -v port="${PORT:-0}" -v proto="$PROTOCOL" '
+    { sub(/\r$/, ""); sub(/#.*/, ""); if (NF < 2 || $2 !~ /^[0-9]+\//) next
+      split($2, pp, "/"); if (pp[2] != proto) next
+      if (sp == "") for (j = 1; j <= NF; j++) if (j != 2 && $j == svc) { sp = pp[1] + 0; break }
+      if (pn == "" && pp[1] + 0 == port + 0) pn = $1 }
+    END { printf "%s %s\n", (sp == "" ? "-" : sp), (pn == "" ? "-" : pn) }' "$1"
+}
+
+# mta_plan EDITS: "key: old -> new" for each MTA setting an apply would change.
 mta_plan() {
     case "$MTA" in
         postfix) ;;
@@ -1015,13 +1524,12 @@ mta_plan() {
     fi
 }
 
-# The port the MTA listens on for the service: Postfix maps known_tcp_ports
-# first, then the services file.
+# mta_port RESOLVED: the port the MTA listens on for the service (Postfix
+# maps known_tcp_ports first, then the services file), "-" when unknown.
 mta_port() {
     case "$MTA" in
         postfix)
-            p=$(pf_value known_tcp_ports 2>/dev/null | awk -v svc="$SERVICE" 'BEGIN { RS = "," }
-                { gsub(/^[ \t\n]+|[ \t\n]+$/, ""); n = split($0, q, "="); for (i = 1; i < n; i++) if (q[i] == svc) { print q[n]; exit } }')
+            p=$(pf_value known_tcp_ports 2>/dev/null | pf_known_ports port)
             printf '%s\n' "${p:-$1}"
             ;;
         exim | sendmail) printf '%s\n' "$1" ;;
@@ -1045,91 +1553,23 @@ plan_change() {
     esac
 }
 
-# Read-only: what apply would do, for `pulumi preview`.
-do_preview() {
-    check_file
-    detect_mta
-    WORK=$(mktemp -d "${TMPDIR:-/tmp}/smtp-port.XXXXXX")
-    plan_change
-    now_port=$(lookup "$WORK/snap" | cut -d' ' -f1)
-    would=false
-    cmp -s "$WORK/new" "$WORK/snap" || would=true
-    mta_plan "$WORK/edits" > "$WORK/mta.plan"
-    [ ! -s "$WORK/mta.plan" ] || would=true
-    drift=false
-    [ "$DRIFT" != true ] || drift=true
-    [ ! -d "$STATE_DIR/txn" ] || drift=true
-    # Unified diff hunks, with each line shown next to its commented-out self.
-    : > "$WORK/diff"
-    [ "$would" = false ] || diff -U0 "$WORK/snap" "$WORK/new" 2>/dev/null | tr -d '\r' | awk '
-        function flush(   i, j) {
-            for (i = 1; i <= nr; i++) {
-                print "-" r[i]
-                for (j = 1; j <= na; j++) if (!used[j] && a[j] == "#" r[i]) { print "+" a[j]; used[j] = 1; break }
-            }
-            for (j = 1; j <= na; j++) if (!used[j]) print "+" a[j]
-            nr = na = 0; split("", used)
-        }
-        /^(---|\+\+\+)/ { next }
-        /^@@/ { flush(); next }
-        /^-/ { r[++nr] = substr($0, 2); next }
-        /^\+/ { a[++na] = substr($0, 2); next }
-        END { flush() }' > "$WORK/diff" || true
-    lines_json() {
-        [ -s "$1" ] || return 0
-        awk 'BEGIN { ORS = "" } { s = $0; gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s); printf "%s\"%s\"", (n++ ? "," : ""), s }' "$1"
-    }
-    printf '{"action":"preview","file":"%s","port":%s,"would_change":%s,"drift":%s,"generation":%s,"service_port":%s,"mta":"%s","mta_port":%s,"diff":[%s],"mta_diff":[%s]}\n' \
-        "$(json_str "$FILE")" "$PORT" "$would" "$drift" "$(generation_json)" "$(num_or_null "$now_port")" "$MTA" \
-        "$(num_or_null "$(mta_port "$now_port")")" "$(lines_json "$WORK/diff")" "$(lines_json "$WORK/mta.plan")"
-}
-
-
-# restart_if CHANGED: run the restart command when something changed.
-# Returns non-zero when the restart command fails.
-restart_if() {
-    RESTARTED=false
-    [ "$1" = true ] && [ -n "$RESTART" ] || return 0
-    say "restarting the mail service: $RESTART"
-    # stdin is the script itself when run as `sh -s`: keep it away.
-    sh -c "$RESTART" </dev/null >&2 || return 1
-    RESTARTED=true
-}
-
-# After a restart: the new port greets, the old one is closed. Sets FAILED.
-verify() {
-    FAILED=""
-    [ "$RESTARTED" = true ] && [ "$VERIFY" = yes ] || return 0
-    rc=0
-    wait_greeting "$1" || rc=$?
-    case "$rc" in
-        0) VERIFIED="$SEEN" ;;
-        2) say "not verified on the host: $SEEN"; return 0 ;;
-        *) FAILED="no SMTP greeting on $CHECK_ADDRESS:$1 after ${CHECK_TIMEOUT}s ($SEEN)"; return 0 ;;
-    esac
-    if [ "$OLD_PORT" = closed ] && [ -n "$2" ] && [ "$2" != - ] && [ "$2" != "$1" ]; then
-        rc=0
-        banner "$CHECK_ADDRESS" "$2" >/dev/null || rc=$?
-        [ "$rc" = 2 ] || FAILED="the old port $2 still accepts connections (set old port checking to 'any' if that is intended)"
-    fi
-}
-
-# Put the host back as it was before this run: file, state, MTA
-# configuration, restart, and the old port greeting again. Then fail.
+# rollback WHY OLD: put the host back as it was before this run (file,
+# state, MTA settings, restart, the old port greeting again), then fail.
 rollback() {
     t0=$(date +%s)
     say "rolling back: $1"
     if ! cmp -s "$WORK/snap" "$FILE"; then
-        replace_file "$WORK/snap" || err "$1; ROLLBACK FAILED: could not restore $FILE (backup: $WORK/snap)"
+        replace_file "$WORK/snap" || err "$1; ROLLBACK FAILED: could not restore $FILE ($REPLACE_FAILED; its content before: $WORK/snap)"
     fi
     rm -rf "$STATE_DIR"
     [ ! -d "$WORK/state.prev" ] || cp -Rp "$WORK/state.prev" "$STATE_DIR"
+    marker_sync
     mta_restore "$WORK/mta.prev"
     mta_sync_chroot
     back=""
     if [ -n "$RESTART" ]; then
         say "restarting the mail service: $RESTART"
-        if sh -c "$RESTART" </dev/null >&2; then
+        if run_restart; then
             RESTARTED=true
             if [ "$VERIFY" = yes ] && [ -n "$2" ] && [ "$2" != - ]; then
                 if wait_greeting "$2"; then back=", greeting on $2 again ('$SEEN')"; else back=", but no greeting on $2 yet ($SEEN)"; fi
@@ -1138,7 +1578,7 @@ rollback() {
             back=", but the restart after the rollback failed too"
         fi
     fi
-    err "$1; rolled back in $(($(date +%s) - t0))s: $FILE and the $MTA configuration are as before$back"
+    fail true "$1; rolled back in $(($(date +%s) - t0))s: $FILE and the $MTA configuration are as before$back"
 }
 
 # write_services NEW: replace the file with NEW through the journal, with the
@@ -1150,13 +1590,14 @@ write_services() {
     if [ ! -s "$WORK/edits" ]; then
         : > "$txn/clear"
     else
-        [ "$BASE_FROM" = backup ] || put_state "$WORK/base" "$txn/orig"
+        [ "$BASE_FROM" = backup ] || put_backup "$WORK/base" "$txn"
         put_state "$WORK/edits" "$txn/edits"
         # What we wrote, our lines tagged: tells them from the user's after
         # a hand edit (unmanage).
         put_state "$WORK/managed" "$txn/managed"
     fi
-    sum_of "$1" > "$txn/written"
+    sum_of "$1"
+    printf '%s\n' "$SUM" > "$txn/written"
     put_state "$WORK/snap" "$txn/prev"
     : > "$txn/ready"
     flush "$txn/ready"
@@ -1165,22 +1606,39 @@ write_services() {
         rm -rf "$txn"
         err "$FILE changed while smtp-port was working on it; nothing was written, run again"
     fi
-    replace_file "$1" || { recover; err "could not write $FILE; it was left as it was"; }
+    # The copy beside the file exists before the file is moved.
+    if [ -s "$WORK/edits" ]; then
+        if [ -f "$txn/orig" ]; then cp "$txn/orig" "$WORK/orig.next"; else cp "$STATE_DIR/orig" "$WORK/orig.next"; fi
+        m=$(marker_path)
+        cmp -s "$WORK/orig.next" "$m" 2>/dev/null || { cat "$WORK/orig.next" > "$m.tmp" && mv -f "$m.tmp" "$m"; } 2>/dev/null ||
+            say "could not keep a copy of the original beside $FILE ($m); a lost state folder will not be noticed"
+    fi
+    replace_file "$1" || { recover; err "could not write $FILE: $REPLACE_FAILED; it was left as it was"; }
     commit_txn
 }
 
+# start_work: the lock, a repaired journal, no debris, a checked backup and WORK.
+start_work() {
+    lock
+    clean_debris
+    WORK=$(mktemp -d "$STATE_DIR.work.XXXXXX")
+    recover
+    check_backup write
+}
+
+# --- the actions ---------------------------------------------------------------------
+
+# do_apply: make the file (and the MTA) match the declared port.
 do_apply() {
     check_file
     check_writable
     detect_mta
     mta_preflight
     [ -n "$RESTART" ] || RESTART=$(default_restart)
-    mkdir -p "$STATE_DIR"
-    lock
-    recover
-    WORK=$(mktemp -d "$STATE_DIR.work.XXXXXX")
+    start_work
+    [ -f "$STATE_DIR/written" ] || marker_check "run apply"
     plan_change
-    previous=$(lookup "$WORK/snap" | cut -d' ' -f1)
+    old=$(lookup "$WORK/snap" | cut -d' ' -f1)
     # What a rollback needs: the state and the MTA settings of before.
     [ ! -f "$STATE_DIR/written" ] || cp -Rp "$STATE_DIR" "$WORK/state.prev"
     rm -rf "$WORK/state.prev/txn"
@@ -1199,14 +1657,16 @@ do_apply() {
         rm -rf "$STATE_DIR"
     elif [ -s "$WORK/edits" ]; then
         # Unchanged but the base moved (somebody else's edit): remember it.
+        mkdir -p "$STATE_DIR"
         if [ "$BASE_FROM" = merge ] || [ ! -f "$STATE_DIR/orig" ]; then
-            put_state "$WORK/base" "$STATE_DIR/orig"
+            put_backup "$WORK/base" "$STATE_DIR"
         fi
         put_state "$WORK/edits" "$STATE_DIR/edits"
         # (Before the checksum: an interrupted run leaves drift, and a copy
         # of what is in the file to merge from.)
         cmp -s "$WORK/managed" "$STATE_DIR/managed" 2>/dev/null || put_state "$WORK/managed" "$STATE_DIR/managed"
-        sum_of "$WORK/snap" > "$WORK/written"
+        sum_of "$WORK/snap"
+        printf '%s\n' "$SUM" > "$WORK/written"
         put_state "$WORK/written" "$STATE_DIR/written"
     fi
     if [ -s "$WORK/edits" ]; then
@@ -1216,37 +1676,42 @@ do_apply() {
         mta_restore "$WORK/mta.orig"
         [ -f "$STATE_DIR/written" ] || rm -rf "$STATE_DIR"
     fi
+    marker_sync
+    ADDRESSES=$(verify_addresses)
+    probe_tool
     if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then
         mta_sync_chroot
-        restart_if true || rollback "$HOST_LABEL: the restart command failed" "$previous"
+        restart_if true || rollback "$HOST_LABEL: the restart command failed" "$old"
     fi
-    verify "$PORT" "$previous"
-    [ -z "$FAILED" ] || rollback "$HOST_LABEL: $FAILED" "$previous"
-    if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then bump_generation; fi
-    backup=null
-    [ ! -f "$STATE_DIR/orig" ] || backup="\"$(json_str "$STATE_DIR/orig")\""
+    verify "$PORT" "$old"
+    [ -z "$FAILED" ] || rollback "$HOST_LABEL: $FAILED" "$old"
+    if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then record_change; fi
+    backup=""
+    [ ! -f "$STATE_DIR/orig" ] || backup="$STATE_DIR/orig"
     added=$(awk 'substr($0, 1, 1) == "I" { print substr($0, 3); exit }' "$WORK/edits")
     after=$(lookup "$FILE" | cut -d' ' -f1)
-    printf '{"action":"apply","file":"%s","service":"%s","protocol":"%s","port":%s,"changed":%s,"previous_port":%s,"added":%s,"commented":[%s],"backup":%s,"mta":"%s","mta_changed":%s,"restarted":%s,"verified":%s,"resolver_port":%s,"mta_port":%s,"generation":%s}\n' \
-        "$(json_str "$FILE")" "$SERVICE" "$PROTOCOL" "$PORT" "$changed" "$(num_or_null "$previous")" \
-        "$(if [ -n "$added" ]; then printf '"%s"' "$(json_str "$added")"; else printf null; fi)" \
-        "$(json_edits "$WORK/edits" C)" "$backup" "$MTA" "$MTA_CHANGED" "$RESTARTED" \
-        "$(if [ -n "$VERIFIED" ]; then printf '"%s"' "$(json_str "$VERIFIED")"; else printf null; fi)" \
-        "$(num_or_null "$after")" "$(num_or_null "$(mta_port "$after")")" "$(generation_json)"
+    status=unchanged
+    if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then status=changed; fi
+    result "$status" "$(printf '"service":"%s","protocol":"%s","port":%s,"old_port":%s,"changed":%s,"added":%s,"commented":[%s],"backup":%s,"mta":"%s","mta_changed":%s,"restarted":%s,"verified":%s,"resolver_port":%s,"mta_port":%s,"change":%s' \
+        "$SERVICE" "$PROTOCOL" "$PORT" "$(num_or_null "$old")" "$changed" "$(json_str_or_null "$added")" \
+        "$(json_lines "$WORK/edits" C)" "$(json_str_or_null "$backup")" "$MTA" "$MTA_CHANGED" "$RESTARTED" \
+        "$(json_str_or_null "$VERIFIED")" "$(num_or_null "$after")" "$(num_or_null "$(mta_port "$after")")" "$(json_str "$(current_change)")")"
 }
 
+# do_revert: put the file and the MTA settings back as the user had them.
 do_revert() {
     check_file
+    check_state
     if [ ! -d "$STATE_DIR" ]; then
-        printf '{"action":"revert","file":"%s","changed":false,"managed":false,"restarted":false}\n' "$(json_str "$FILE")"
+        marker_check "run revert"
+        detect_mta
+        result unchanged "$(printf '"changed":false,"mode":"none","mta":"%s","mta_changed":false,"restarted":false' "$MTA")"
         return 0
     fi
     check_writable
     detect_mta
     [ -n "$RESTART" ] || RESTART=$(default_restart)
-    lock
-    recover
-    WORK=$(mktemp -d "$STATE_DIR.work.XXXXXX")
+    start_work
     cp "$FILE" "$WORK/snap"
     changed=false
     mode=none
@@ -1261,43 +1726,85 @@ do_revert() {
         fi
     fi
     rm -rf "$STATE_DIR"
+    marker_sync
     [ ! -f "$WORK/mta.orig" ] || mta_restore "$WORK/mta.orig"
     if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then
-        bump_generation
+        record_change
         mta_sync_chroot
         restart_if true || err "$HOST_LABEL: $FILE and the $MTA configuration were put back, but the restart command failed: the mail service may be down"
     fi
-    printf '{"action":"revert","file":"%s","changed":%s,"managed":true,"mode":"%s","mta":"%s","mta_changed":%s,"restarted":%s}\n' \
-        "$(json_str "$FILE")" "$changed" "$mode" "$MTA" "$MTA_CHANGED" "$RESTARTED"
+    status=unchanged
+    if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then status=reverted; fi
+    result "$status" "$(printf '"changed":%s,"mode":"%s","mta":"%s","mta_changed":%s,"restarted":%s' \
+        "$changed" "$mode" "$MTA" "$MTA_CHANGED" "$RESTARTED")"
 }
 
+# do_status: what the resolver sees now (read-only).
 do_status() {
     check_file
+    check_state
     found=$(lookup "$FILE")
     set -- "${found% *}" "${found#* }"
-    managed=false
-    [ ! -f "$STATE_DIR/written" ] || managed=true
-    drift=$(drifted "$FILE")
-    printf '{"action":"status","file":"%s","service":"%s","protocol":"%s","service_port":%s,"port":%s,"port_name":%s,"managed":%s,"drift":%s}\n' \
-        "$(json_str "$FILE")" "$SERVICE" "$PROTOCOL" "$(num_or_null "$1")" "$(num_or_null "$PORT")" \
-        "$(if [ "$2" = - ]; then printf null; else printf '"%s"' "$2"; fi)" "$managed" "$drift"
+    status=not_managed
+    [ ! -f "$STATE_DIR/written" ] || status=managed
+    interrupted=false
+    [ ! -f "$STATE_DIR/txn/ready" ] || interrupted=true
+    name=""
+    [ "$2" = - ] || name=$2
+    result "$status" "$(printf '"service":"%s","protocol":"%s","service_port":%s,"port":%s,"port_name":%s,"drift":%s,"interrupted":%s' \
+        "$SERVICE" "$PROTOCOL" "$(num_or_null "$1")" "$(num_or_null "$PORT")" "$(json_str_or_null "$name")" "$(drifted "$FILE")" "$interrupted")"
 }
 
+# do_preview: what apply would do, for `pulumi preview` (read-only).
+do_preview() {
+    check_file
+    check_state
+    check_backup read
+    detect_mta
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/smtp-port.XXXXXX")
+    plan_change
+    now_port=$(lookup "$WORK/snap" | cut -d' ' -f1)
+    status=no_change
+    cmp -s "$WORK/new" "$WORK/snap" || status=would_change
+    mta_plan "$WORK/edits" > "$WORK/mta.plan"
+    [ ! -s "$WORK/mta.plan" ] || status=would_change
+    drift=false
+    [ "$DRIFT" != true ] || drift=true
+    [ ! -d "$STATE_DIR/txn" ] || drift=true
+    # Unified diff hunks, with each line shown next to its commented-out self.
+    : > "$WORK/diff"
+    [ "$status" = no_change ] || diff -U0 "$WORK/snap" "$WORK/new" 2>/dev/null | tr -d '\r' | awk '
+        function flush(   i, j) {
+            for (i = 1; i <= nr; i++) {
+                print "-" r[i]
+                for (j = 1; j <= na; j++) if (!used[j] && a[j] == "#" r[i]) { print "+" a[j]; used[j] = 1; break }
+            }
+            for (j = 1; j <= na; j++) if (!used[j]) print "+" a[j]
+            nr = na = 0; split("", used)
+        }
+        /^(---|\+\+\+)/ { next }
+        /^@@/ { flush(); next }
+        /^-/ { r[++nr] = substr($0, 2); next }
+        /^\+/ { a[++na] = substr($0, 2); next }
+        END { flush() }' > "$WORK/diff" || true
+    result "$status" "$(printf '"port":%s,"drift":%s,"change":%s,"service_port":%s,"mta":"%s","mta_port":%s,"diff":[%s],"mta_diff":[%s]' \
+        "$PORT" "$drift" "$(json_str "$(current_change)")" "$(num_or_null "$now_port")" "$MTA" \
+        "$(num_or_null "$(mta_port "$now_port")")" "$(json_lines "$WORK/diff")" "$(json_lines "$WORK/mta.plan")")"
+}
+
+# main ARGS: parse, check, run the action.
 main() {
     [ "$#" -ge 1 ] || { usage; exit 2; }
-    ACTION="$1"
-    shift
-    case "$ACTION" in
+    case "$1" in
         apply | revert | status | preview) ;;
         -h | --help | help) usage; exit 0 ;;
-        *) usage; err "unknown command '$ACTION'" ;;
+        *) usage; printf '%s: error: unknown command %s\n' "$PROG" "'$1'" >&2; exit 2 ;;
     esac
-    PORT="" FILE="/etc/services" SERVICE="smtp" PROTOCOL="tcp" ALIASES="mail"
-    CONFLICTS="comment" RESTART="" STATE_ROOT="/var/lib/smtp-port"
-    MTA="none" VERIFY="yes" OLD_PORT="closed" CHECK_ADDRESS="127.0.0.1" CHECK_TIMEOUT=20 CHANGE=""
-    HOST_LABEL=""
+    action=$1
+    shift
+    bad=""
     while [ "$#" -gt 0 ]; do
-        [ "$#" -ge 2 ] || err "option $1 needs a value"
+        [ "$#" -ge 2 ] || { bad=${bad:-"option $1 needs a value"}; break; }
         case "$1" in
             --port) PORT="$2" ;;
             --file) FILE="$2" ;;
@@ -1309,33 +1816,40 @@ main() {
             --state-dir) STATE_ROOT="$2" ;;
             --mta) MTA="$2" ;;
             --verify) VERIFY="$2" ;;
-            --old-port) OLD_PORT="$2" ;;
-            --check-address) CHECK_ADDRESS="$2" ;;
-            --check-timeout) CHECK_TIMEOUT="$2" ;;
+            --verify-timeout) VERIFY_TIMEOUT="$2" ;;
+            --verify-address) VERIFY_ADDRESS="$2" ;;
+            --require-old-port-closed) REQUIRE_OLD_PORT_CLOSED="$2" ;;
             --host-label) HOST_LABEL="$2" ;;
+            --report-failure)
+                case "$2" in
+                    yes | no) REPORT_FAILURE="$2" ;;
+                    *) bad=${bad:-"[report-failure] must be yes or no, got '$2'"} ;;
+                esac
+                ;;
             # The change token Pulumi expects this apply to make: a number,
             # or a number and a retry mark; recorded by an apply that changes
             # something (anything else, like "unknown", is not recorded).
             --change)
                 case "$2" in
-                    [0-9]*[!0-9A-Za-z@:.+-]*) err "[change] must be a number with an optional mark of letters, digits and @:.+-, got '$2'" ;;
+                    [0-9]*[!0-9A-Za-z@:.+-]*) bad=${bad:-"[change] must be a number with an optional mark of letters, digits and @:.+-, got '$2'"} ;;
                     [0-9]*) CHANGE="$2" ;;
                 esac
                 ;;
-            *) usage; err "unknown option '$1'" ;;
+            *) [ -n "$bad" ] || { bad="unknown option '$1'"; usage; } ;;
         esac
+        # On after a bad option: the first is reported, with the host label
+        # and --report-failure given after it.
         shift 2
     done
     [ -n "$HOST_LABEL" ] || HOST_LABEL=$(hostname 2>/dev/null || uname -n)
+    ACTION=$action
+    trap on_exit EXIT
+    trap 'exit 130' INT TERM HUP
+    [ -z "$bad" ] || err "$bad"
     check_args
     # One state folder per managed file, named after its path.
-    STATE_DIR="$STATE_ROOT/$(printf '%s' "$FILE" | sed 's|^/||; s|[^A-Za-z0-9._-]|_|g')"
-    # Changes made so far, kept beside the state folder so that it outlives
-    # a revert: `pulumi preview` uses it to tell drift from no change.
-    GENERATION_FILE="$STATE_DIR.generation"
-    trap cleanup EXIT
-    trap 'exit 130' INT TERM HUP
-    RESTARTED=false MTA_CHANGED=false VERIFIED="" FAILED=""
+    STATE_DIR="$STATE_ROOT/$(state_key "$FILE")"
+    CHANGE_FILE="$STATE_DIR.change"
     "do_$ACTION"
 }
 

@@ -45,6 +45,11 @@ export function cases(): Case[] {
             commented: ["relay 24/tcp smtp relay-in", "qotd 17/tcp quote", "smtp 25/tcp mail"], added: "smtp 17/tcp mail",
         },
         {
+            name: "smtp as a second alias (relay 24/tcp relay-in smtp) wins the lookup too: it is commented",
+            text: "echo 7/tcp\nrelay 24/tcp relay-in smtp\nqotd 17/tcp quote\nsmtp 25/tcp mail\n", port: 17, previous: 24,
+            commented: ["relay 24/tcp relay-in smtp", "qotd 17/tcp quote", "smtp 25/tcp mail"], added: "smtp 17/tcp mail",
+        },
+        {
             name: "names that merely start with smtp and udp entries are not touched",
             text: "smtps 465/tcp ssmtp\nsmtp-stats 2599/tcp\nsmtp 25/udp mail\nsmtp 25/tcp mail\nsubmission 587/tcp\nqotd 17/udp quote\n", port: 17, previous: 25,
             commented: ["smtp 25/tcp mail"], added: "smtp 17/tcp mail",

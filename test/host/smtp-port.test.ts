@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { cases } from "./cases";
-import { SHELLS, Shell, runScript, resolvedPort, resolvedName, tempDir, SCRIPT } from "../support/hostScript";
+import { SHELLS, Shell, runScript, resolvedPort, resolvedName, tempDir, SCRIPT, resultOf } from "../support/hostScript";
 
 /** Every line of `after` is the same line of `before`, that line commented, or the one added line. */
 function assertOnlyOurEdits(before: string, after: string, commented: string[], added: string | null) {
@@ -30,9 +30,9 @@ function assertOnlyOurEdits(before: string, after: string, commented: string[], 
     assert.equal(addedSeen, added === null ? 0 : 1);
 }
 
-/** What smtp-port left in its state folder, besides the change counter that outlives a revert on purpose. */
+/** What smtp-port left in its state folder, besides the change token that outlives a revert on purpose. */
 function leftovers(state: string): number {
-    return fs.readdirSync(state).filter(f => !f.endsWith(".generation")).length;
+    return fs.readdirSync(state).filter(f => !f.endsWith(".change")).length;
 }
 
 function setup(text: string) {
@@ -53,7 +53,7 @@ for (const shell of SHELLS) {
                 const r = runScript(shell, ["apply", "--port", String(c.port), ...args]);
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.json.changed, true);
-                assert.equal(r.json.previous_port, c.previous);
+                assert.equal(r.json.old_port, c.previous);
                 assert.deepEqual(r.json.commented, c.commented);
                 assert.equal(r.json.added, c.added);
                 const after = fs.readFileSync(file, "utf8");
@@ -67,7 +67,7 @@ for (const shell of SHELLS) {
                 const again = runScript(shell, ["apply", "--port", String(c.port), ...args]);
                 assert.equal(again.code, 0, again.stderr);
                 assert.equal(again.json.changed, false);
-                assert.equal(again.json.previous_port, c.port);
+                assert.equal(again.json.old_port, c.port);
                 assert.equal(fs.readFileSync(file, "utf8"), after, "second apply changes no byte");
 
                 const back = runScript(shell, ["revert", ...args]);
@@ -86,7 +86,7 @@ for (const shell of SHELLS) {
             assert.equal(runScript(shell, ["apply", "--port", "17", ...args]).code, 0);
             const r = runScript(shell, ["apply", "--port", "2525", ...args]);
             assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.json.previous_port, 17);
+            assert.equal(r.json.old_port, 17);
             assert.deepEqual(r.json.commented, ["smtp\t\t25/tcp\t\tmail"]);
             assert.equal(resolvedPort(file), 2525);
             assert.equal(resolvedName(file, 17), "qotd", "qotd is active again once smtp left 17");
@@ -126,51 +126,54 @@ for (const shell of SHELLS) {
         it("preview says what apply would change, writes nothing, and sees drift", () => {
             const text = "qotd 17/tcp quote\nsmtp 25/tcp mail\n";
             const { file, state } = setup(text);
-            const args = ["--port", "17", "--file", file, "--state-dir", state, "--verify", "no"];
+            const args = ["--port", "17", "--file", file, "--state-dir", state, "--verify", "no", "--host-label", "mx1"];
             const p = runScript(shell, ["preview", ...args]);
             assert.equal(p.code, 0, p.stderr);
             assert.deepEqual(p.json, {
-                action: "preview", file, port: 17, would_change: true, drift: false, generation: 0, service_port: 25, mta: "none", mta_port: null,
+                schema: 1, action: "preview", status: "would_change", host: "mx1", file, port: 17, drift: false, change: "0", service_port: 25, mta: "none", mta_port: null,
                 diff: ["-qotd 17/tcp quote", "+#qotd 17/tcp quote", "-smtp 25/tcp mail", "+#smtp 25/tcp mail", "+smtp 17/tcp mail"], mta_diff: [],
             });
             assert.equal(fs.readFileSync(file, "utf8"), text, "nothing written");
             assert.ok(!fs.existsSync(state), "no state created");
-            assert.equal(runScript(shell, ["apply", ...args]).json.generation, 1);
+            assert.equal(runScript(shell, ["apply", ...args]).json.change, "1");
             const quiet = runScript(shell, ["preview", ...args]).json;
-            assert.equal(quiet.would_change, false);
-            assert.equal(quiet.generation, 1);
+            assert.equal(quiet.status, "no_change");
+            assert.equal(quiet.change, "1");
             assert.deepEqual(quiet.diff, []);
             fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("#qotd", "qotd"));
             const drift = runScript(shell, ["preview", ...args]).json;
             assert.equal(drift.drift, true);
-            assert.equal(drift.would_change, true);
+            assert.equal(drift.status, "would_change");
             assert.deepEqual(drift.diff, ["-qotd 17/tcp quote", "+#qotd 17/tcp quote"]);
-            assert.equal(runScript(shell, ["apply", ...args]).json.generation, 2, "a repair is a change");
-            assert.equal(runScript(shell, ["preview", ...args]).json.would_change, false);
+            assert.equal(runScript(shell, ["apply", ...args]).json.change, "2", "a repair is a change");
+            assert.equal(runScript(shell, ["preview", ...args]).json.status, "no_change");
         });
 
         it("an apply that changes something records the change token it was given; a retry mark survives, other values do not", () => {
             const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
             const args = ["--port", "17", "--file", file, "--state-dir", state, "--verify", "no"];
-            assert.equal(runScript(shell, ["apply", ...args, "--change", "unknown"]).json.generation, 1, "not a token: counted");
+            assert.equal(runScript(shell, ["apply", ...args, "--change", "unknown"]).json.change, "1", "not a token: counted");
             const retry = runScript(shell, ["apply", "--port", "2525", "--file", file, "--state-dir", state, "--verify", "no", "--change", "2@2026-11-27T05:30:00.123Z"]);
-            assert.equal(retry.json.generation, "2@2026-11-27T05:30:00.123Z");
-            assert.equal(runScript(shell, ["preview", "--port", "2525", "--file", file, "--state-dir", state]).json.generation, "2@2026-11-27T05:30:00.123Z",
+            assert.equal(retry.json.change, "2@2026-11-27T05:30:00.123Z");
+            assert.equal(runScript(shell, ["preview", "--port", "2525", "--file", file, "--state-dir", state]).json.change, "2@2026-11-27T05:30:00.123Z",
                 "the look reports exactly the token Pulumi holds, so a converged host shows no change");
-            assert.equal(runScript(shell, ["apply", "--port", "2525", "--file", file, "--state-dir", state, "--verify", "no", "--change", "9"]).json.generation,
+            assert.equal(runScript(shell, ["apply", "--port", "2525", "--file", file, "--state-dir", state, "--verify", "no", "--change", "9"]).json.change,
                 "2@2026-11-27T05:30:00.123Z", "nothing changed: nothing recorded");
             assert.equal(runScript(shell, ["revert", "--file", file, "--state-dir", state]).code, 0);
-            assert.equal(runScript(shell, ["preview", ...args]).json.generation, 3, "a revert counts on from the token's number");
-            const bad = runScript(shell, ["apply", ...args, "--change", "3;reboot"]);
+            assert.equal(runScript(shell, ["preview", ...args]).json.change, "3", "a revert counts on from the token's number");
+            const bad = runScript(shell, ["apply", ...args, "--change", "3;reboot", "--host-label", "mx1"]);
             assert.equal(bad.code, 1);
             assert.equal(bad.stderr, "smtp-port: error: [change] must be a number with an optional mark of letters, digits and @:.+-, got '3;reboot'\n");
+            assert.deepEqual(bad.json, { schema: 1, action: "apply", status: "failed", host: "mx1", file, rolled_back: false,
+                reason: "[change] must be a number with an optional mark of letters, digits and @:.+-, got '3;reboot'" });
         });
 
         it("status reports what the resolver would answer without writing", () => {
             const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
-            const r = runScript(shell, ["status", "--port", "17", "--file", file, "--state-dir", state]);
+            const r = runScript(shell, ["status", "--port", "17", "--file", file, "--state-dir", state, "--host-label", "mx1"]);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.json, { action: "status", file, service: "smtp", protocol: "tcp", service_port: 25, port: 17, port_name: "qotd", managed: false, drift: null });
+            assert.deepEqual(r.json, { schema: 1, action: "status", status: "not_managed", host: "mx1", file, service: "smtp", protocol: "tcp",
+                service_port: 25, port: 17, port_name: "qotd", drift: null, interrupted: false });
             assert.ok(!fs.existsSync(state));
         });
 
@@ -192,6 +195,10 @@ for (const shell of SHELLS) {
             const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state, "--restart", "exit 3", "--host-label", "mx7"]);
             assert.equal(r.code, 1);
             assert.match(r.stderr, /smtp-port: error: mx7: the restart command failed; rolled back in \d+s: .* and the none configuration are as before, but the restart after the rollback failed too\n$/);
+            assert.equal(r.json.status, "failed");
+            assert.equal(r.json.rolled_back, true);
+            assert.equal(r.json.host, "mx7");
+            assert.ok(r.stderr.endsWith(`smtp-port: error: ${r.json.reason}\n`), "the reason is the error message");
             assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n", "rolled back");
             assert.ok(!fs.existsSync(state) || leftovers(state) === 0, "no state of a change that did not happen");
         });
@@ -211,7 +218,7 @@ for (const shell of SHELLS) {
             it("verifies the greeting on the new port and that the old one is closed", () => {
                 const s = start("smtp 27525/tcp mail\n");
                 try {
-                    const r = runScript(shell, ["apply", "--port", "27526", "--file", s.file, "--state-dir", s.state, "--restart", s.restart, "--check-timeout", "5"]);
+                    const r = runScript(shell, ["apply", "--port", "27526", "--file", s.file, "--state-dir", s.state, "--restart", s.restart, "--verify-timeout", "5"]);
                     assert.equal(r.code, 0, r.stderr);
                     assert.equal(r.json.verified, "220 fake ESMTP");
                     assert.equal(r.json.restarted, true);
@@ -226,14 +233,15 @@ for (const shell of SHELLS) {
                 const squatter = net.createServer(c => c.end("SSH-2.0-squatter\r\n")).listen(27527, "127.0.0.1");
                 try {
                     const { spawn } = await import("child_process");
-                    const p = spawn(shell.argv[0], [...shell.argv.slice(1), SCRIPT, "apply", "--port", "27527", "--file", s.file, "--state-dir", s.state,
-                        "--restart", s.restart, "--check-timeout", "3", "--host-label", "mx8"], { env: { PATH: shell.path } });
+                    const p = spawn(shell.argv[0], [...shell.argv.slice(1), SCRIPT, "apply", "--port", "27527", "--file", s.file, "--state-dir", s.state, "--mta", "none",
+                        "--restart", s.restart, "--verify-timeout", "3", "--host-label", "mx8"], { env: { PATH: shell.path } });
                     let stderr = "", stdout = "";
                     p.stderr.on("data", d => stderr += d);
                     p.stdout.on("data", d => stdout += d);
                     const code = await new Promise(res => p.on("exit", res));
                     assert.equal(code, 1);
-                    assert.equal(stdout, "");
+                    assert.equal(resultOf(stdout).status, "failed");
+                    assert.equal(resultOf(stdout).rolled_back, true);
                     assert.match(stderr, /smtp-port: error: mx8: the restart command failed; rolled back in \d+s: .* and the none configuration are as before, greeting on 27528 again \('220 fake ESMTP'\)\n$/);
                     assert.equal(fs.readFileSync(s.file, "utf8"), text, "services file byte-identical");
                     assert.ok(!fs.existsSync(s.state) || leftovers(s.state) === 0);
@@ -248,11 +256,11 @@ for (const shell of SHELLS) {
                 spawnSync("sh", ["-c", `sleep 0.2; socat TCP-LISTEN:27529,bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo 220 other' </dev/null >/dev/null 2>&1 & echo $! > ${q(other)}; sleep 0.3`]);
                 try {
                     assert.match(greets(27529), /^220 other/, "the other greeter holds the old port");
-                    const r = runScript(shell, ["apply", "--port", "27530", "--file", s.file, "--state-dir", s.state, "--restart", s.restart, "--check-timeout", "3", "--host-label", "mx9"]);
+                    const r = runScript(shell, ["apply", "--port", "27530", "--file", s.file, "--state-dir", s.state, "--restart", s.restart, "--verify-timeout", "3", "--host-label", "mx9"]);
                     assert.equal(r.code, 1);
                     assert.match(r.stderr, /error: mx9: the old port 27529 still accepts connections .*; rolled back in \d+s/);
                     assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27529/tcp mail\n");
-                    const ok = runScript(shell, ["apply", "--port", "27530", "--file", s.file, "--state-dir", s.state, "--restart", s.restart, "--check-timeout", "3", "--old-port", "any"]);
+                    const ok = runScript(shell, ["apply", "--port", "27530", "--file", s.file, "--state-dir", s.state, "--restart", s.restart, "--verify-timeout", "3", "--require-old-port-closed", "no"]);
                     assert.equal(ok.code, 0, ok.stderr);
                 } finally { stop(other); stop(s.pid); }
             });
@@ -273,11 +281,11 @@ for (const shell of SHELLS) {
             const { dir, file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
             const target = path.join(dir, "etc-services");
             fs.writeFileSync(target, "");
-            const inner = [...shell.argv, SCRIPT, "apply", "--port", "17", "--file", target, "--state-dir", state].map(q).join(" ");
+            const inner = [...shell.argv, SCRIPT, "apply", "--port", "17", "--file", target, "--state-dir", state, "--mta", "none"].map(q).join(" ");
             const r = spawnSync("unshare", ["-m", "sh", "-c", `mount --bind ${q(file)} ${q(target)} && ${inner} && grep -c . /proc/self/mountinfo >/dev/null`],
                 { encoding: "utf8", env: { PATH: shell.path } });
             assert.equal(r.status, 0, r.stderr);
-            assert.equal(JSON.parse(r.stdout).changed, true);
+            assert.equal(resultOf(r.stdout).changed, true);
             assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
         });
 
@@ -290,7 +298,9 @@ for (const shell of SHELLS) {
                 const r = runScript(shell, args.map(a => a.replace("FILE", file).replace("STATE", state)),
                     opts.as ? { prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] } : {});
                 assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
-                assert.equal(r.stdout, "", "no result line on failure");
+                assert.equal(r.json?.status, "failed", `a failed result line; stdout: ${r.stdout}`);
+                assert.equal(r.json.rolled_back, false);
+                assert.ok(r.stderr.endsWith(`smtp-port: error: ${r.json.reason}\n`), "the reason is the error message");
                 if (typeof stderr === "string") assert.equal(r.stderr, stderr.replace(/FILE/g, file).replace(/STATE/g, state));
                 else assert.match(r.stderr, stderr);
                 assert.deepEqual(fs.readFileSync(file), before);
@@ -338,7 +348,7 @@ for (const shell of SHELLS) {
                 const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
                 const { spawn } = await import("child_process");
                 const run = (port: string) => new Promise<number>(res => {
-                    const p = spawn(shell.argv[0], [...shell.argv.slice(1), SCRIPT, "apply", "--port", port, "--file", file, "--state-dir", state],
+                    const p = spawn(shell.argv[0], [...shell.argv.slice(1), SCRIPT, "apply", "--port", port, "--file", file, "--state-dir", state, "--mta", "none"],
                         { env: { PATH: shell.path } });
                     p.on("exit", code => res(code ?? -1));
                 });
@@ -353,8 +363,9 @@ for (const shell of SHELLS) {
             it("a stale lock of a dead process is taken over", () => {
                 const { file, state } = setup("smtp 25/tcp mail\n");
                 const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
-                fs.mkdirSync(path.join(state, `${key}.lock`), { recursive: true });
-                fs.writeFileSync(path.join(state, `${key}.lock`, "pid"), "999999\n");
+                fs.mkdirSync(path.join(state, `${key}.lock`), { recursive: true, mode: 0o700 });
+                fs.chmodSync(state, 0o700);
+                fs.writeFileSync(path.join(state, `${key}.lock`, "pid"), "999999\n"); // the first versions' lock: a folder
                 const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]);
                 assert.equal(r.code, 0, r.stderr);
                 assert.match(r.stderr, /removing stale lock of process 999999/);
@@ -365,9 +376,9 @@ for (const shell of SHELLS) {
                 // The edit lands while the script computes the new file: the
                 // shimmed awk marks that moment and holds the script there.
                 const mark = path.join(state, "planning");
-                const slow = shimDir({ awk: 'case "$*" in *edits=*) : > "$SHIM_MARK"; sleep 1 ;; esac\nexec awk "$@"' });
+                const slow = shimDir({ awk: 'case "$*" in *keeper*) : > "$SHIM_MARK"; sleep 1 ;; esac\nexec awk "$@"' });
                 const { spawn } = await import("child_process");
-                const p = spawn(shell.argv[0], [...shell.argv.slice(1), SCRIPT, "apply", "--port", "17", "--file", file, "--state-dir", state],
+                const p = spawn(shell.argv[0], [...shell.argv.slice(1), SCRIPT, "apply", "--port", "17", "--file", file, "--state-dir", state, "--mta", "none"],
                     { env: { PATH: `${slow}:${shell.path}`, SHIM_MARK: mark } });
                 let stderr = "";
                 p.stderr.on("data", d => stderr += d);
@@ -402,7 +413,7 @@ for (const shell of SHELLS) {
                 // cat writing into the bind-mounted file writes 100 bytes and dies with the script.
                 const torn = shimDir({ cat: `if [ "$(readlink /proc/$$/fd/1)" = ${q(target)} ]; then head -c 100 "$1"; kill -9 "$PPID"; exit 1; fi\nexec cat "$@"` });
                 const inNs = (pathPrefix: string, ...args: string[]) => spawnSync("unshare", ["-m", "sh", "-c",
-                    `mount --bind ${q(file)} ${q(target)} && PATH=${q(pathPrefix + shell.path)} exec ${[...shell.argv, SCRIPT, ...args].map(q).join(" ")}`],
+                    `mount --bind ${q(file)} ${q(target)} && PATH=${q(pathPrefix + shell.path)} exec ${[...shell.argv, SCRIPT, ...args, "--mta", "none"].map(q).join(" ")}`],
                     { encoding: "utf8" });
                 const killed = inNs(`${torn}:`, "apply", "--port", "17", "--file", target, "--state-dir", state);
                 assert.notEqual(killed.status, 0);

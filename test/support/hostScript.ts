@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-export const SCRIPT = path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh");
+/** The script under test (SMTP_PORT_HOST_SCRIPT: another version, to see a test fail before a fix). */
+export const SCRIPT = process.env.SMTP_PORT_HOST_SCRIPT ?? path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh");
 
 /** A shell and the tools the script finds on PATH. */
 export interface Shell {
@@ -27,9 +28,25 @@ function busyboxPath(): string {
     return busyboxBin;
 }
 
+let mawkBin: string | undefined;
+/**
+ * A folder whose awk is mawk, Debian's default: installing gawk (the tests
+ * use it too) makes /usr/bin/awk gawk, and the hosts run mawk.
+ */
+function debianAwk(): string {
+    if (!mawkBin) {
+        mawkBin = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-mawk-"));
+        fs.chmodSync(mawkBin, 0o755); // tests also run it as nobody
+        fs.symlinkSync("/usr/bin/mawk", path.join(mawkBin, "awk"));
+    }
+    return mawkBin;
+}
+
+const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+
 export const SHELLS: Shell[] = [
-    { name: "dash", argv: ["/bin/dash"], path: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" },
-    { name: "bash", argv: ["/bin/bash", "--posix"], path: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" },
+    { name: "dash", argv: ["/bin/dash"], get path() { return `${debianAwk()}:${SYSTEM_PATH}`; } },
+    { name: "bash", argv: ["/bin/bash", "--posix"], get path() { return `${debianAwk()}:${SYSTEM_PATH}`; } },
     { name: "busybox sh (busybox tools)", argv: ["/bin/busybox", "sh"], get path() { return busyboxPath(); } },
 ];
 
@@ -40,19 +57,27 @@ export interface Run {
     json: any;
 }
 
-export function runScript(shell: Shell, args: string[], opts: { env?: Record<string, string>; prefix?: string[]; pathPrefix?: string } = {}): Run {
-    const argv = [...(opts.prefix ?? []), ...shell.argv, SCRIPT, ...args];
+/**
+ * Run the script. Unless `args` name an `--mta` (or `opts.asIs`), `--mta none`
+ * is added: the script's default (auto) would find and reconfigure this
+ * machine's own Postfix.
+ */
+export function runScript(shell: Shell, args: string[], opts: { env?: Record<string, string>; prefix?: string[]; pathPrefix?: string; asIs?: boolean } = {}): Run {
+    const extra = !opts.asIs && args.length > 0 && args[0] !== "status" && !args.includes("--mta") ? ["--mta", "none"] : [];
+    const argv = [...(opts.prefix ?? []), ...shell.argv, SCRIPT, ...args, ...extra];
     const r: SpawnSyncReturns<string> = spawnSync(argv[0], argv.slice(1), {
         encoding: "utf8",
         env: { PATH: (opts.pathPrefix ? opts.pathPrefix + ":" : "") + shell.path, LC_ALL: "C", ...opts.env },
         timeout: 60_000,
     });
-    let json: any;
-    const lines = r.stdout.trim().split("\n").filter(Boolean);
-    if (lines.length === 1) {
-        try { json = JSON.parse(lines[0]); } catch { /* the assertion on json will say so */ }
-    }
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, json };
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: resultOf(r.stdout) };
+}
+
+/** The result line: stdout must be exactly one JSON object line (undefined otherwise: the assertion on it will say so). */
+export function resultOf(stdout: string): any {
+    const lines = stdout.split("\n").filter(Boolean);
+    if (lines.length !== 1 || !stdout.endsWith("\n")) return undefined;
+    try { return JSON.parse(lines[0]); } catch { return undefined; }
 }
 
 /** What glibc answers for `query` (e.g. "smtp/tcp", "17/tcp") when `file` is /etc/services. */
