@@ -772,14 +772,14 @@ plan() {
 #   the entry it holds (name and protocol, commented or not), first among
 #   the lines of its run, then among lines deleted anywhere (a move), then
 #   by the name alone.
-# Exit 5, saying why line by line on stderr, when an edit cannot be
+# Exit 5, saying why line by line in BASE.refusals, when an edit cannot be
 # attributed safely: a changed line could be ours or the user's, an entry
 # stands in the place of one of our lines without being recognizably that
 # line, or the base would get a second active entry for a name our lines
 # carry (revert would then leave two). Exit 6 when MANAGED is malformed.
 # Notes on stderr name our lines that were edited.
 unmanage() {
-    awk -v prog="$PROG" -v fin="$(final_newline "$1")" '
+    REFUSALS_PATH="$2.refusals" awk -v prog="$PROG" -v fin="$(final_newline "$1")" '
     function readf(f, A,    n, l) { n = 0; while ((getline l < f) > 0) A[++n] = l; close(f); return n }
     function bare(s) { sub(/\r$/, "", s); return s }
     # KN, KP: name and protocol of the entry a line holds, commented or not.
@@ -816,7 +816,7 @@ unmanage() {
         }
         return CM || CU
     }
-    function refuse(msg) { print msg > "/dev/stderr"; refused = 1 }
+    function refuse(msg) { print msg > ENVIRON["REFUSALS_PATH"]; refused = 1 }
     BEGIN {
         nf = readf(ARGV[1], F); nw = readf(ARGV[2], W); nb = 0
         for (w = 1; w <= nw; w++) {
@@ -1015,10 +1015,16 @@ compute_base() {
             fi
         fi
         rc=0
+        : > "$2.refusals"
         unmanage "$1" "$2" "$managed" || rc=$?
         case "$rc" in
             0) ;;
-            5) err "refusing to change $FILE: a hand edit next to smtp-port's own lines cannot be told apart from them (see above); nothing was written" ;;
+            5)
+                n=$(wc -l < "$2.refusals")
+                first=$(head -n 1 "$2.refusals")
+                [ "$n" -eq 1 ] || { cat "$2.refusals" >&2; err "refusing to change $FILE, nothing was written: $((n)) hand edits cannot be told apart from smtp-port's own lines (see above); the first: $first"; }
+                err "refusing to change $FILE, nothing was written: $first"
+                ;;
             *) err "smtp-port's copy of what it wrote to $FILE ($managed) is damaged (awk exit $rc); nothing was written. If $FILE is as it should be, remove $STATE_DIR to make it the base" ;;
         esac
     else

@@ -579,7 +579,7 @@ for (const shell of SHELLS) {
             const p = s.run("preview", "--port", "2525");
             assert.equal(p.code, 0, p.stderr);
             assert.equal(p.json.drift, true);
-            assert.equal(p.json.would_change, true);
+            assert.equal(p.json.status, "would_change");
             assert.deepEqual(p.json.diff, ["-smtp\t\t25/tcp\t\tmail", "+smtp\t\t2525/tcp\t\tmail"]);
             const r = s.run("apply", "--port", "2525", "--verify", "no");
             assert.equal(r.code, 0, r.stderr);
@@ -630,22 +630,25 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), base);
         });
 
-        const refused = (s: ReturnType<typeof setup>, args: string[], stderr: string) => {
+        /** A refusal: exit 1, the reason on stderr and in the failed result, file and state untouched. */
+        const refused = (s: ReturnType<typeof setup>, args: string[], why: string) => {
             const before = snapshot(s.dir);
             const r = s.run(...args);
+            const reason = `refusing to change ${s.file}, nothing was written: ${why}`;
             assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
-            assert.equal(r.stdout, "");
-            assert.equal(r.stderr, stderr.replace(/FILE/g, s.file));
+            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                `smtp-port: error: ${reason}\n`);
+            assert.equal(r.json?.status, "failed", r.stdout);
+            assert.equal(r.json.reason, reason);
+            assert.equal(r.json.rolled_back, false);
             assert.deepEqual(snapshot(s.dir), before, "file and state untouched");
         };
-        const DRIFT = "smtp-port: FILE changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n";
-        const REFUSED = "smtp-port: error: refusing to change FILE: a hand edit next to smtp-port's own lines cannot be told apart from them (see above); nothing was written\n";
 
         it("refuses an added active smtp entry (revert would leave two), names it, and goes on once it is gone", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
             s.edit("foo 99/tcp\n", "foo 99/tcp\nsmtp 587/tcp\n");
-            const msg = DRIFT + `line 5: "smtp 587/tcp" would be a second active smtp/tcp entry once smtp-port's lines are put back, and smtp-port did not write it; delete it or comment it out, then run again\n` + REFUSED;
+            const msg = `line 5: "smtp 587/tcp" would be a second active smtp/tcp entry once smtp-port's lines are put back, and smtp-port did not write it; delete it or comment it out, then run again`;
             refused(s, ["apply", "--port", "2525", "--verify", "no"], msg);
             refused(s, ["revert"], msg);
             refused(s, ["preview", "--port", "2525"], msg);
@@ -654,13 +657,29 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n#smtp 587/tcp\n");
         });
 
+        it("names every refused line when there are several, the first in the reason", () => {
+            const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
+            assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+            s.edit("foo 99/tcp\n", "smtp 587/tcp\nfoo 99/tcp\nrelay 24/tcp smtp\n");
+            const before = snapshot(s.dir);
+            const r = s.run("revert");
+            const lines = [`line 4: "smtp 587/tcp" would be a second active smtp/tcp entry once smtp-port's lines are put back, and smtp-port did not write it; delete it or comment it out, then run again`,
+                `line 6: "relay 24/tcp smtp" would be a second active smtp/tcp entry once smtp-port's lines are put back, and smtp-port did not write it; delete it or comment it out, then run again`];
+            const reason = `refusing to change ${s.file}, nothing was written: 2 hand edits cannot be told apart from smtp-port's own lines (see above); the first: ${lines[0]}`;
+            assert.equal(r.code, 1);
+            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                lines.map(l => l + "\n").join("") + `smtp-port: error: ${reason}\n`);
+            assert.equal(r.json.reason, reason);
+            assert.deepEqual(snapshot(s.dir), before);
+        });
+
         it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
             assert.equal(s.read(), "qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 2525/tcp mail\nfoo 99/tcp\n");
             s.edit("smtp 2525/tcp mail\n", "submission 587/tcp\n");
-            refused(s, ["apply", "--port", "2525", "--verify", "no"], DRIFT +
-                `line 3: cannot tell whether "submission 587/tcp" is your own entry or an edit of smtp-port's line "smtp 2525/tcp mail" it replaces; put smtp-port's line back as it wrote it and add yours on a line of its own, then run again\n` + REFUSED);
+            refused(s, ["apply", "--port", "2525", "--verify", "no"],
+                `line 3: cannot tell whether "submission 587/tcp" is your own entry or an edit of smtp-port's line "smtp 2525/tcp mail" it replaces; put smtp-port's line back as it wrote it and add yours on a line of its own, then run again`);
             // Done as the message says: smtp-port's line back, the user's on a line of its own.
             fs.writeFileSync(s.file, "qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 2525/tcp mail\nfoo 99/tcp\nsubmission 587/tcp\n");
             assert.equal(s.run("revert").code, 0);
@@ -672,8 +691,8 @@ for (const shell of SHELLS) {
             assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
             assert.equal(s.read(), "#qotd 17/tcp quote\nqotd 18/tcp other\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
             s.edit("#qotd 17/tcp quote\nqotd 18/tcp other\n", "qotd 19/tcp quote\n");
-            refused(s, ["apply", "--port", "17", "--verify", "no"], DRIFT +
-                `line 1: "qotd 19/tcp quote" could be an edit of smtp-port's line "#qotd 17/tcp quote" or of your line "qotd 18/tcp other"; put smtp-port's line back as it wrote it, run again, then make your change\n` + REFUSED);
+            refused(s, ["apply", "--port", "17", "--verify", "no"],
+                `line 1: "qotd 19/tcp quote" could be an edit of smtp-port's line "#qotd 17/tcp quote" or of your line "qotd 18/tcp other"; put smtp-port's line back as it wrote it, run again, then make your change`);
         });
 
         it("state of an older smtp-port (no copy of what it wrote): rebuilt from the backup when the options match", () => {
