@@ -1001,13 +1001,16 @@ compute_base() {
         managed="$STATE_DIR/managed"
         if [ ! -f "$managed" ]; then
             # State of an older smtp-port: what it wrote is the plan of its
-            # backup with the same options, if that matches its checksum.
+            # backup with the same options (a revert takes the port from the
+            # added line), if that matches its checksum.
             managed="$2.managed"
-            rebuilt=false
+            rebuilt=false given_port=$PORT
+            [ -n "$PORT" ] || PORT=$(awk 'substr($0, 1, 2) == "I\t" { $0 = substr($0, 3); sub(/#.*/, ""); split($2, p, "/"); print p[1] + 0; exit }' < "$STATE_DIR/edits")
             if [ -f "$STATE_DIR/orig" ] && [ -n "$PORT" ] && plan "$STATE_DIR/orig" "$2.wrote" "$2.edits" "$managed" 2>/dev/null; then
                 sum_of "$2.wrote"
                 [ "$SUM" != "$(cat "$STATE_DIR/written")" ] || rebuilt=true
             fi
+            PORT=$given_port
             if [ "$rebuilt" = false ]; then
                 say "no copy of what smtp-port last wrote (state of an older version): undoing its edits by their text"
                 unmanage_by_text "$1" "$STATE_DIR/edits" "$2"

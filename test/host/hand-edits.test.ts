@@ -141,16 +141,24 @@ function toLines(s: string): Line[] {
 }
 const fromLines = (ls: Line[]) => ls.map(l => l.text + l.eol).join("");
 
-type Mark = { kind: "U" | "C"; b: number } | { kind: "I" };
+/** A line of the base (the user's file): one object per line, kept across edits. */
+interface BaseLine { text: string; eol: string }
+/**
+ * A line of the file: the base's (U), the base's commented out by smtp-port
+ * (C), added by smtp-port (I), or added by hand (N); `ref` is its base line.
+ * `edited`: one of smtp-port's lines edited by hand. `touched`: in or next to
+ * a hand edit of this round.
+ */
+interface FileLine { text: string; eol: string; kind: "U" | "C" | "I" | "N"; ref?: BaseLine; edited?: boolean; touched?: boolean }
 
-/** Which lines of a managed file are the base's (U), the base's commented (C) or added (I). */
-function marks(base: Line[], managed: Line[]): Mark[] {
-    const out: Mark[] = [];
+/** The file smtp-port wrote from `base`, line by line (it must be the base plus smtp-port's edits). */
+function annotate(base: BaseLine[], managed: Line[]): FileLine[] {
+    const out: FileLine[] = [];
     let j = 0;
     for (const w of managed) {
-        if (j < base.length && w.text === base[j].text) out.push({ kind: "U", b: j++ });
-        else if (j < base.length && w.text === "#" + base[j].text) out.push({ kind: "C", b: j++ });
-        else out.push({ kind: "I" });
+        if (j < base.length && w.text === base[j].text) out.push({ ...w, kind: "U", ref: base[j++] });
+        else if (j < base.length && w.text === "#" + base[j].text) out.push({ ...w, kind: "C", ref: base[j++] });
+        else out.push({ ...w, kind: "I" });
     }
     if (j !== base.length) throw new Error(`the managed file is not its base plus smtp-port's edits (base line ${j + 1} unmatched)`);
     return out;
@@ -168,14 +176,6 @@ const FILES: { name: string; text: () => string; share: number }[] = [
 ];
 
 // --- hand edits -----------------------------------------------------------------------
-
-interface Edit {
-    what: string;
-    /** The file after the edit. */
-    file: Line[];
-    /** The base after the edit: changed only by edits to lines smtp-port never managed. */
-    base: Line[];
-}
 
 /** Body and comment of a line, the body as words and the space after each. */
 function split(text: string) {
@@ -229,126 +229,133 @@ function changeEntry(rng: Rng, text: string, ports: number[], aliasChoices: () =
 }
 
 /**
- * One hand edit of the file smtp-port last wrote (`file`, whose base is
- * `base`), of a kind the issue lists: on the line smtp-port added (port,
- * aliases or comment changed, deleted, moved), on a line it commented out
- * (uncommented, deleted, changed), or elsewhere (another service changed, a
- * line deleted, a comment or a service or a blank line added).
+ * One hand edit of `file` (and of `base` where the edit is the user's own),
+ * of a kind the issue lists: on the line smtp-port added (port, aliases or
+ * comment changed, commented out, deleted, moved), on a line it commented out
+ * (uncommented, deleted, changed, both), or elsewhere (another service
+ * changed, a line deleted, a service, a comment or a blank line added). Away
+ * from lines touched by an earlier edit of the round (two lines between), so
+ * that each edit can be told apart. Returns what it did, or null when
+ * nothing is left to edit.
  */
-function handEdit(rng: Rng, file: Line[], base: Line[], managed: boolean, svc: string, ports: number[]): Edit {
-    const m: Mark[] = managed ? marks(base, file) : file.map((_, i) => ({ kind: "U" as const, b: i }));
-    const added = m.flatMap((x, i) => x.kind === "I" ? [i] : []);
-    const commented = m.flatMap((x, i) => x.kind === "C" ? [i] : []);
+function handEdit(rng: Rng, file: FileLine[], base: BaseLine[], svc: string, ports: number[]): string | null {
+    const free = (i: number, r = 2) => { for (let k = i - r; k <= i + r; k++) if (file[k]?.touched) return false; return true; };
+    const idx = (pred: (l: FileLine, i: number) => boolean) => file.flatMap((l, i) => pred(l, i) && free(i) ? [i] : []);
+    const added = idx(l => l.kind === "I" && !l.edited);
+    const commented = idx(l => l.kind === "C" && !l.edited);
     // Names smtp-port manages (on any line it touched, with the protocol),
     // so that an edit "elsewhere" stays clear of them: those are the
     // managed kinds' business.
     const touched = new Set<string>([`${svc}/tcp`]);
-    for (const i of [...added, ...commented]) {
-        const e = parseEntry(file[i].text.replace(/^#/, ""));
+    for (const l of file) {
+        if (l.kind !== "I" && l.kind !== "C") continue;
+        const e = parseEntry(l.text.replace(/^#/, ""));
         if (e) for (const k of [e.name, ...e.aliases]) touched.add(`${k}/${e.proto}`);
     }
     const clear = (e: Entry | null) => !e || ![e.name, ...e.aliases].some(k => touched.has(`${k}/${e.proto}`));
-    const unmanagedEntries = m.flatMap((x, i) => {
-        if (x.kind !== "U") return [];
-        const e = parseEntry(file[i].text);
-        return e && clear(e) ? [i] : [];
+    const theirs = (l: FileLine) => l.kind === "U" || l.kind === "N";
+    const unmanagedEntries = idx(l => theirs(l) && parseEntry(l.text) !== null && clear(parseEntry(l.text)));
+    const unmanagedOther = idx(l => theirs(l) && clear(parseEntry(l.text.replace(/^\s*#/, ""))));
+    const gaps = Array.from({ length: file.length + 1 }, (_, i) => i).filter(i => {
+        for (let k = i - 2; k <= i + 1; k++) if (file[k]?.touched) return false;
+        return true;
     });
-    const unmanagedOther = m.flatMap((x, i) => x.kind === "U" && clear(parseEntry(file[i].text.replace(/^\s*#/, ""))) ? [i] : []);
-    const eolAt = (i: number) => file[Math.min(i, file.length - 1)]?.eol || (file.some(l => l.eol === "\r\n") ? "\r\n" : "\n");
-    const newFile = file.map(l => ({ ...l }));
-    const newBase = base.map(l => ({ ...l }));
-    // Where an insertion before file line i lands in the base.
-    const baseIndex = (i: number) => m.slice(0, i).filter(x => x.kind !== "I").length;
+    const eol = file.find(l => l.eol !== "")?.eol ?? "\n";
+    const at = (l: FileLine, i: number) => `line ${i + 1} ${JSON.stringify(l.text)}`;
+    // Where a line inserted before file line i goes in the base: after the
+    // base line of the nearest line above that has one.
+    const baseIndexAt = (i: number) => {
+        for (let k = i - 1; k >= 0; k--) {
+            const l = file[k];
+            if (l.ref && !l.edited) return base.indexOf(l.ref) + 1;
+        }
+        return 0;
+    };
+    const remove = (i: number) => {
+        const [l] = file.splice(i, 1);
+        if (file[i - 1]) file[i - 1].touched = true;
+        if (file[i]) file[i].touched = true;
+        return l;
+    };
 
     const kinds: string[] = [];
     if (added.length) kinds.push("added:change", "added:change", "added:delete", "added:move", "added:comment-out");
     if (commented.length) kinds.push("commented:uncomment", "commented:delete", "commented:change", "commented:uncomment-change");
     if (unmanagedEntries.length) kinds.push("other:change", "other:change");
     if (unmanagedOther.length) kinds.push("other:delete");
-    kinds.push("new:service", "new:comment", "new:blank");
+    if (gaps.length) kinds.push("new:service", "new:comment", "new:blank");
+    if (!kinds.length) return null;
     const kind = rng.pick(kinds);
-    const at = (i: number) => `line ${i + 1} ${JSON.stringify(file[i].text)}`;
 
     switch (kind) {
-        case "added:change": {
+        case "added:change":
+        case "added:comment-out": {
             const i = rng.pick(added);
-            const c = changeEntry(rng, file[i].text, ports, OUR_ALIASES);
-            newFile[i].text = c.text;
-            return { what: `added ${at(i)}: ${c.what}`, file: newFile, base: newBase };
+            const l = file[i];
+            const what = at(l, i);
+            const c = kind === "added:change" ? changeEntry(rng, l.text, ports, OUR_ALIASES) : { text: "#" + l.text, what: "commented out" };
+            Object.assign(l, { text: c.text, edited: true, touched: true });
+            return `added ${what}: ${c.what}`;
         }
         case "added:delete": {
             const i = rng.pick(added);
-            const last = i === file.length - 1;
-            newFile.splice(i, 1);
-            if (last && newFile.length) newFile[newFile.length - 1].eol = file[i].eol;
-            return { what: `added ${at(i)}: deleted`, file: newFile, base: newBase };
+            const what = at(file[i], i);
+            remove(i);
+            return `added ${what}: deleted`;
         }
         case "added:move": {
             const i = rng.pick(added);
-            const [l] = newFile.splice(i, 1);
-            let to = rng.int(0, newFile.length);
-            if (to === i) to = to === 0 ? newFile.length : 0;
-            if (l.eol === "" ) l.eol = eolAt(0);
-            newFile.splice(to, 0, l);
-            if (newFile[newFile.length - 1].eol === "" && to !== newFile.length - 1) { /* keep */ }
-            return { what: `added ${at(i)}: moved to line ${to + 1}`, file: newFile, base: newBase };
-        }
-        case "added:comment-out": {
-            const i = rng.pick(added);
-            newFile[i].text = "#" + file[i].text;
-            return { what: `added ${at(i)}: commented out`, file: newFile, base: newBase };
+            const what = at(file[i], i);
+            const l = remove(i);
+            const to = rng.pick(gaps.filter(g => g !== i && g !== i + 1).map(g => g > i ? g - 1 : g).filter(g => g <= file.length)) ?? file.length;
+            Object.assign(l, { edited: true, touched: true });
+            file.splice(to, 0, l);
+            return `added ${what}: moved to line ${to + 1}`;
         }
         case "commented:uncomment": {
             const i = rng.pick(commented);
-            newFile[i].text = file[i].text.slice(1);
-            return { what: `commented ${at(i)}: uncommented`, file: newFile, base: newBase };
+            const what = at(file[i], i);
+            Object.assign(file[i], { text: file[i].text.slice(1), edited: true, touched: true });
+            return `commented ${what}: uncommented`;
         }
         case "commented:delete": {
             const i = rng.pick(commented);
-            const last = i === file.length - 1;
-            newFile.splice(i, 1);
-            if (last && newFile.length) newFile[newFile.length - 1].eol = file[i].eol;
-            return { what: `commented ${at(i)}: deleted`, file: newFile, base: newBase };
+            const what = at(file[i], i);
+            remove(i);
+            return `commented ${what}: deleted`;
         }
         case "commented:change":
         case "commented:uncomment-change": {
             const i = rng.pick(commented);
+            const what = at(file[i], i);
             const c = changeEntry(rng, file[i].text.slice(1), ports, OUR_ALIASES);
-            newFile[i].text = (kind === "commented:change" ? "#" : "") + c.text;
-            return { what: `commented ${at(i)}: ${kind === "commented:change" ? "" : "uncommented, "}${c.what}`, file: newFile, base: newBase };
+            Object.assign(file[i], { text: (kind === "commented:change" ? "#" : "") + c.text, edited: true, touched: true });
+            return `commented ${what}: ${kind === "commented:change" ? "" : "uncommented, "}${c.what}`;
         }
         case "other:change": {
             const i = rng.pick(unmanagedEntries);
+            const what = at(file[i], i);
             const c = changeEntry(rng, file[i].text, ports, THEIR_ALIASES);
-            newFile[i].text = c.text;
-            newBase[(m[i] as { b: number }).b].text = c.text;
-            return { what: `other ${at(i)}: ${c.what}`, file: newFile, base: newBase };
+            Object.assign(file[i], { text: c.text, touched: true });
+            file[i].ref!.text = c.text;
+            return `other ${what}: ${c.what}`;
         }
         case "other:delete": {
             const i = rng.pick(unmanagedOther);
-            const b = (m[i] as { b: number }).b;
-            if (i === file.length - 1 && file[i].eol === "") {
-                // The last line without a newline: its predecessor becomes last as is.
-            }
-            newFile.splice(i, 1);
-            newBase.splice(b, 1);
-            return { what: `other ${at(i)}: deleted`, file: newFile, base: newBase };
+            const what = at(file[i], i);
+            const l = remove(i);
+            base.splice(base.indexOf(l.ref!), 1);
+            return `other ${what}: deleted`;
         }
         default: {
             const n = ++handCounter;
             const text = kind === "new:service" ? `hand${n}\t\t${rng.pick(ports)}/${rng.pick(["tcp", "tcp", "udp"])}${rng.chance(0.5) ? "\t\t# added by hand" : ""}`
                 : kind === "new:comment" ? `# hand note ${n}` : "";
-            const i = rng.int(0, file.length);
-            const eol = eolAt(i > 0 ? i - 1 : 0) || "\n";
-            const line = { text, eol };
-            // Appending after a last line without a newline gives that line one.
-            if (i === file.length && file.length && file[file.length - 1].eol === "") {
-                newFile[newFile.length - 1].eol = "\n"; line.eol = "";
-                if (newBase.length) newBase[newBase.length - 1].eol = "\n";
-            }
-            newFile.splice(i, 0, line);
-            newBase.splice(baseIndex(i), 0, { ...line });
-            return { what: `${kind} ${JSON.stringify(text)} inserted at line ${i + 1}`, file: newFile, base: newBase };
+            const i = rng.pick(gaps);
+            const ref: BaseLine = { text, eol };
+            base.splice(baseIndexAt(i), 0, ref);
+            file.splice(i, 0, { text, eol, kind: "N", ref, touched: true });
+            return `${kind} ${JSON.stringify(text)} inserted at line ${i + 1}`;
         }
     }
 }
@@ -370,8 +377,10 @@ function sequence(seed: number, fileName: string, original: string, shell: Shell
     const origEntries = entries(original);
     const origDups = duplicates(origEntries);
     const filePorts = [...new Set(origEntries.filter(e => e.proto === "tcp").map(e => e.port))];
-    let base = toLines(original);
-    let managed = false;
+    // The base as the user owns it (original + edits to lines smtp-port
+    // never managed), and the file line by line: they change together.
+    const base: BaseLine[] = toLines(original);
+    let lines: FileLine[] = base.map(b => ({ ...b, kind: "U" as const, ref: b }));
     let port = 25;
     let applies = 0;
     const oracleCache = new Map<string, string>();
@@ -419,8 +428,7 @@ function sequence(seed: number, fileName: string, original: string, shell: Shell
             check(byPort !== null && byPort.split(" ")[0] === "smtp", `getent services ${p}/tcp: ${byPort}`);
         }
         port = p;
-        // smtp-port manages the file exactly when its edits made it differ from the base.
-        managed = got !== baseText;
+        lines = annotate(base, toLines(got));
     };
     const revert = () => {
         steps.push("revert");
@@ -434,17 +442,22 @@ function sequence(seed: number, fileName: string, original: string, shell: Shell
         // (The change counter outlives a revert on purpose.)
         const left = fs.existsSync(state) ? fs.readdirSync(state).filter(f => !f.endsWith(".change")) : [];
         check(left.length === 0, `state left after revert: ${left.join(", ")}`);
-        managed = false;
+        lines = base.map(b => ({ ...b, kind: "U" as const, ref: b }));
         port = 25;
     };
     const pickPort = () => rng.pick([port, port, 17, 25, 2525, rng.pick(filePorts), rng.int(1, 65535)]);
     const editPorts = () => [25, 17, 2525, port, rng.pick(filePorts), rng.int(1, 65535)];
+    // One hand edit, sometimes two or three apart from each other.
     const edit = () => {
-        const current = toLines(fs.readFileSync(file, "utf8"));
-        const e = handEdit(rng, current, base, managed, "smtp", editPorts());
-        steps.push(`hand edit: ${e.what}`);
-        fs.writeFileSync(file, fromLines(e.file));
-        base = e.base;
+        const n = rng.pick([1, 1, 1, 2, 2, 3]);
+        const what: string[] = [];
+        for (let k = 0; k < n; k++) {
+            const w = handEdit(rng, lines, base, "smtp", editPorts());
+            if (w) what.push(w);
+        }
+        for (const l of lines) delete l.touched;
+        steps.push(`hand edit${what.length > 1 ? "s" : ""}: ${what.join("; ")}`);
+        fs.writeFileSync(file, fromLines(lines));
     };
     try {
         apply(pickPort());
@@ -710,8 +723,24 @@ for (const shell of SHELLS) {
             assert.equal(r.code, 0, r.stderr);
             assert.equal(s.read(), converged);
             assert.ok(fs.existsSync(path.join(folder, "managed")), "the copy is kept from now on");
-            assert.equal(s.run("revert").code, 0);
+            // A revert has no options: the port comes from the added line.
+            fs.rmSync(path.join(folder, "managed"));
+            s.edit("smtp\t\t2525/tcp\t\tmail", "smtp\t\t25/tcp\t\tmail");
+            const back = s.run("revert");
+            assert.equal(back.code, 0, back.stderr);
+            assert.doesNotMatch(back.stderr, /older version/);
             assert.equal(s.read(), debian);
+        });
+
+        it("state of an older smtp-port that cannot be rebuilt (other options): falls back to undoing its edits by their text, and says so", () => {
+            const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            assert.equal(s.run("apply", "--port", "2525", "--aliases", "mail mailer", "--verify", "no").code, 0);
+            fs.rmSync(path.join(stateFolder(s.state), "managed"));
+            s.edit("qotd 17/tcp quote\n", "qotd 17/tcp quote\nfoo 99/tcp\n");
+            const back = s.run("revert");
+            assert.equal(back.code, 0, back.stderr);
+            assert.match(back.stderr, /no copy of what smtp-port last wrote \(state of an older version\): undoing its edits by their text/);
+            assert.equal(s.read(), "qotd 17/tcp quote\nfoo 99/tcp\nsmtp 25/tcp mail\n");
         });
     });
 }
