@@ -5,10 +5,10 @@
 #   sh smtp-port.sh apply|revert|status|preview [options]   (see usage below)
 #
 # Every run prints exactly one JSON object as the last line of stdout, the
-# result: schema 1, defined in components/hostResult.ts (and
-# docs/host-script.md). A failure prints {"status":"failed","reason":...,
-# "rolled_back":...} and exits 1 (0 with --report-failure yes); the human
-# messages go to stderr. A failure leaves the services file as it was.
+# result: schema 1, defined in components/hostResult.ts. A failure prints
+# {"status":"failed","reason":...,"rolled_back":...} and exits 1 (0 with
+# --report-failure yes); the human messages go to stderr. A failure leaves
+# the services file as it was.
 #
 # With --mta, the mail server is handled too (Postfix: the listener follows
 # the file, outbound stays on 25), restarted when anything changed, and

@@ -72,3 +72,33 @@ for (const shell of SHELLS) {
         });
     });
 }
+
+for (const shell of SHELLS) {
+    describe(`host script under ${shell.name} on a host the first versions managed`, function () {
+        this.timeout(30_000);
+        it("reads the change number from $STATE_DIR.generation, and a backup without a stored checksum", () => {
+            const dir = tempDir();
+            const file = path.join(dir, "services");
+            const text = "qotd 17/tcp quote\nsmtp 25/tcp mail\n";
+            fs.writeFileSync(file, text);
+            const state = path.join(dir, "state");
+            const args = ["--file", file, "--state-dir", state];
+            assert.equal(runScript(shell, ["apply", "--port", "17", ...args]).code, 0);
+            const key = file.slice(1).replace(/\//g, "_");
+            // As the first versions left it: the number in .generation, no orig.sum.
+            fs.renameSync(path.join(state, `${key}.change`), path.join(state, `${key}.generation`));
+            fs.writeFileSync(path.join(state, `${key}.generation`), "5\n");
+            fs.rmSync(path.join(state, key, "orig.sum"));
+            const pv = runScript(shell, ["preview", "--port", "17", ...args]);
+            assert.equal(pv.json.change, "5");
+            assert.ok(!fs.existsSync(path.join(state, key, "orig.sum")), "a preview writes nothing");
+            const a = runScript(shell, ["apply", "--port", "2525", ...args]);
+            assert.equal(a.code, 0, a.stderr);
+            assert.equal(a.json.change, "6");
+            assert.deepEqual(fs.readdirSync(state).sort(), [key, `${key}.change`].sort(), "the number moved to .change");
+            assert.ok(fs.existsSync(path.join(state, key, "orig.sum")), "the checksum kept from now on");
+            assert.equal(runScript(shell, ["revert", ...args]).json.status, "reverted");
+            assert.equal(fs.readFileSync(file, "utf8"), text);
+        });
+    });
+}
