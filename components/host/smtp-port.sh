@@ -683,11 +683,10 @@ marker_check() {
 
 # --- the edits ----------------------------------------------------------------
 
-# plan BASE NEW EDITS MANAGED: compute the managed file from BASE. MANAGED
-# gets NEW line by line, each tagged "U" (the base's), "C" (the base's,
-# commented out by us) or "I" (added by us), and a tab: how a later run
-# tells our lines from the user's after a hand edit (see unmanage).
-# Exit 3 when conflicts are refused, 4 when a target line cannot be parsed.
+# MANAGED is NEW line by line, each tagged "U" (the base's), "C" (the
+# base's, commented out by us) or "I" (added by us), and a tab: how a later
+# run tells our lines from the user's after a hand edit (see unmanage).
+# plan BASE NEW EDITS MANAGED: the managed file from BASE; exit 3 conflicts refused, 4 a target line unparsable.
 plan() {
     # The edits paths come through the environment: awk -v would expand
     # backslashes in them (a state folder may have one).
@@ -759,11 +758,10 @@ plan() {
     }' "$1" > "$2"
 }
 
-# unmanage CURRENT BASE MANAGED: the base as the user owns it, from
-# CURRENT, a file somebody edited after smtp-port wrote MANAGED (see plan:
-# what it wrote, line by line, tagged U, C or I). A three-way merge by line:
-# CURRENT is aligned with what we wrote (a patience diff, a longest common
-# subsequence inside small gaps), and each run of changed lines attributed:
+# A hand edit of the managed file is merged three ways, by line: the file
+# now is aligned with what we wrote (MANAGED, tagged by plan: a patience
+# diff, a longest common subsequence inside small gaps), and each run of
+# changed lines attributed (docs/hand-edits.md):
 # - a line that is not ours (kept, changed or deleted) and any line added:
 #   the user's, carried into the base;
 # - a line of ours that was changed, moved, uncommented or deleted: not the
@@ -772,12 +770,11 @@ plan() {
 #   the entry it holds (name and protocol, commented or not), first among
 #   the lines of its run, then among lines deleted anywhere (a move), then
 #   by the name alone.
-# Exit 5, saying why line by line in BASE.refusals, when an edit cannot be
-# attributed safely: a changed line could be ours or the user's, an entry
-# stands in the place of one of our lines without being recognizably that
-# line, or the base would get a second active entry for a name our lines
-# carry (revert would then leave two). Exit 6 when MANAGED is malformed.
-# Notes on stderr name our lines that were edited.
+# Where that cannot be done safely it refuses rather than guess: a changed
+# line could be ours or the user's, an entry stands in the place of one of
+# our lines without being recognizably that line, or the base would get a
+# second active entry for a name our lines carry (revert would leave two).
+# unmanage CURRENT BASE MANAGED: the base in BASE; exit 5 refused (why, line by line, in BASE.refusals), 6 MANAGED malformed.
 unmanage() {
     REFUSALS_PATH="$2.refusals" awk -v prog="$PROG" -v fin="$(final_newline "$1")" '
     function readf(f, A,    n, l) { n = 0; while ((getline l < f) > 0) A[++n] = l; close(f); return n }
@@ -953,10 +950,9 @@ unmanage() {
     }' "$1" "$3" > "$2"
 }
 
-# unmanage_by_text CURRENT EDITS BASE: undo our edits by their text, for a
-# state written before smtp-port kept a copy of what it wrote (managed)
-# when that copy cannot be rebuilt: an edit to one of our lines is
-# then taken as the user's.
+# A state written before smtp-port kept a copy of what it wrote, where that
+# copy cannot be rebuilt: an edit to one of our lines is taken as the user's.
+# unmanage_by_text CURRENT EDITS BASE: undo our edits by their text.
 unmanage_by_text() {
     awk -v final_nl="$(final_newline "$1")" '
     FNR == NR {
@@ -985,11 +981,10 @@ drifted() {
     if [ "$SUM" = "$w" ]; then echo false; else echo true; fi
 }
 
-# compute_base FILE BASE: the base as the user owns it in BASE: our backup if
-# the file is exactly what we wrote, otherwise the current file with our
-# edits undone (unmanage). Sets DRIFT (see drifted) for FILE, read once.
-# Stops with an error, writing nothing, when a hand edit cannot be
-# attributed safely.
+# The base is our backup if the file is exactly what we wrote, otherwise the
+# file with our edits undone (unmanage); an edit that cannot be attributed
+# safely stops the run, nothing written.
+# compute_base FILE BASE: the base as the user owns it, in BASE; sets DRIFT (see drifted) for FILE, read once.
 compute_base() {
     DRIFT=$(drifted "$1")
     if [ "$DRIFT" = false ] && [ -f "$STATE_DIR/orig" ]; then
