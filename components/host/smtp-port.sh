@@ -523,9 +523,9 @@ on_exit() {
 }
 
 # --- journal -----------------------------------------------------------------
-# txn/ holds the next state (orig, orig.sum, edits, written) and prev, a copy
-# of the file before replacement. It counts only once txn/ready exists, which
-# is written before the file is touched.
+# txn/ holds the next state (orig, orig.sum, edits, managed, written) and
+# prev, a copy of the file before replacement. It counts only once txn/ready
+# exists, which is written before the file is touched.
 
 # commit_txn: the journal's state becomes the state.
 commit_txn() {
@@ -535,7 +535,8 @@ commit_txn() {
         rm -rf "$STATE_DIR"
         return 0
     fi
-    for f in orig orig.sum edits written; do
+    # The checksum last: until it moves, a run sees drift and merges.
+    for f in orig orig.sum edits managed written; do
         [ ! -f "$txn/$f" ] || mv -f "$txn/$f" "$STATE_DIR/$f"
     done
     rm -rf "$txn"
@@ -684,15 +685,17 @@ marker_check() {
 
 # --- the edits ----------------------------------------------------------------
 
-# plan BASE NEW EDITS: compute the managed file from BASE. Exit 3 when
-# conflicts are refused, 4 when a target line cannot be parsed.
+# MANAGED is NEW line by line, each tagged "U" (the base's), "C" (the
+# base's, commented out by us) or "I" (added by us), and a tab: how a later
+# run tells our lines from the user's after a hand edit (see unmanage).
+# plan BASE NEW EDITS MANAGED: the managed file from BASE; exit 3 conflicts refused, 4 a target line unparsable.
 plan() {
-    # The edits path comes through the environment: awk -v would expand
-    # backslashes in it (a state folder may have one).
-    EDITS_PATH="$3" awk -v svc="$SERVICE" -v port="$PORT" -v proto="$PROTOCOL" -v aliases="$ALIASES" \
+    # The edits paths come through the environment: awk -v would expand
+    # backslashes in them (a state folder may have one).
+    EDITS_PATH="$3" MANAGED_PATH="$4" awk -v svc="$SERVICE" -v port="$PORT" -v proto="$PROTOCOL" -v aliases="$ALIASES" \
         -v conflicts="$CONFLICTS" -v final_nl="$(final_newline "$1")" '
     function fields(s, a,    b) { b = s; sub(/#.*/, "", b); return split(b, a) }
-    BEGIN { edits = ENVIRON["EDITS_PATH"] }
+    BEGIN { edits = ENVIRON["EDITS_PATH"]; managed = ENVIRON["MANAGED_PATH"] }
     {
         raw = $0; cr = ""
         if (raw ~ /\r$/) { cr = "\r"; raw = substr(raw, 1, length(raw) - 1) }
@@ -742,20 +745,217 @@ plan() {
             at = tmpl ? tmpl : (anchor ? anchor : n)
         }
         m = 0
-        if (!keeper && at == 0) { m++; O[m] = add; OC[m] = ""; printf "I\t%s\n", add > edits }
+        if (!keeper && at == 0) { m++; O[m] = add; OC[m] = ""; OT[m] = "I"; printf "I\t%s\n", add > edits }
         for (i = 1; i <= n; i++) {
-            m++
-            if (i in C) { O[m] = "#" L[i]; printf "C\t%s\n", L[i] > edits } else O[m] = L[i]
+            m++; OT[m] = "U"
+            if (i in C) { O[m] = "#" L[i]; OT[m] = "C"; printf "C\t%s\n", L[i] > edits } else O[m] = L[i]
             OC[m] = CR[i]
-            if (!keeper && i == at) { m++; O[m] = add; OC[m] = CR[i]; printf "I\t%s\n", add > edits }
+            if (!keeper && i == at) { m++; O[m] = add; OC[m] = CR[i]; OT[m] = "I"; printf "I\t%s\n", add > edits }
         }
-        for (i = 1; i <= m; i++) printf "%s%s%s", O[i], OC[i], (i < m || final_nl) ? "\n" : ""
+        printf "" > managed
+        for (i = 1; i <= m; i++) {
+            printf "%s%s%s", O[i], OC[i], (i < m || final_nl) ? "\n" : ""
+            printf "%s\t%s%s\n", OT[i], O[i], OC[i] > managed
+        }
     }' "$1" > "$2"
 }
 
-# unmanage CURRENT EDITS BASE: undo our edits line by line (used when the
-# file changed since we wrote it, so that the other change is kept).
+# A hand edit of the managed file is merged three ways, by line: the file
+# now is aligned with what we wrote (MANAGED, tagged by plan: a patience
+# diff, a longest common subsequence inside small gaps), and each run of
+# changed lines attributed (docs/hand-edits.md):
+# - a line that is not ours (kept, changed or deleted) and any line added:
+#   the user's, carried into the base;
+# - a line of ours that was changed, moved, uncommented or deleted: not the
+#   user's content; the base keeps its original line (a commented one comes
+#   back active, an added one is dropped). A changed line is recognized by
+#   the entry it holds (name and protocol, commented or not), first among
+#   the lines of its run, then among lines deleted anywhere (a move), then
+#   by the name alone.
+# Where that cannot be done safely it refuses rather than guess: a changed
+# line could be ours or the user's, an entry stands in the place of one of
+# our lines without being recognizably that line, or the base would get a
+# second active entry for a name our lines carry (revert would leave two).
+# unmanage CURRENT BASE MANAGED: the base in BASE; exit 5 refused (why, line by line, in BASE.refusals), 6 MANAGED malformed.
 unmanage() {
+    REFUSALS_PATH="$2.refusals" awk -v prog="$PROG" -v fin="$(final_newline "$1")" '
+    function readf(f, A,    n, l) { n = 0; while ((getline l < f) > 0) A[++n] = l; close(f); return n }
+    function bare(s) { sub(/\r$/, "", s); return s }
+    # KN, KP: name and protocol of the entry a line holds, commented or not.
+    function keyof(s,    t, k, f) {
+        t = bare(s); sub(/^[ \t]*#*/, "", t); sub(/#.*/, "", t)
+        k = split(t, f); KN = ""; KP = ""
+        if (k >= 2 && f[2] ~ /^[0-9]+\/[A-Za-z0-9_-]+$/) { KN = f[1]; KP = substr(f[2], index(f[2], "/") + 1) }
+        return KN != ""
+    }
+    # AK[name SUBSEP proto]: the names an active entry answers to.
+    function actives(s,    t, k, f, j, p) {
+        split("", AK); t = bare(s)
+        if (t ~ /^[ \t]*#/) return 0
+        sub(/#.*/, "", t); k = split(t, f)
+        if (k < 2 || f[2] !~ /^[0-9]+\/[A-Za-z0-9_-]+$/) return 0
+        p = substr(f[2], index(f[2], "/") + 1)
+        AK[f[1] SUBSEP p] = 1; for (j = 3; j <= k; j++) AK[f[j] SUBSEP p] = 1
+        return 1
+    }
+    function show(s) { return "\"" bare(s) "\"" }
+    function align(w, f) { AW[w] = f; AF[f] = w }
+    function push(a, b, c, d) { if (a <= b && c <= d) { sp++; S1[sp] = a; S2[sp] = b; S3[sp] = c; S4[sp] = d } }
+    # Candidates for inserted line f at a level: unpaired deleted lines with
+    # its entry (1: in its own run, 2: anywhere) or its name (3, 4). Sets
+    # CM and CU: the first of ours, the first of the user.
+    function cands(f, lvl,    s, k, x, i, w) {
+        s = (lvl <= 2) ? ((FK[f] in LK) ? LK[FK[f]] : "") : ((FN[f] in LN) ? LN[FN[f]] : "")
+        k = split(s, x, " "); CM = 0; CU = 0
+        for (i = 1; i <= k; i++) {
+            w = x[i] + 0
+            if (w in PW) continue
+            if ((lvl == 1 || lvl == 3) && HW[w] != HF[f]) continue
+            if (T[w] == "U") { if (!CU) CU = w } else if (!CM) CM = w
+        }
+        return CM || CU
+    }
+    function refuse(msg) { print msg > ENVIRON["REFUSALS_PATH"]; refused = 1 }
+    BEGIN {
+        nf = readf(ARGV[1], F); nw = readf(ARGV[2], W); nb = 0
+        for (w = 1; w <= nw; w++) {
+            T[w] = substr(W[w], 1, 1); W[w] = substr(W[w], 3)
+            if (T[w] == "U") { WB[w] = ++nb; B[nb] = W[w] }
+            else if (T[w] == "C" && W[w] ~ /^#/) { WB[w] = ++nb; B[nb] = substr(W[w], 2) }
+            else if (T[w] != "I") exit 6
+        }
+
+        # Align W (what we wrote) and F (the file now).
+        sp = 0; push(1, nw, 1, nf)
+        while (sp > 0) {
+            ws = S1[sp]; we = S2[sp]; fs = S3[sp]; fe = S4[sp]; sp--
+            while (ws <= we && fs <= fe && W[ws] == F[fs]) align(ws++, fs++)
+            while (ws <= we && fs <= fe && W[we] == F[fe]) align(we--, fe--)
+            if (ws > we || fs > fe) continue
+            split("", CW); split("", CF); split("", PF)
+            for (w = ws; w <= we; w++) CW[W[w]]++
+            for (f = fs; f <= fe; f++) { CF[F[f]]++; PF[F[f]] = f }
+            k = 0
+            for (w = ws; w <= we; w++) if (CW[W[w]] == 1 && CF[W[w]] == 1) { k++; UW[k] = w; UF[k] = PF[W[w]] }
+            if (k > 0) {
+                # Lines unique on both sides, in the longest run that keeps order.
+                L = 0
+                for (i = 1; i <= k; i++) {
+                    lo = 1; hi = L
+                    while (lo <= hi) { mid = int((lo + hi) / 2); if (UF[TL[mid]] < UF[i]) lo = mid + 1; else hi = mid - 1 }
+                    PV[i] = lo > 1 ? TL[lo - 1] : 0
+                    TL[lo] = i; if (lo > L) L = lo
+                }
+                n = 0; for (i = TL[L]; i; i = PV[i]) SQ[++n] = i
+                pw = ws - 1; pf = fs - 1
+                for (t = n; t >= 1; t--) {
+                    i = SQ[t]; align(UW[i], UF[i])
+                    push(pw + 1, UW[i] - 1, pf + 1, UF[i] - 1)
+                    pw = UW[i]; pf = UF[i]
+                }
+                push(pw + 1, we, pf + 1, fe)
+            } else if ((we - ws + 1) * (fe - fs + 1) <= 40000) {
+                # No unique line in common: the longest common subsequence.
+                split("", D)
+                for (w = we + 1; w >= ws; w--) for (f = fe + 1; f >= fs; f--) {
+                    if (w > we || f > fe) D[w, f] = 0
+                    else if (W[w] == F[f]) D[w, f] = D[w + 1, f + 1] + 1
+                    else D[w, f] = D[w + 1, f] >= D[w, f + 1] ? D[w + 1, f] : D[w, f + 1]
+                }
+                w = ws; f = fs
+                while (w <= we && f <= fe) {
+                    if (W[w] == F[f]) align(w++, f++)
+                    else if (D[w + 1, f] >= D[w, f + 1]) w++
+                    else f++
+                }
+            }
+        }
+
+        # Runs of changed lines ("hunks"): deleted lines of W, inserted of F.
+        w = 1; f = 1; h = 0
+        while (w <= nw || f <= nf) {
+            if (w <= nw && f <= nf && (w in AW) && AW[w] == f) { w++; f++; continue }
+            h++; w0 = w; f0 = f
+            while (w <= nw && !(w in AW)) {
+                HW[w] = h
+                if (keyof(W[w])) { K = KN SUBSEP KP; LK[K] = LK[K] " " w; LN[KN] = LN[KN] " " w }
+                w++
+            }
+            while (f <= nf && !(f in AF)) { HF[f] = h; if (keyof(F[f])) { FK[f] = KN SUBSEP KP; FN[f] = KN }; f++ }
+            # The alignment keeps order: a run always ends at an aligned pair.
+            if (w == w0 && f == f0) exit 7
+        }
+
+        # Attribute each inserted line, level by level.
+        for (lvl = 1; lvl <= 4; lvl++) for (f = 1; f <= nf; f++) {
+            if (!(f in HF) || (f in DONE) || !(f in FK) || !cands(f, lvl)) continue
+            DONE[f] = 1
+            if (CM && CU) {
+                refuse(sprintf("line %d: %s could be an edit of smtp-port'"'"'s line %s or of your line %s; put smtp-port'"'"'s line back as it wrote it, run again, then make your change", f, show(F[f]), show(W[CM]), show(W[CU])))
+                continue
+            }
+            w = CM ? CM : CU; PW[w] = f; PF2[f] = w
+            if (!CM) USER[f] = 1
+        }
+        for (w = 1; w <= nw; w++) if ((w in HW) && T[w] != "U" && !(w in PW)) LOST[HW[w]] = w
+        for (f = 1; f <= nf; f++) {
+            if (!(f in HF) || (f in DONE)) continue
+            if ((f in FK) && (HF[f] in LOST)) {
+                refuse(sprintf("line %d: cannot tell whether %s is your own entry or an edit of smtp-port'"'"'s line %s it replaces; put smtp-port'"'"'s line back as it wrote it and add yours on a line of its own, then run again", f, show(F[f]), show(W[LOST[HF[f]]])))
+                continue
+            }
+            USER[f] = 1
+        }
+
+        # The base: aligned lines as they were in it, the lines of the user,
+        # our commented lines back where they were (or where their edit is).
+        no = 0; w = 1; f = 1
+        while (w <= nw || f <= nf) {
+            if (w <= nw && f <= nf && (w in AW) && AW[w] == f) {
+                if (T[w] == "U") { O[++no] = F[f]; OF[no] = f } else if (T[w] == "C") O[++no] = B[WB[w]]
+                w++; f++; continue
+            }
+            w0 = w; while (w <= nw && !(w in AW)) w++
+            f0 = f; while (f <= nf && !(f in AF)) f++
+            for (x = w0; x < w; x++) {
+                if (T[x] == "C" && !((x in PW) && HF[PW[x]] == HW[x])) O[++no] = B[WB[x]]
+                if (T[x] == "U") continue
+                if (x in PW) NOTE[++nnote] = sprintf("line %d: %s is an edit of smtp-port'"'"'s own line %s: not kept as yours", PW[x], show(F[PW[x]]), show(W[x]))
+                else NOTE[++nnote] = sprintf("smtp-port'"'"'s own line %s was deleted: not kept as yours", show(W[x]))
+            }
+            for (y = f0; y < f; y++) {
+                if (y in USER) { O[++no] = F[y]; OF[no] = y }
+                else if ((y in PF2) && T[PF2[y]] == "C" && HW[PF2[y]] == HF[y]) O[++no] = B[WB[PF2[y]]]
+            }
+        }
+
+        # No name our lines carry may gain a second active entry: counted
+        # on the changed lines, and in the whole base only for a name that
+        # gained one.
+        for (w = 1; w <= nw; w++) if (T[w] != "U") { t = bare(W[w]); sub(/^[ \t]*#*/, "", t)
+            if (actives(t)) for (K in AK) WATCH[K] = 1 }
+        for (y = 1; y <= nf; y++) if ((y in USER) && actives(F[y])) for (K in AK) if (K in WATCH) GAIN[K]++
+        for (w = 1; w <= nw; w++) if ((w in HW) && T[w] == "U" && actives(W[w])) for (K in AK) if (K in WATCH) GAIN[K]--
+        for (K in GAIN) if (GAIN[K] > 0) {
+            split(K, kk, SUBSEP); had = 0
+            for (i = 1; i <= nb; i++) if (index(B[i], kk[1]) && actives(B[i]) && (K in AK)) had++
+            if (had + GAIN[K] < 2) continue
+            for (y = 1; y <= nf; y++) if ((y in USER) && actives(F[y]) && (K in AK))
+                refuse(sprintf("line %d: %s would be a second active %s/%s entry once smtp-port'"'"'s lines are put back, and smtp-port did not write it; delete it or comment it out, then run again", y, show(F[y]), kk[1], kk[2]))
+        }
+        if (refused) exit 5
+        for (i = 1; i <= nnote && i <= 10; i++) printf "%s: %s\n", prog, NOTE[i] > "/dev/stderr"
+        if (nnote > 10) printf "%s: ... and %d more edits of smtp-port'"'"'s own lines\n", prog, nnote - 10 > "/dev/stderr"
+        # The final newline as the file has it now.
+        for (i = 1; i <= no; i++) printf "%s%s", O[i], (i < no || fin) ? "\n" : ""
+        exit 0
+    }' "$1" "$3" > "$2"
+}
+
+# A state written before smtp-port kept a copy of what it wrote, where that
+# copy cannot be rebuilt: an edit to one of our lines is taken as the user's.
+# unmanage_by_text CURRENT EDITS BASE: undo our edits by their text.
+unmanage_by_text() {
     awk -v final_nl="$(final_newline "$1")" '
     FNR == NR {
         t = substr($0, 1, 1); s = substr($0, 3)
@@ -783,18 +983,50 @@ drifted() {
     if [ "$SUM" = "$w" ]; then echo false; else echo true; fi
 }
 
-# compute_base FILE BASE: the base as the user owns it in BASE: our backup if
-# the file is exactly what we wrote, otherwise the current file with our
-# edits undone. Sets DRIFT (see drifted) for FILE, read once.
+# The base is our backup if the file is exactly what we wrote, otherwise the
+# file with our edits undone (unmanage); an edit that cannot be attributed
+# safely stops the run, nothing written.
+# compute_base FILE BASE: the base as the user owns it, in BASE; sets DRIFT (see drifted) for FILE, read once.
 compute_base() {
     DRIFT=$(drifted "$1")
     if [ "$DRIFT" = false ] && [ -f "$STATE_DIR/orig" ]; then
         cp "$STATE_DIR/orig" "$2"
         BASE_FROM=backup
     elif [ -f "$STATE_DIR/edits" ]; then
-        unmanage "$1" "$STATE_DIR/edits" "$2"
         BASE_FROM=merge
-        say "$FILE changed since smtp-port last wrote it; keeping those changes"
+        say "$FILE changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines"
+        managed="$STATE_DIR/managed"
+        if [ ! -f "$managed" ]; then
+            # State of an older smtp-port: what it wrote is the plan of its
+            # backup with the same options (a revert takes the port from the
+            # added line), if that matches its checksum.
+            managed="$2.managed"
+            rebuilt=false given_port=$PORT
+            [ -n "$PORT" ] || PORT=$(awk 'substr($0, 1, 2) == "I\t" { $0 = substr($0, 3); sub(/#.*/, ""); split($2, p, "/"); print p[1] + 0; exit }' < "$STATE_DIR/edits")
+            if [ -f "$STATE_DIR/orig" ] && [ -n "$PORT" ] && plan "$STATE_DIR/orig" "$2.wrote" "$2.edits" "$managed" 2>/dev/null; then
+                sum_of "$2.wrote"
+                [ "$SUM" != "$(cat "$STATE_DIR/written")" ] || rebuilt=true
+            fi
+            PORT=$given_port
+            if [ "$rebuilt" = false ]; then
+                say "no copy of what smtp-port last wrote (state of an older version): undoing its edits by their text"
+                unmanage_by_text "$1" "$STATE_DIR/edits" "$2"
+                return 0
+            fi
+        fi
+        rc=0
+        : > "$2.refusals"
+        unmanage "$1" "$2" "$managed" || rc=$?
+        case "$rc" in
+            0) ;;
+            5)
+                n=$(wc -l < "$2.refusals")
+                first=$(head -n 1 "$2.refusals")
+                [ "$n" -eq 1 ] || { cat "$2.refusals" >&2; err "refusing to change $FILE, nothing was written: $((n)) hand edits cannot be told apart from smtp-port's own lines (see above); the first: $first"; }
+                err "refusing to change $FILE, nothing was written: $first"
+                ;;
+            *) err "smtp-port's copy of what it wrote to $FILE ($managed) is damaged (awk exit $rc); nothing was written. If $FILE is as it should be, remove $STATE_DIR to make it the base" ;;
+        esac
     else
         cp "$1" "$2"
         BASE_FROM="file"
@@ -1330,7 +1562,7 @@ plan_change() {
     compute_base "$WORK/snap" "$WORK/base"
     : > "$WORK/edits"
     rc=0
-    plan "$WORK/base" "$WORK/new" "$WORK/edits" || rc=$?
+    plan "$WORK/base" "$WORK/new" "$WORK/edits" "$WORK/managed" || rc=$?
     case "$rc" in
         0) ;;
         3) err "refusing to change $FILE: other entries hold $PORT/$PROTOCOL (see above); use --conflicts comment to comment them out" ;;
@@ -1378,6 +1610,9 @@ write_services() {
     else
         [ "$BASE_FROM" = backup ] || put_backup "$WORK/base" "$txn"
         put_state "$WORK/edits" "$txn/edits"
+        # What we wrote, our lines tagged: tells them from the user's after
+        # a hand edit (unmanage).
+        put_state "$WORK/managed" "$txn/managed"
     fi
     sum_of "$1"
     printf '%s\n' "$SUM" > "$txn/written"
@@ -1445,6 +1680,9 @@ do_apply() {
             put_backup "$WORK/base" "$STATE_DIR"
         fi
         put_state "$WORK/edits" "$STATE_DIR/edits"
+        # (Before the checksum: an interrupted run leaves drift, and a copy
+        # of what is in the file to merge from.)
+        cmp -s "$WORK/managed" "$STATE_DIR/managed" 2>/dev/null || put_state "$WORK/managed" "$STATE_DIR/managed"
         sum_of "$WORK/snap"
         printf '%s\n' "$SUM" > "$WORK/written"
         put_state "$WORK/written" "$STATE_DIR/written"
