@@ -67,6 +67,9 @@ pulumi.runtime.setMocks({
         const rec = [...registrations].reverse().find(r => r.name === args.name && r.type === args.type);
         if (rec) rec.inputs = args.inputs;
         switch (args.type) {
+            case "command:remote:CopyToRemote":
+                // The provider's outputs are its inputs.
+                return { id: `${args.name}-id`, state: { ...args.inputs } };
             case "command:remote:Command":
                 return { id: `${args.name}-id`, state: { ...args.inputs, stdout: fakeApply(args.inputs.create), stderr: "" } };
             case "command:local:Command": {
