@@ -198,7 +198,7 @@ async function verify(lab, port, pristine, phase, pidsBefore) {
 
 // --- the tools -----------------------------------------------------------------
 
-/** @typedef {{ code: number, ms: number, log: string, sessions?: Record<string, number> }} ToolRun */
+/** @typedef {{ code: number, ms: number, log: string, sessions?: Record<string, number>, stateBytes?: number | null }} ToolRun */
 /** @typedef {(lab: Lab, phase: "change"|"noop"|"revert") => Promise<ToolRun>} Tool */
 
 const portOf = (/** @type {string} */ phase) => (phase === "revert" ? 25 : 17);
@@ -341,7 +341,25 @@ const tools = {
 async function pulumiRun(args, extraEnv = {}) {
     const r = await run("pulumi", [...args, "--stack", STACK, "--config-file", CONFIG_FILE, "--non-interactive", "--color", "never", ...(env.BENCH_PULUMI_ARGS ? env.BENCH_PULUMI_ARGS.split(" ") : [])],
         { env: { ...PULUMI_ENV, ...extraEnv }, cwd: SNAP });
-    return { code: r.code, ms: r.ms, log: r.stdout.slice(-6000) + r.stderr.slice(-3000) };
+    return { code: r.code, ms: r.ms, log: r.stdout.slice(-6000) + r.stderr.slice(-3000), stateBytes: stateBytes() };
+}
+
+/**
+ * The size of the stack's checkpoint (the file backend's state file, which
+ * Pulumi rewrites after every step), or null when there is none.
+ */
+function stateBytes() {
+    const url = (PULUMI_ENV && PULUMI_ENV.PULUMI_BACKEND_URL) || "";
+    if (!url.startsWith("file://")) return null;
+    const stacks = path.join(url.slice("file://".length), ".pulumi", "stacks");
+    for (const f of [path.join(stacks, "smtp-port", `${STACK}.json`), path.join(stacks, `${STACK}.json`)]) {
+        try {
+            return fs.statSync(f).size;
+        } catch {
+            // not this layout
+        }
+    }
+    return null;
 }
 
 /** Pulumi.bench.yaml for the first N lab hosts, keeping the salt and the secret. @param {Lab} lab @param {number} port */
@@ -485,11 +503,12 @@ async function main() {
                         n, round, tool: t, phase, ms: Math.round(r.ms), ok: problems.length === 0, problems, load1Before: load1,
                         connectionsPerHost: { min: Math.min(...conns), max: Math.max(...conns), mean: conns.reduce((a, b) => a + b, 0) / n },
                         sessionsPerHost: sessions && { min: Math.min(...sessions), max: Math.max(...sessions), mean: sessions.reduce((a, b) => a + b, 0) / n },
+                        ...(r.stateBytes != null ? { stateBytes: r.stateBytes, stateBytesPerHost: Math.round(r.stateBytes / n) } : {}),
                     };
                     result.runs.push(rec);
                     save();
                     say(`N=${n} round ${round + 1} ${t} ${phase}: ${(r.ms / 1000).toFixed(2)} s ${rec.ok ? "ok" : "FAILED"} conns/host ${rec.connectionsPerHost.mean}` +
-                        (sessions ? ` sessions/host ${rec.sessionsPerHost?.mean}` : ""));
+                        (sessions ? ` sessions/host ${rec.sessionsPerHost?.mean}` : "") + (r.stateBytes != null ? ` state ${r.stateBytes} B (${Math.round(r.stateBytes / n)} B/host)` : ""));
                     if (!rec.ok) {
                         say(`  problems: ${problems.slice(0, 6).join("; ")}`);
                         fs.writeFileSync(path.join(OUT, `failed-${t}-${phase}-${n}-${round}.log`), r.log + "\n" + problems.join("\n"));
@@ -577,6 +596,35 @@ function report(result) {
                 if (c.rs[0]?.sessionsPerHost) sess.push(String(median(c.rs.map((/** @type {any} */ r) => r.sessionsPerHost.mean))));
             }
             row.push(conns.join(", "), sess.length ? sess.join(", ") : tool === "floor" ? "1, 1, 1" : tool.startsWith("pulumi") ? "= conn" : "n/a");
+            L.push(`| ${row.join(" | ")} |`);
+        }
+    }
+    const withState = result.runs.filter((/** @type {any} */ r) => r.stateBytes != null && r.ok);
+    if (withState.length) {
+        L.push("");
+        L.push("State: the stack's checkpoint (the file backend's `bench.json`) after `pulumi up`, median bytes per host over the passing runs (total in brackets): " +
+            sizes.map(n => {
+                const rs = withState.filter((/** @type {any} */ r) => r.n === n);
+                if (!rs.length) return `N=${n}: –`;
+                const b = median(rs.map((/** @type {any} */ r) => r.stateBytes));
+                return `N=${n}: ${Math.round(b / n)} B/host (${b} B)`;
+            }).join("; ") + ".");
+    }
+    const slopeSizes = [...sizes].sort((a, b) => a - b);
+    if (slopeSizes.length >= 2) {
+        const [lo, hi] = [slopeSizes[0], slopeSizes[slopeSizes.length - 1]];
+        L.push("");
+        L.push(`Seconds per added host between N=${lo} and N=${hi} (the slope: (median at N=${hi} − median at N=${lo}) / ${hi - lo}), ms per host:`);
+        L.push("");
+        L.push("| tool | change | no-op | revert |");
+        L.push("| --- | ---: | ---: | ---: |");
+        for (const tool of result.settings.tools) {
+            const row = [tool];
+            for (const phase of ["change", "noop", "revert"]) {
+                const at = (/** @type {number} */ n) => median(result.runs.filter((/** @type {any} */ r) => r.n === n && r.tool === tool && r.phase === phase && r.ok).map((/** @type {any} */ r) => r.ms));
+                const sl = (at(hi) - at(lo)) / (hi - lo);
+                row.push(isNaN(sl) ? "–" : sl.toFixed(1));
+            }
             L.push(`| ${row.join(" | ")} |`);
         }
     }

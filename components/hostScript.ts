@@ -104,10 +104,10 @@ export function hostCommand(action: ScriptAction, h: ResolvedHost, o: RunOptions
     return `if [ -f ${shellQuote(o.scriptFile)} ]; then ${line}; else ${otherwise}; fi`;
 }
 
-/** What a run says when the copy of the script is not on the host. */
+/** What a run says when the copy of the script is not on the host (short: the command is kept in the state, twice). */
 export function missingScriptMessage(h: ResolvedHost, scriptFile: string, recopy?: string): string {
-    return `smtp-port: ${h.name}: the host script is missing: ~/${scriptFile} (in the home of the login user) was removed from the host ` +
-        `after smtp-port copied it there; copy it again${recopy ? ` with: ${recopy}` : " (pulumi up --replace the host's script copy)"}`;
+    return `smtp-port: ${h.name}: ~/${scriptFile} is missing on the host (removed after smtp-port copied it); ` +
+        `copy it again with: ${recopy ?? "pulumi up --replace <URN of the host's -script step>"}`;
 }
 
 /**

@@ -66,7 +66,7 @@ export function hostSteps(
     // look could not reach gets neither).
     const after = connection.apply(() => Promise.resolve(dependsOn(attempted)));
     const scriptFile = remoteScriptPath();
-    const script = withoutPromiseStacks(() => new command.remote.CopyToRemote(`${c.component}-${h.name}-script`, {
+    const script = registerShort(() => new command.remote.CopyToRemote(`${c.component}-${h.name}-script`, {
         connection: h.connection,
         // The state keeps the file's hash and path. A moved checkout
         // (same hash) copies nothing; a new script is a new remotePath.
@@ -79,7 +79,7 @@ export function hostSteps(
     const create = c.previewHosts ? look.apply(l => runs("apply", changeToken(l, c.attemptMark))) : runs("apply");
     // Deleted before the copy (it depends on it); the copy's delete leaves
     // the file anyway.
-    const reconcile = withoutPromiseStacks(() => new command.remote.Command(`${c.component}-${h.name}-reconcile`, {
+    const reconcile = registerShort(() => new command.remote.Command(`${c.component}-${h.name}-reconcile`, {
         connection: h.connection,
         create,
         delete: runs("revert"),
@@ -105,6 +105,36 @@ export function hostSteps(
         return { outcome, result };
     };
     return { name: h.name, look: logLook(c, h, look), script, reconcile, attempted, checkTarget, finish };
+}
+
+/**
+ * Frames of a resource's registration that are the SDK's own (Resource.callsites
+ * and stackTrace, then the Resource, CustomResource and resource class
+ * constructors), then how many of ours the state keeps.
+ */
+const SDK_FRAMES = 5;
+const OWN_FRAMES = 3;
+
+/**
+ * Register a host's resource with a short stack trace. Pulumi keeps each
+ * resource's stack trace in the state: every frame down to the CLI's, about
+ * 1 KB per resource, two resources per host, in a checkpoint it rewrites
+ * after every step. Ours are the first frames (the first is the source
+ * position Pulumi shows, kept as it was); what is below them is the same for
+ * every host and says nothing. Also without the SDK's per-input promise
+ * stacks (withoutPromiseStacks).
+ */
+function registerShort<T>(register: () => T): T {
+    const prepare = Error.prepareStackTrace;
+    Error.prepareStackTrace = (err, frames) => {
+        const kept = frames.slice(0, SDK_FRAMES + OWN_FRAMES);
+        return prepare ? prepare(err, kept) : `${err}\n${kept.map(f => `    at ${f}`).join("\n")}`;
+    };
+    try {
+        return withoutPromiseStacks(register);
+    } finally {
+        Error.prepareStackTrace = prepare;
+    }
 }
 
 /** The look, after its line in the preview: the host's diff, or why it could not be looked at. */

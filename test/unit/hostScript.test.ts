@@ -100,8 +100,8 @@ describe("host script command lines", () => {
             const r = runInHome(shell, line, undefined);
             assert.equal(r.status, 3);
             assert.equal(r.stdout, "");
-            assert.equal(r.stderr, `smtp-port: mx1: the host script is missing: ~/.smtp-port/smtp-port-${digest}.sh (in the home of the login user) was removed ` +
-                "from the host after smtp-port copied it there; copy it again with: pulumi up --replace 'urn:pulumi:s::p::t$x::mx1-script'\n");
+            assert.equal(r.stderr, `smtp-port: mx1: ~/.smtp-port/smtp-port-${digest}.sh is missing on the host (removed after smtp-port copied it); ` +
+                "copy it again with: pulumi up --replace 'urn:pulumi:s::p::t$x::mx1-script'\n");
         });
 
         it(`under a failure budget, a missing copy is a failed host with that reason, not a failed step (${name})`, () => {
@@ -111,10 +111,10 @@ describe("host script command lines", () => {
             assert.equal(r.status, 0, r.stderr);
             assert.deepEqual(decodeHostResult("mx1", "apply", r.stdout), {
                 schema: 1, action: "apply", status: "failed", host: "mx1", file, rolled_back: false,
-                reason: `smtp-port: mx1: the host script is missing: ~/.smtp-port/smtp-port-${digest}.sh (in the home of the login user) was removed ` +
-                    "from the host after smtp-port copied it there; copy it again with: pulumi up --replace 'urn:%s\\n'",
+                reason: `smtp-port: mx1: ~/.smtp-port/smtp-port-${digest}.sh is missing on the host (removed after smtp-port copied it); ` +
+                    "copy it again with: pulumi up --replace 'urn:%s\\n'",
             });
-            assert.match(r.stderr, /the host script is missing/);
+            assert.match(r.stderr, /is missing on the host/);
         });
 
         it(`under a failure budget, a copy that dies before reporting still ends with a FailedResult (${name})`, () => {

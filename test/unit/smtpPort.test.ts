@@ -89,8 +89,7 @@ describe("SmtpPort (mocked engine)", () => {
         const mx1 = mine.find(r => r.name === "fleet4-mx1-reconcile")!.inputs;
         const file = `.smtp-port/smtp-port-${hostScript().digest}.sh`;
         const urn = "urn:pulumi:unit::smtp-port::smtp-port:index:SmtpPort$command:remote:CopyToRemote::fleet4-mx1-script";
-        const message = `smtp-port: mx1: the host script is missing: ~/${file} (in the home of the login user) was removed from the host ` +
-            `after smtp-port copied it there; copy it again with: pulumi up --replace '${urn}'`;
+        const message = `smtp-port: mx1: ~/${file} is missing on the host (removed after smtp-port copied it); copy it again with: pulumi up --replace '${urn}'`;
         const missing = (then: string) => `else printf '%s\\n' ${shellQuote(message)} >&2; ${then}; fi`;
         assert.equal(mx1.create,
             `if [ -f ${file} ]; then sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --verify-address auto --require-old-port-closed yes --host-label mx1 --report-failure no < ${file}; ${missing("exit 3")}`);
@@ -320,7 +319,7 @@ describe("SmtpPort (mocked engine)", () => {
             const create: string = get("mx1-reconcile").inputs.create;
             const file = `.smtp-port/smtp-port-${hostScript().digest}.sh`;
             assert.ok(create.includes(` --change ${/--change (\S+)/.exec(create)![1]} < ${file} || printf '{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"/etc/services","reason":"the host script exited with %s before reporting","rolled_back":false}\\n' "$?"; else `), create);
-            assert.match(create, /; else printf '%s\\n' 'smtp-port: mx1: the host script is missing: .*>&2; printf '\{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"\/etc\/services","reason":"smtp-port: mx1: the host script is missing: /, "a missing copy is a failed host too");
+            assert.match(create, /; else printf '%s\\n' 'smtp-port: mx1: ~\/\S+ is missing on the host .*>&2; printf '\{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"\/etc\/services","reason":"smtp-port: mx1: ~\/\S+ is missing on the host /, "a missing copy is a failed host too");
             assert.match(create, / --report-failure yes --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z < \S+ \|\| /, "the next change, marked with this attempt");
             assert.match(get("mx3-reconcile").inputs.create, / --change 2 < \S+ \|\| printf /, "a host that is right keeps its change number: no update");
             assert.match(get("wave1-check").inputs.create, / --soft yes$/);
@@ -374,6 +373,17 @@ describe("SmtpPort (mocked engine)", () => {
             } finally {
                 delete applyOutputs.mx1;
             }
+        });
+
+        it("keeps only the component's first frames in each host resource's stack trace (the state holds it), the source position first", async () => {
+            const { mine } = await budgetFleet("traces");
+            for (const r of mine.filter(r => r.type.startsWith("command:remote:"))) {
+                const frames = r.stackTrace!.framesList;
+                assert.ok(frames.length >= 1 && frames.length <= 3, `${r.name}: ${frames.length} frames`);
+                assert.deepEqual(frames[0].pc, r.sourcePosition, `${r.name}: the first frame is the source position`);
+            }
+            const check = mine.find(r => r.name === "traces-wave1-check")!;
+            assert.ok(check.stackTrace!.framesList.length > 3, "other steps keep theirs (the test sees whole traces)");
         });
 
         it("refuses a budget without looking at hosts", () => {
