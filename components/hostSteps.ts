@@ -110,7 +110,9 @@ export function hostSteps(
 /**
  * Frames of a resource's registration that are the SDK's own (Resource.callsites
  * and stackTrace, then the Resource, CustomResource and resource class
- * constructors), then how many of ours the state keeps.
+ * constructors), then how many of ours the state keeps: the source position
+ * and the two frames below it (with only one, the SDK, which parses the
+ * formatted trace, finds no position in it: ~50 bytes each).
  */
 const SDK_FRAMES = 5;
 const OWN_FRAMES = 3;
@@ -119,10 +121,10 @@ const OWN_FRAMES = 3;
  * Register a host's resource with a short stack trace. Pulumi keeps each
  * resource's stack trace in the state: every frame down to the CLI's, about
  * 1 KB per resource, two resources per host, in a checkpoint it rewrites
- * after every step. Ours are the first frames (the first is the source
- * position Pulumi shows, kept as it was); what is below them is the same for
- * every host and says nothing. Also without the SDK's per-input promise
- * stacks (withoutPromiseStacks).
+ * after every step. Its first frames are kept (the first is the source
+ * position Pulumi shows, as it was); the frames below them are the
+ * rollout's and the program's, the same for every host. Also without the
+ * SDK's per-input promise stacks (withoutPromiseStacks).
  */
 function registerShort<T>(register: () => T): T {
     const prepare = Error.prepareStackTrace;

@@ -375,7 +375,7 @@ describe("SmtpPort (mocked engine)", () => {
             }
         });
 
-        it("keeps only the component's first frames in each host resource's stack trace (the state holds it), the source position first", async () => {
+        it("keeps only the first frames (the source position first) in the stack trace of each host resource (the state holds it)", async () => {
             const { mine } = await budgetFleet("traces");
             for (const r of mine.filter(r => r.type.startsWith("command:remote:"))) {
                 const frames = r.stackTrace!.framesList;
