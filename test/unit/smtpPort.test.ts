@@ -165,11 +165,12 @@ describe("SmtpPort (mocked engine)", () => {
         args.hosts.push({ name: "mx3", connection: { host: "198.18.0.13", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE) } });
         const { mine } = await build("fleet11", args);
         const deps = (n: string) => mine.find(r => r.name === `fleet11-${n}-reconcile`)!.dependencies.map(d => d.split("::").pop());
-        assert.deepEqual(deps("mx3"), ["fleet11-mx3-script"], "the canary goes first");
-        assert.deepEqual(deps("mx1"), ["fleet11-wave1-check", "fleet11-mx1-script"], "then mx1, after the canary's check passed");
-        assert.deepEqual(deps("mx2"), ["fleet11-wave2-check", "fleet11-mx2-script"], "then mx2, after mx1's");
+        // Each reconcile runs after its host's copy, which waits for the wave.
         const copyDeps = (n: string) => mine.find(r => r.name === `fleet11-${n}-script`)!.dependencies.map(d => d.split("::").pop());
-        assert.deepEqual(copyDeps("mx2"), ["fleet11-wave2-check"], "a copy waits with its host's wave");
+        for (const h of ["mx1", "mx2", "mx3"]) assert.deepEqual(deps(h), [`fleet11-${h}-script`]);
+        assert.deepEqual(copyDeps("mx3"), [], "the canary goes first");
+        assert.deepEqual(copyDeps("mx1"), ["fleet11-wave1-check"], "then mx1, after the canary's check passed");
+        assert.deepEqual(copyDeps("mx2"), ["fleet11-wave2-check"], "then mx2, after mx1's");
     });
 
     it("accepts a host without hostKey only when it opts out explicitly", async () => {
@@ -259,7 +260,8 @@ describe("SmtpPort (mocked engine)", () => {
             const { mine, results } = await build("outconn3", args);
             const deps = (n: string) => mine.find(r => r.name === `outconn3-${n}-reconcile`)!.dependencies.map(d => d.split("::").pop());
             assert.deepEqual(deps("mx1"), ["outconn3-mx1-script"]);
-            assert.deepEqual(deps("mx2"), ["outconn3-wave1-check", "outconn3-mx2-script"]);
+            assert.deepEqual(deps("mx2"), ["outconn3-mx2-script"]);
+            assert.deepEqual(mine.find(r => r.name === "outconn3-mx2-script")!.dependencies.map(d => d.split("::").pop()), ["outconn3-wave1-check"]);
             assert.equal(results.mx1.status, "changed");
             const check = mine.find(r => r.name === "outconn3-wave1-check")!;
             assert.deepEqual(JSON.parse(String(check.inputs.stdin)), { name: "mx1", host: "198.18.0.11", port: 17, oldPort: 25 }, "the check's address from the resolved connection");
@@ -308,10 +310,11 @@ describe("SmtpPort (mocked engine)", () => {
             assert.deepEqual(deps("wave3-gate"), ["budget1-mx1-reconcile", "budget1-wave1-check", "budget1-wave2-check"], "mx2 is unreachable: only its wave's (empty) check");
             assert.deepEqual(deps("wave2-check"), [], "the unreachable host is not in its wave's check");
             assert.equal(get("wave2-check").inputs.stdin, "");
-            assert.deepEqual(deps("mx3-reconcile"), ["budget1-mx3-script", "budget1-wave3-gate"]);
+            assert.deepEqual(deps("mx3-reconcile"), ["budget1-mx3-script"]);
+            assert.deepEqual(deps("mx3-script"), ["budget1-wave3-gate"]);
             assert.deepEqual(deps("verdict"), ["budget1-mx1-reconcile", "budget1-mx3-reconcile", "budget1-wave1-check", "budget1-wave2-check", "budget1-wave3-check"]);
-            assert.deepEqual(deps("mx2-reconcile"), ["budget1-mx2-script", "budget1-verdict"], "the unreachable host waits behind the verdict, which fails, so it is never attempted");
-            assert.deepEqual(deps("mx2-script"), ["budget1-verdict"], "and so does the copy to it");
+            assert.deepEqual(deps("mx2-script"), ["budget1-verdict"], "the unreachable host waits behind the verdict, which fails, so it is never attempted");
+            assert.deepEqual(deps("mx2-reconcile"), ["budget1-mx2-script"], "its reconcile after its copy");
         });
 
         it("reports a failed host instead of failing its step, and retries it on the next update", async () => {
