@@ -4,7 +4,7 @@
 // the same lab fleet (lab 1, beside the tests' lab 0). Run by bench/run.sh
 // (`npm run bench`), which prepares the Python venv and the engine env.
 //
-// For each fleet size N (BENCH_SIZES, default 3,10,30) and each round
+// For each fleet size N (BENCH_SIZES, default 30,100) and each round
 // (BENCH_ROUNDS, default 3; the tool order rotates per round), every tool
 // (BENCH_TOOLS, default floor,ansible,pyinfra,pulumi) runs three timed
 // phases: change (25 -> 17), no-op (17 again), revert (17 -> 25). After
@@ -51,7 +51,7 @@ const RESTART = "service postfix restart";
 const { checkListener } = require(path.join(SNAP, "components", "listener", "listener-check.js"));
 
 const env = process.env;
-const SIZES = (env.BENCH_SIZES || "3,10,30").split(",").map(Number).filter(n => n > 0);
+const SIZES = (env.BENCH_SIZES || "30,100").split(",").map(Number).filter(n => n > 0);
 const ROUNDS = Number(env.BENCH_ROUNDS || 3);
 const TOOLS = (env.BENCH_TOOLS || "floor,ansible,pyinfra,pulumi").split(",");
 const PHASES = (env.BENCH_PHASES || "change,noop,revert").split(",");
@@ -65,16 +65,22 @@ const say = (/** @type {string} */ s) => process.stderr.write(`bench: ${s}\n`);
 // --- processes -------------------------------------------------------------
 
 /**
- * @typedef {{ code: number, stdout: string, stderr: string, ms: number }} Run
+ * @typedef {{ code: number, stdout: string, stderr: string, ms: number, cpuMs?: number }} Run
  * @param {string} cmd
  * @param {string[]} args
- * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, input?: string | Buffer, timeoutMs?: number }} [o]
+ * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, input?: string | Buffer, timeoutMs?: number, cpu?: boolean }} [o]
+ *   cpu: also measure the CPU time (user + system) of the command and of the
+ *   processes it waited for (GNU time), on this machine: what a tool costs
+ *   the control machine, which the load of others moves much less than the
+ *   wall time.
  * @returns {Promise<Run>}
  */
 function run(cmd, args, o = {}) {
     return new Promise(resolve => {
         const t0 = process.hrtime.bigint();
-        const p = spawn(cmd, args, { cwd: o.cwd ?? ROOT, env: o.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+        const cpuFile = o.cpu ? path.join(os.tmpdir(), `bench-cpu-${process.pid}-${crypto.randomBytes(6).toString("hex")}`) : "";
+        const [c, a] = o.cpu ? ["/usr/bin/time", ["-q", "-f", "%U %S", "-o", cpuFile, cmd, ...args]] : [cmd, args];
+        const p = spawn(c, a, { cwd: o.cwd ?? ROOT, env: o.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
         let stdout = "", stderr = "";
         p.stdout.on("data", d => { stdout += d; });
         p.stderr.on("data", d => { stderr += d; });
@@ -82,7 +88,18 @@ function run(cmd, args, o = {}) {
         p.on("error", e => { stderr += String(e); });
         p.on("close", code => {
             clearTimeout(timer);
-            resolve({ code: code ?? -1, stdout, stderr, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+            /** @type {number | undefined} */
+            let cpuMs;
+            if (cpuFile) {
+                try {
+                    const [u, sy] = fs.readFileSync(cpuFile, "utf8").trim().split("\n").pop().split(" ").map(Number);
+                    cpuMs = Math.round((u + sy) * 1000);
+                } catch {
+                    cpuMs = undefined;
+                }
+                fs.rmSync(cpuFile, { force: true });
+            }
+            resolve({ code: code ?? -1, stdout, stderr, ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs });
         });
         p.stdin.on("error", () => {});
         p.stdin.end(o.input ?? "");
@@ -198,7 +215,7 @@ async function verify(lab, port, pristine, phase, pidsBefore) {
 
 // --- the tools -----------------------------------------------------------------
 
-/** @typedef {{ code: number, ms: number, log: string, sessions?: Record<string, number> }} ToolRun */
+/** @typedef {{ code: number, ms: number, log: string, sessions?: Record<string, number>, stateBytes?: number | null, cpuMs?: number }} ToolRun */
 /** @typedef {(lab: Lab, phase: "change"|"noop"|"revert") => Promise<ToolRun>} Tool */
 
 const portOf = (/** @type {string} */ phase) => (phase === "revert" ? 25 : 17);
@@ -236,6 +253,7 @@ function ansibleTool(sshExtra) {
                     BENCH_SSH_LOG: sshLog, ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0",
                     ...(sshExtra.length > 0 ? { ANSIBLE_SSH_ARGS: `${ansibleSshArgs()} ${sshExtra.join(" ")}` } : {}),
                 },
+                cpu: true,
             });
             // Every run starts cold, as `pulumi up` does: close the masters.
             for (const f of fs.readdirSync(cp)) {
@@ -247,7 +265,7 @@ function ansibleTool(sshExtra) {
             const log = fs.readFileSync(sshLog, "utf8");
             for (const h of lab.hosts) sessions[h.name] = log.split("\n").filter(l => l.split(" ").includes(h.address)).length;
             fs.rmSync(cp, { recursive: true, force: true });
-            return { code: r.code, ms: r.ms, log: r.stdout.slice(-4000) + r.stderr.slice(-2000), sessions };
+            return { code: r.code, ms: r.ms, log: r.stdout.slice(-4000) + r.stderr.slice(-2000), sessions, cpuMs: r.cpuMs };
         },
     };
 }
@@ -263,13 +281,15 @@ const tools = {
             const rs = await Promise.all(lab.hosts.map(async h => {
                 const r = await run("ssh", ["-q", "-i", lab.keyPath, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
                     "-o", `UserKnownHostsFile=${lab.knownHostsPath}`, "-o", "ControlMaster=no", `root@${h.address}`,
-                    "sh", "-s", "--", "apply", "--port", String(port), "--restart", `'${RESTART}'`, "--mta", "auto"], { input: script });
-                if (r.code !== 0) return { code: r.code, log: `${h.name}: ${r.stderr}` };
+                    "sh", "-s", "--", "apply", "--port", String(port), "--restart", `'${RESTART}'`, "--mta", "auto"], { input: script, cpu: true });
+                if (r.code !== 0) return { code: r.code, log: `${h.name}: ${r.stderr}`, cpuMs: r.cpuMs ?? 0 };
                 const c = await checkListener({ host: h.address, port, timeoutMs: 5000, attempts: 50, delayMs: 100 });
-                return { code: c.ok ? 0 : 1, log: c.ok ? "" : `${h.name}: ${c.message}` };
+                return { code: c.ok ? 0 : 1, log: c.ok ? "" : `${h.name}: ${c.message}`, cpuMs: r.cpuMs ?? 0 };
             }));
             const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-            return { code: rs.some(r => r.code !== 0) ? 1 : 0, ms, log: rs.map(r => r.log).filter(Boolean).join("\n") };
+            // The ssh clients' CPU (the greeting checks run in this process: not counted).
+            const cpuMs = rs.reduce((a, r) => a + r.cpuMs, 0);
+            return { code: rs.some(r => r.code !== 0) ? 1 : 0, ms, log: rs.map(r => r.log).filter(Boolean).join("\n"), cpuMs };
         },
     },
 
@@ -287,9 +307,9 @@ const tools = {
             const data = phase === "revert" ? ["--data", "action=revert", "--data", "port=17"] : ["--data", "action=apply", "--data", "port=17", "--data", "old_port=25"];
             const r = await run(path.join(VENV_BIN, "pyinfra"), ["-y", "--parallel", String(lab.hosts.length), ...data,
                 path.join(OUT, "pyinfra_inventory.py"), path.join(BENCH, "pyinfra", "deploy.py")], {
-                env: { ...process.env, PATH: `${VENV_BIN}:${process.env.PATH}`, NO_COLOR: "1" }, cwd: OUT,
+                env: { ...process.env, PATH: `${VENV_BIN}:${process.env.PATH}`, NO_COLOR: "1" }, cwd: OUT, cpu: true,
             });
-            return { code: r.code, ms: r.ms, log: r.stdout.slice(-4000) + r.stderr.slice(-2000) };
+            return { code: r.code, ms: r.ms, log: r.stdout.slice(-4000) + r.stderr.slice(-2000), cpuMs: r.cpuMs };
         },
     },
 
@@ -340,8 +360,26 @@ const tools = {
 /** @param {string[]} args @param {NodeJS.ProcessEnv} [extraEnv] */
 async function pulumiRun(args, extraEnv = {}) {
     const r = await run("pulumi", [...args, "--stack", STACK, "--config-file", CONFIG_FILE, "--non-interactive", "--color", "never", ...(env.BENCH_PULUMI_ARGS ? env.BENCH_PULUMI_ARGS.split(" ") : [])],
-        { env: { ...PULUMI_ENV, ...extraEnv }, cwd: SNAP });
-    return { code: r.code, ms: r.ms, log: r.stdout.slice(-6000) + r.stderr.slice(-3000) };
+        { env: { ...PULUMI_ENV, ...extraEnv }, cwd: SNAP, cpu: true });
+    return { code: r.code, ms: r.ms, log: r.stdout.slice(-6000) + r.stderr.slice(-3000), stateBytes: stateBytes(), cpuMs: r.cpuMs };
+}
+
+/**
+ * The size of the stack's checkpoint (the file backend's state file, which
+ * Pulumi rewrites after every step), or null when there is none.
+ */
+function stateBytes() {
+    const url = (PULUMI_ENV && PULUMI_ENV.PULUMI_BACKEND_URL) || "";
+    if (!url.startsWith("file://")) return null;
+    const stacks = path.join(url.slice("file://".length), ".pulumi", "stacks");
+    for (const f of [path.join(stacks, "smtp-port", `${STACK}.json`), path.join(stacks, `${STACK}.json`)]) {
+        try {
+            return fs.statSync(f).size;
+        } catch {
+            // not this layout
+        }
+    }
+    return null;
 }
 
 /** Pulumi.bench.yaml for the first N lab hosts, keeping the salt and the secret. @param {Lab} lab @param {number} port */
@@ -485,11 +523,14 @@ async function main() {
                         n, round, tool: t, phase, ms: Math.round(r.ms), ok: problems.length === 0, problems, load1Before: load1,
                         connectionsPerHost: { min: Math.min(...conns), max: Math.max(...conns), mean: conns.reduce((a, b) => a + b, 0) / n },
                         sessionsPerHost: sessions && { min: Math.min(...sessions), max: Math.max(...sessions), mean: sessions.reduce((a, b) => a + b, 0) / n },
+                        ...(r.stateBytes != null ? { stateBytes: r.stateBytes, stateBytesPerHost: Math.round(r.stateBytes / n) } : {}),
+                        ...(r.cpuMs != null ? { cpuMs: r.cpuMs } : {}),
                     };
                     result.runs.push(rec);
                     save();
                     say(`N=${n} round ${round + 1} ${t} ${phase}: ${(r.ms / 1000).toFixed(2)} s ${rec.ok ? "ok" : "FAILED"} conns/host ${rec.connectionsPerHost.mean}` +
-                        (sessions ? ` sessions/host ${rec.sessionsPerHost?.mean}` : ""));
+                        (sessions ? ` sessions/host ${rec.sessionsPerHost?.mean}` : "") + (r.stateBytes != null ? ` state ${r.stateBytes} B (${Math.round(r.stateBytes / n)} B/host)` : "") +
+                        (r.cpuMs != null ? ` cpu ${(r.cpuMs / 1000).toFixed(2)} s` : "") + ` load ${load1}`);
                     if (!rec.ok) {
                         say(`  problems: ${problems.slice(0, 6).join("; ")}`);
                         fs.writeFileSync(path.join(OUT, `failed-${t}-${phase}-${n}-${round}.log`), r.log + "\n" + problems.join("\n"));
@@ -577,6 +618,57 @@ function report(result) {
                 if (c.rs[0]?.sessionsPerHost) sess.push(String(median(c.rs.map((/** @type {any} */ r) => r.sessionsPerHost.mean))));
             }
             row.push(conns.join(", "), sess.length ? sess.join(", ") : tool === "floor" ? "1, 1, 1" : tool.startsWith("pulumi") ? "= conn" : "n/a");
+            L.push(`| ${row.join(" | ")} |`);
+        }
+    }
+    if (result.runs.some((/** @type {any} */ r) => r.cpuMs != null)) {
+        L.push("");
+        L.push("CPU seconds on the control machine (user + system of the tool's processes, GNU time; for the floor its ssh clients), median over the passing runs. " +
+            "The wall times above move with the load others put on this machine; these much less:");
+        L.push("");
+        L.push("| N | tool | change | no-op | revert | load (1 min) before the runs |");
+        L.push("| ---: | --- | ---: | ---: | ---: | --- |");
+        for (const n of sizes) {
+            for (const tool of result.settings.tools) {
+                const rs = result.runs.filter((/** @type {any} */ r) => r.n === n && r.tool === tool);
+                if (!rs.length) continue;
+                const row = [String(n), tool];
+                for (const phase of ["change", "noop", "revert"]) {
+                    const c = rs.filter((/** @type {any} */ r) => r.phase === phase && r.ok && r.cpuMs != null);
+                    row.push(c.length ? (median(c.map((/** @type {any} */ r) => r.cpuMs)) / 1000).toFixed(2) : "–");
+                }
+                const loads = rs.map((/** @type {any} */ r) => r.load1Before);
+                row.push(`${Math.min(...loads)}–${Math.max(...loads)}`);
+                L.push(`| ${row.join(" | ")} |`);
+            }
+        }
+    }
+    const withState = result.runs.filter((/** @type {any} */ r) => r.stateBytes != null && r.ok);
+    if (withState.length) {
+        L.push("");
+        L.push("State: the stack's checkpoint (the file backend's `bench.json`) after `pulumi up`, median bytes per host over the passing runs (total in brackets): " +
+            sizes.map(n => {
+                const rs = withState.filter((/** @type {any} */ r) => r.n === n);
+                if (!rs.length) return `N=${n}: –`;
+                const b = median(rs.map((/** @type {any} */ r) => r.stateBytes));
+                return `N=${n}: ${Math.round(b / n)} B/host (${b} B)`;
+            }).join("; ") + ".");
+    }
+    const slopeSizes = [...sizes].sort((a, b) => a - b);
+    if (slopeSizes.length >= 2) {
+        const [lo, hi] = [slopeSizes[0], slopeSizes[slopeSizes.length - 1]];
+        L.push("");
+        L.push(`Seconds per added host between N=${lo} and N=${hi} (the slope: (median at N=${hi} − median at N=${lo}) / ${hi - lo}), ms per host:`);
+        L.push("");
+        L.push("| tool | change | no-op | revert |");
+        L.push("| --- | ---: | ---: | ---: |");
+        for (const tool of result.settings.tools) {
+            const row = [tool];
+            for (const phase of ["change", "noop", "revert"]) {
+                const at = (/** @type {number} */ n) => median(result.runs.filter((/** @type {any} */ r) => r.n === n && r.tool === tool && r.phase === phase && r.ok).map((/** @type {any} */ r) => r.ms));
+                const sl = (at(hi) - at(lo)) / (hi - lo);
+                row.push(isNaN(sl) ? "–" : sl.toFixed(1));
+            }
             L.push(`| ${row.join(" | ")} |`);
         }
     }

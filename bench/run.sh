@@ -5,7 +5,7 @@
 # missing, sets up the offline Pulumi engine, then runs bench/bench.js.
 #
 # Knobs (environment):
-#   BENCH_SIZES=3,10,30   fleet sizes          BENCH_ROUNDS=3   rounds per size
+#   BENCH_SIZES=30,100    fleet sizes          BENCH_ROUNDS=3   rounds per size
 #   BENCH_TOOLS=floor,ansible,pyinfra,pulumi   BENCH_PHASES=change,noop,revert
 #   BENCH_IANA_RUNS=30    host-script runs on the IANA-size file (0: skip)
 #   BENCH_DESTROY=0       skip timing `pulumi destroy`

@@ -1,6 +1,6 @@
 // The host script (components/host/smtp-port.sh) as the component runs it:
-// its text, shipped on stdin, and the command line of each run. What the
-// script prints back is decoded in components/hostResult.ts.
+// its text, where it is copied to on each host, and the command line of each
+// run. What the script prints back is decoded in components/hostResult.ts.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -8,7 +8,7 @@ import type { ResolvedHost } from "./args";
 import { HOST_RESULT_SCHEMA } from "./hostResult";
 import { shellQuote, shellWords } from "./shell";
 
-/** The host script, shipped to every host on stdin. */
+/** The host script: copied to every host (`remoteScriptPath`), and sent on stdin by a look. */
 export const hostScriptPath = path.join(__dirname, "host", "smtp-port.sh");
 
 let cached: { text: string; digest: string } | undefined;
@@ -21,6 +21,18 @@ export function hostScript(): { text: string; digest: string } {
         cached = { text, digest };
     }
     return cached;
+}
+
+/**
+ * Where the reconcile finds the script on a host: relative to the login's
+ * home, where both SFTP (the copy) and the command start, so it works for
+ * any login user, root or not, with or without sudo (the login's shell
+ * opens the file; root never reads a user's home). The digest in the name
+ * makes a new script a new path: the copy runs again, and so does every
+ * reconcile whose command names it.
+ */
+export function remoteScriptPath(): string {
+    return `.smtp-port/smtp-port-${hostScript().digest}.sh`;
 }
 
 /** The script's actions the component runs: `apply` (create/update), `preview` (the look), `revert` (delete). */
@@ -37,8 +49,15 @@ export interface RunOptions {
     reportFailure: boolean;
     /** The change token an apply records (see the script's `--change`); absent when the host was not looked at. */
     change?: string;
-    /** Mark the script version in the command (for diffs). Default true. */
+    /** Mark the script version in the command (for diffs) when it is read from stdin. Default true. */
     digest?: boolean;
+    /**
+     * Run the copy of the script at this path on the host (relative to the
+     * login's home) instead of reading it from the session's stdin.
+     */
+    scriptFile?: string;
+    /** With `scriptFile`: how to copy it again, for the error a missing copy gives (e.g. `pulumi up --replace '<urn>'`). */
+    recopy?: string;
 }
 
 /** The script's options for one run on one host: every setting, so the script's defaults never decide anything. */
@@ -58,19 +77,37 @@ export function scriptOptions(action: ScriptAction, h: ResolvedHost, o: RunOptio
 }
 
 /**
- * The command line that runs the script read from stdin (`sh -s`). Every
- * value is a quoted argument: nothing is spliced into script text and
- * nothing depends on the SSH server accepting environment variables.
+ * The command line of one run: the script read by `sh -s` from the
+ * session's stdin (a look), or from the copy at `scriptFile` (the
+ * reconcile; the login's shell opens it, so sudo needs no access to the
+ * login's home). Every value is a quoted argument: nothing is spliced into
+ * script text and nothing depends on the SSH server accepting environment
+ * variables.
  */
 export function hostCommand(action: ScriptAction, h: ResolvedHost, o: RunOptions): string {
     const words = [...(h.sudo ? ["sudo", "-n"] : []), "sh", "-s", "--", action, ...scriptOptions(action, h, o)];
+    const run = o.scriptFile === undefined ? shellWords(words) : `${shellWords(words)} < ${shellQuote(o.scriptFile)}`;
     // With a failure budget, a host whose script could not even report (sudo
     // refused, the shell died) still ends its output with a result line.
-    const line = o.reportFailure && action === "apply"
-        ? `${shellWords(words)} || printf ${shellQuote(failedLine(action, h))} "$?"`
-        : shellWords(words);
-    // The digest only marks the script version in Pulumi's diffs.
-    return o.digest === false ? line : `${line} # smtp-port.sh ${hostScript().digest}`;
+    const soft = o.reportFailure && action === "apply";
+    const line = soft ? `${run} || printf ${shellQuote(failedLine(action, h))} "$?"` : run;
+    if (o.scriptFile === undefined) {
+        // The digest only marks the script version in Pulumi's diffs.
+        return o.digest === false ? line : `${line} # smtp-port.sh ${hostScript().digest}`;
+    }
+    // A copy someone removed: say so, and how to copy it again, rather
+    // than the shell's "cannot open".
+    const missing = missingScriptMessage(h, o.scriptFile, o.recopy);
+    const otherwise = soft
+        ? `printf '%s\\n' ${shellQuote(missing)} >&2; printf ${shellQuote(failedFormat(action, h, missing))}`
+        : `printf '%s\\n' ${shellQuote(missing)} >&2; exit 3`;
+    return `if [ -f ${shellQuote(o.scriptFile)} ]; then ${line}; else ${otherwise}; fi`;
+}
+
+/** What a run says when the copy of the script is not on the host (short: the command is kept in the state, twice). */
+export function missingScriptMessage(h: ResolvedHost, scriptFile: string, recopy?: string): string {
+    return `smtp-port: ${h.name}: ~/${scriptFile} is missing on the host (removed after smtp-port copied it); ` +
+        `copy it again with: ${recopy ?? "pulumi up --replace <URN of the host's -script step>"}`;
 }
 
 /**
@@ -78,7 +115,20 @@ export function hostCommand(action: ScriptAction, h: ResolvedHost, o: RunOptions
  * before the script reported (`%s`: its exit status).
  */
 export function failedLine(action: ScriptAction, h: ResolvedHost): string {
-    const head = JSON.stringify({ schema: HOST_RESULT_SCHEMA, action, status: "failed", host: h.name, file: h.servicesFile }).slice(0, -1);
-    // printf reads `\` and `%` in its format: the file name's stay literal.
-    return `${head.replace(/[\\%]/g, c => c + c)},"reason":"the host script exited with %s before reporting","rolled_back":false}\\n`;
+    return `${resultHead(action, h)},"reason":"the host script exited with %s before reporting","rolled_back":false}\\n`;
+}
+
+/** A `printf` format (no conversions) printing a schema-1 FailedResult with `reason`. */
+function failedFormat(action: ScriptAction, h: ResolvedHost, reason: string): string {
+    return `${resultHead(action, h)},"reason":${printfLiteral(JSON.stringify(reason))},"rolled_back":false}\\n`;
+}
+
+/** The start of a FailedResult line as a printf format: every field but the reason. */
+function resultHead(action: ScriptAction, h: ResolvedHost): string {
+    return printfLiteral(JSON.stringify({ schema: HOST_RESULT_SCHEMA, action, status: "failed", host: h.name, file: h.servicesFile }).slice(0, -1));
+}
+
+/** Text as a printf format that prints it as it is (printf reads `\\` and `%` in its format). */
+function printfLiteral(s: string): string {
+    return s.replace(/[\\%]/g, c => c + c);
 }

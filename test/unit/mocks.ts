@@ -15,6 +15,8 @@ export interface Registration {
     inputs: Record<string, any>;
     /** Where in the program the resource was created, as Pulumi records it (undefined: it was lost). */
     sourcePosition?: { uri: string; line: number; column: number };
+    /** The stack trace Pulumi keeps in the state for the resource (its frames' positions). */
+    stackTrace?: { framesList: { pc?: { uri: string; line: number; column: number } }[] };
 }
 
 export const registrations: Registration[] = [];
@@ -58,6 +60,7 @@ MockMonitor.prototype.registerResource = function (req: any, callback: any) {
         raw: req.getObject()?.toJavaScript() ?? {},
         inputs: {},
         sourcePosition: req.getSourceposition()?.toObject(),
+        stackTrace: req.getStacktrace()?.toObject(),
     });
     return original.call(this, req, callback);
 };
@@ -67,6 +70,9 @@ pulumi.runtime.setMocks({
         const rec = [...registrations].reverse().find(r => r.name === args.name && r.type === args.type);
         if (rec) rec.inputs = args.inputs;
         switch (args.type) {
+            case "command:remote:CopyToRemote":
+                // The provider's outputs are its inputs.
+                return { id: `${args.name}-id`, state: { ...args.inputs } };
             case "command:remote:Command":
                 return { id: `${args.name}-id`, state: { ...args.inputs, stdout: fakeApply(args.inputs.create), stderr: "" } };
             case "command:local:Command": {
