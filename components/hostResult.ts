@@ -71,8 +71,8 @@ export interface RevertResult {
     host: string;
     file: string;
     changed: boolean;
-    /** How the user's file was recovered: `backup` (the file was as smtp-port wrote it) or `merge` (edited since: smtp-port's edits undone, the user's kept), `none` (nothing of the file was managed). */
-    mode: "backup" | "merge" | "none";
+    /** How the user's file was recovered: `backup` (the file was as smtp-port wrote it), `merge` (edited since: smtp-port's edits undone, the user's kept), `file` (the file itself: nothing of ours was left in it), `none` (nothing of the file was managed). */
+    mode: "backup" | "merge" | "file" | "none";
     mta: "postfix" | "exim" | "sendmail" | "none";
     mta_changed: boolean;
     restarted: boolean;

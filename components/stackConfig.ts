@@ -95,6 +95,8 @@ export interface HostConfig {
     restartCommand?: string;
     sudo?: boolean;
     checkAddress?: string;
+    /** The address the on-host check probes. Default `auto` (where the MTA listens). */
+    verifyAddress?: string;
     stateDir?: string;
     mta?: string;
     requireOldPortClosed?: boolean;
@@ -103,7 +105,7 @@ export interface HostConfig {
 /** The fields of a `smtp-port:hosts` entry, in the README's order. */
 export const HOST_FIELDS: (keyof HostConfig)[] = [
     "name", "host", "sshPort", "user", "hostKey", "insecureIgnoreHostKey", "dialErrorLimit", "perDialTimeout",
-    "port", "servicesFile", "restartCommand", "sudo", "checkAddress", "stateDir", "mta", "requireOldPortClosed",
+    "port", "servicesFile", "restartCommand", "sudo", "checkAddress", "verifyAddress", "stateDir", "mta", "requireOldPortClosed",
 ];
 const ROLLOUT_FIELDS: (keyof RolloutArgs)[] = ["canary", "batchSize", "failureBudget"];
 const HOST_SECRET_FIELDS = ["privateKey", "password"];
@@ -166,6 +168,7 @@ export function fleetFromConfig(raw: {
             restartCommand: h.restartCommand,
             sudo: booleanFromConfig(h.sudo) as boolean | undefined,
             checkAddress: h.checkAddress,
+            verifyAddress: h.verifyAddress,
             stateDir: h.stateDir,
             mta: h.mta as MailServer | undefined,
             requireOldPortClosed: booleanFromConfig(h.requireOldPortClosed) as boolean | undefined,

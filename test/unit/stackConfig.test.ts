@@ -82,6 +82,15 @@ describe("stack config: Pulumi.yaml declares every key the program reads", () =>
 });
 
 describe("stack config: a valid config", () => {
+    it("passes a host's verifyAddress to the component, and refuses a bad one naming the key", () => {
+        const good = readStackConfig(passed({ ...ok, hosts: hosts({ verifyAddress: "[::1]" }) }), secretKeys("smtp-port:privateKey"), "dev");
+        assert.deepEqual(good.problems, []);
+        assert.equal(good.args.hosts[1].verifyAddress, "[::1]");
+        assert.equal(good.args.hosts[0].verifyAddress, undefined);
+        assert.deepEqual(lines({ ...ok, hosts: hosts({ verifyAddress: "a b" }) }),
+            ["smtp-port:hosts[1].verifyAddress (mx2) must be auto, a host name or an address (IPv6 may be in brackets), got \"a b\""]);
+    });
+
     it("gives the component's arguments, with Pulumi.yaml's empty defaults read as unset", async () => {
         const { args, problems } = readStackConfig(passed(ok), secretKeys("smtp-port:privateKey"), "dev");
         assert.deepEqual(problems, []);
