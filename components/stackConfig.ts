@@ -143,37 +143,7 @@ export function fleetFromConfig(raw: {
     previewHosts?: boolean;
     failOnDrift?: boolean;
 }, secrets: FleetSecrets): SmtpPortArgs {
-    const hosts: SmtpHostArgs[] = (Array.isArray(raw.hosts) ? raw.hosts : []).map(h => {
-        // Not an object: validation says so; an empty entry keeps the index.
-        if (h === null || typeof h !== "object" || Array.isArray(h)) return h as unknown as SmtpHostArgs;
-        const per = (field: "privateKey" | "password"): pulumi.Output<string> | undefined =>
-            secrets.perHost
-                ? pulumi.secret(pulumi.all([secrets.perHost, secrets[field]]).apply(([m, d]) => (m?.[h?.name]?.[field] ?? d) as string))
-                : secrets[field];
-        return {
-            name: h.name,
-            connection: {
-                host: h.host,
-                port: wholeNumberFromConfig(h.sshPort) as number | undefined,
-                user: h.user ?? "root",
-                hostKey: h.hostKey,
-                dialErrorLimit: wholeNumberFromConfig(h.dialErrorLimit) as number | undefined,
-                perDialTimeout: wholeNumberFromConfig(h.perDialTimeout) as number | undefined,
-                privateKey: per("privateKey"),
-                password: per("password"),
-            },
-            insecureIgnoreHostKey: booleanFromConfig(h.insecureIgnoreHostKey) as boolean | undefined,
-            port: wholeNumberFromConfig(h.port) as number | undefined,
-            servicesFile: h.servicesFile,
-            restartCommand: h.restartCommand,
-            sudo: booleanFromConfig(h.sudo) as boolean | undefined,
-            checkAddress: h.checkAddress,
-            verifyAddress: h.verifyAddress,
-            stateDir: h.stateDir,
-            mta: h.mta as MailServer | undefined,
-            requireOldPortClosed: booleanFromConfig(h.requireOldPortClosed) as boolean | undefined,
-        };
-    });
+    const hosts = (Array.isArray(raw.hosts) ? raw.hosts : []).map(h => hostFromConfig(h, secrets));
     return {
         port: wholeNumberFromConfig(raw.port) as number,
         hosts,
@@ -190,6 +160,39 @@ export function fleetFromConfig(raw: {
             : raw.rollout,
         previewHosts: raw.previewHosts,
         failOnDrift: raw.failOnDrift,
+    };
+}
+
+/** One `smtp-port:hosts` entry as the component's host, with its credentials (per-host over fleet-wide). */
+function hostFromConfig(h: HostConfig, secrets: FleetSecrets): SmtpHostArgs {
+    // Not an object: validation says so; an empty entry keeps the index.
+    if (h === null || typeof h !== "object" || Array.isArray(h)) return h as unknown as SmtpHostArgs;
+    const per = (field: "privateKey" | "password"): pulumi.Output<string> | undefined =>
+        secrets.perHost
+            ? pulumi.secret(pulumi.all([secrets.perHost, secrets[field]]).apply(([m, d]) => (m?.[h?.name]?.[field] ?? d) as string))
+            : secrets[field];
+    return {
+        name: h.name,
+        connection: {
+            host: h.host,
+            port: wholeNumberFromConfig(h.sshPort) as number | undefined,
+            user: h.user ?? "root",
+            hostKey: h.hostKey,
+            dialErrorLimit: wholeNumberFromConfig(h.dialErrorLimit) as number | undefined,
+            perDialTimeout: wholeNumberFromConfig(h.perDialTimeout) as number | undefined,
+            privateKey: per("privateKey"),
+            password: per("password"),
+        },
+        insecureIgnoreHostKey: booleanFromConfig(h.insecureIgnoreHostKey) as boolean | undefined,
+        port: wholeNumberFromConfig(h.port) as number | undefined,
+        servicesFile: h.servicesFile,
+        restartCommand: h.restartCommand,
+        sudo: booleanFromConfig(h.sudo) as boolean | undefined,
+        checkAddress: h.checkAddress,
+        verifyAddress: h.verifyAddress,
+        stateDir: h.stateDir,
+        mta: h.mta as MailServer | undefined,
+        requireOldPortClosed: booleanFromConfig(h.requireOldPortClosed) as boolean | undefined,
     };
 }
 
@@ -414,85 +417,136 @@ export function inventoryProblem(text: string, files: { inventory: string; known
  * @param files where the files the config names are, and how they are read (defaults: the current folder, inventory.ts)
  */
 export function readStackConfig(values: Record<string, string>, isSecret: (key: string) => boolean = configIsSecret, stack = "<stack>", files: StackFiles = {}): StackConfigRead {
-    const ns = NAMESPACE;
-    const problems: ConfigProblem[] = [];
-    const known = Object.keys(STACK_CONFIG);
-    const raw: Record<string, unknown> = {};
-    // Keys whose problem is already named (a misspelt field suggests its
-    // right name): the component's "is required" for them would be noise.
-    const named = new Set<string>();
-    const problem = (key: string, message: string, host?: string) => {
-        if (named.has(key)) return;
-        named.add(key);
-        problems.push({ key, message, ...(host ? { host } : {}) });
-    };
-    const unknownField = (at: string, field: string, fields: readonly string[], what: string, host?: string) => {
-        const near = closest(field, fields);
-        if (near) named.add(`${at}.${near}`);
-        problem(`${at}${fieldPath([field])}`, near ? `is not a field of ${what}: did you mean ${at}.${near}?` : `is not a field of ${what} (the fields: ${fields.join(", ")})`, host);
-    };
+    const problems = new ProblemList();
+    unknownKeyProblems(values, problems);
+    const raw = topLevelValues(values, isSecret, stack, problems);
+    // The entries as written: the hosts, or with an inventory per-host settings.
+    const entries: unknown[] = Array.isArray(raw.hosts) ? raw.hosts : [];
+    hostEntryProblems(entries, stack, problems);
+    const rollout = raw.rollout as Record<string, unknown> | undefined;
+    if (rollout) {
+        for (const field of Object.keys(rollout)) {
+            if (!(ROLLOUT_FIELDS as string[]).includes(field)) problems.unknownField(`${NAMESPACE}:rollout`, field, ROLLOUT_FIELDS, `${NAMESPACE}:rollout`);
+        }
+    }
+    const fleet = fleetHosts(raw, entries, files, problems);
+    const perHost = raw.hostSecrets as Record<string, unknown> | undefined;
+    if (perHost) hostSecretsProblems(perHost, fleet, problems);
+    const args = argsFromValues(raw, fleet.hosts);
+    componentProblems(args, fleet, entries, problems);
+    return { args, problems: sortProblems(problems.list), warnings: fleet.warnings };
+}
 
+/**
+ * The problems {@link readStackConfig} finds, in the order found. Keys whose
+ * problem is already named (a misspelt field suggests its right name) take
+ * no second one: the component's "is required" for them would be noise.
+ */
+class ProblemList {
+    readonly list: ConfigProblem[] = [];
+    private readonly named = new Set<string>();
+
+    add(key: string, message: string, host?: string): void {
+        if (this.named.has(key)) return;
+        this.named.add(key);
+        this.list.push({ key, message, ...(host ? { host } : {}) });
+    }
+
+    /** A field not in `fields`: the likely intent if one is close, else every field. */
+    unknownField(at: string, field: string, fields: readonly string[], what: string, host?: string): void {
+        const near = closest(field, fields);
+        if (near) this.named.add(`${at}.${near}`);
+        this.add(`${at}${fieldPath([field])}`, near ? `is not a field of ${what}: did you mean ${at}.${near}?` : `is not a field of ${what} (the fields: ${fields.join(", ")})`, host);
+    }
+}
+
+/** Keys of the `smtp-port:` namespace that are not settings (a misspelt key would otherwise be ignored). */
+function unknownKeyProblems(values: Record<string, string>, problems: ProblemList): void {
+    const ns = NAMESPACE;
+    const known = Object.keys(STACK_CONFIG);
     for (const full of Object.keys(values)) {
         if (!full.startsWith(`${ns}:`)) continue;
         const name = full.slice(ns.length + 1);
-        if (!(name in STACK_CONFIG)) {
-            const near = closest(name, known);
-            problem(full, near
-                ? `is not a setting of smtp-port: did you mean ${ns}:${near}?`
-                : `is not a setting of smtp-port (the settings: ${known.map(k => `${ns}:${k}`).join(", ")})`);
-        }
+        if (name in STACK_CONFIG) continue;
+        const near = closest(name, known);
+        problems.add(full, near
+            ? `is not a setting of smtp-port: did you mean ${ns}:${near}?`
+            : `is not a setting of smtp-port (the settings: ${known.map(k => `${ns}:${k}`).join(", ")})`);
     }
+}
 
-    for (const name of known) {
-        const spec = STACK_CONFIG[name];
-        const key = `${ns}:${name}`;
+/**
+ * Every set key's value, typed as its spec says (numbers and booleans from
+ * their strings, objects and lists from JSON); a value that cannot be used
+ * (reserved, the wrong shape, a credential in plain text) is left out, with
+ * its problem.
+ */
+function topLevelValues(values: Record<string, string>, isSecret: (key: string) => boolean, stack: string, problems: ProblemList): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(STACK_CONFIG)) {
+        const key = `${NAMESPACE}:${name}`;
         const text = values[key];
         if (text === undefined) continue;
         if (spec.reserved !== undefined) {
-            if (text !== "") problem(key, `is not read by this version: ${spec.reserved}; remove it`);
+            if (text !== "") problems.add(key, `is not read by this version: ${spec.reserved}; remove it`);
             continue;
         }
-        switch (spec.type) {
-            case "integer":
-                raw[name] = wholeNumberFromConfig(text);
-                break;
-            case "boolean":
-                raw[name] = booleanFromConfig(text);
-                break;
-            case "string":
-                // Pulumi.yaml's default for an optional string: unset.
-                raw[name] = text === "" ? undefined : text;
-                break;
-            default: {
-                let v: unknown;
-                try {
-                    v = JSON.parse(text);
-                } catch {
-                    v = text;
-                }
-                const isList = Array.isArray(v);
-                const isObject = v !== null && typeof v === "object" && !isList;
-                if (spec.type === "array" ? !isList : !isObject) {
-                    const what = spec.type === "array" ? "a list" : "an object";
-                    const how = spec.type === "array" ? `pulumi config set --path '${key}[0].name' mx1` : `pulumi config set --path '${key}.FIELD' VALUE`;
-                    // A credential's value is never shown.
-                    problem(key, spec.secret ? `must be ${what}` : `must be ${what} (in Pulumi.<stack>.yaml, or with ${how}), got ${show(v)}`);
-                    continue;
-                }
-                // Pulumi.yaml's default for inventoryGroups: every group.
-                raw[name] = name === "inventoryGroups" && isList && (v as unknown[]).length === 0 ? undefined : v;
-            }
-        }
+        const value = typedValue(name, spec, text, problems);
+        if (!value.ok) continue;
+        raw[name] = value.value;
         if (spec.secret && text !== "" && text !== "{}" && !isSecret(key)) {
-            // Never the value: it is a credential.
-            const how = name === "hostSecrets" ? `pulumi config set --secret --path '${key}.NAME.privateKey' < KEYFILE` : name === "privateKey" ? `pulumi config set --secret ${key} < KEYFILE` : `pulumi config set --secret ${key}`;
-            problem(key, `must be a secret, but it is in plain text in Pulumi.${stack}.yaml: set it again with ${how} (and replace the credential if that file was shared)`);
+            plainSecretProblem(name, stack, problems);
             delete raw[name];
         }
     }
+    return raw;
+}
 
-    // The entries as written: the hosts, or with an inventory per-host settings.
-    const entries: unknown[] = Array.isArray(raw.hosts) ? raw.hosts : [];
+/** One key's text as its spec's type; not ok (with the problem) for an object or list that is not one. */
+function typedValue(name: string, spec: ConfigKeySpec, text: string, problems: ProblemList): { ok: boolean; value?: unknown } {
+    switch (spec.type) {
+        case "integer":
+            return { ok: true, value: wholeNumberFromConfig(text) };
+        case "boolean":
+            return { ok: true, value: booleanFromConfig(text) };
+        case "string":
+            // Pulumi.yaml's default for an optional string: unset.
+            return { ok: true, value: text === "" ? undefined : text };
+    }
+    const key = `${NAMESPACE}:${name}`;
+    let v: unknown;
+    try {
+        v = JSON.parse(text);
+    } catch {
+        v = text;
+    }
+    const isList = Array.isArray(v);
+    const isObject = v !== null && typeof v === "object" && !isList;
+    if (spec.type === "array" ? !isList : !isObject) {
+        const what = spec.type === "array" ? "a list" : "an object";
+        const how = spec.type === "array" ? `pulumi config set --path '${key}[0].name' mx1` : `pulumi config set --path '${key}.FIELD' VALUE`;
+        // A credential's value is never shown.
+        problems.add(key, spec.secret ? `must be ${what}` : `must be ${what} (in Pulumi.<stack>.yaml, or with ${how}), got ${show(v)}`);
+        return { ok: false };
+    }
+    // Pulumi.yaml's default for inventoryGroups: every group.
+    return { ok: true, value: name === "inventoryGroups" && isList && (v as unknown[]).length === 0 ? undefined : v };
+}
+
+/** A credential key set in plain text: how to set it as a secret (never its value). */
+function plainSecretProblem(name: string, stack: string, problems: ProblemList): void {
+    const key = `${NAMESPACE}:${name}`;
+    const how = name === "hostSecrets" ? `pulumi config set --secret --path '${key}.NAME.privateKey' < KEYFILE` : name === "privateKey" ? `pulumi config set --secret ${key} < KEYFILE` : `pulumi config set --secret ${key}`;
+    problems.add(key, `must be a secret, but it is in plain text in Pulumi.${stack}.yaml: set it again with ${how} (and replace the credential if that file was shared)`);
+}
+
+/**
+ * Fields of `smtp-port:hosts` entries that are not host fields. A
+ * credential among them is removed from the entry: it is in plain text, so
+ * it is never used or shown.
+ */
+function hostEntryProblems(entries: unknown[], stack: string, problems: ProblemList): void {
+    const ns = NAMESPACE;
     entries.forEach((h, i) => {
         if (h === null || typeof h !== "object" || Array.isArray(h)) return; // the component names it
         const entry = h as Record<string, unknown>;
@@ -500,31 +554,39 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
         const at = `${ns}:hosts[${i}]`;
         for (const field of Object.keys(entry)) {
             if ((HOST_FIELDS as string[]).includes(field)) continue;
-            if (["privateKey", "password", "privateKeyPassword"].includes(field)) {
-                // In plain text in the stack's file: never used, never shown.
-                const instead = field === "privateKeyPassword"
-                    ? "remove it: stack config has no key for a private key's passphrase (use a key without one, or the component's connection.privateKeyPassword)"
-                    : `remove it, and set it as a secret with pulumi config set --secret --path '${ns}:hostSecrets.${host ?? "NAME"}.${field}'${field === "privateKey" ? " < KEYFILE" : ""}`;
-                problem(`${at}.${field}`, `must not be in ${ns}:hosts, which is plain text: ${instead} (and replace the credential if Pulumi.${stack}.yaml was shared)`, host);
-                delete entry[field];
+            if (!["privateKey", "password", "privateKeyPassword"].includes(field)) {
+                problems.unknownField(at, field, HOST_FIELDS, "a host", host);
                 continue;
             }
-            unknownField(at, field, HOST_FIELDS, "a host", host);
+            const instead = field === "privateKeyPassword"
+                ? "remove it: stack config has no key for a private key's passphrase (use a key without one, or the component's connection.privateKeyPassword)"
+                : `remove it, and set it as a secret with pulumi config set --secret --path '${ns}:hostSecrets.${host ?? "NAME"}.${field}'${field === "privateKey" ? " < KEYFILE" : ""}`;
+            problems.add(`${at}.${field}`, `must not be in ${ns}:hosts, which is plain text: ${instead} (and replace the credential if Pulumi.${stack}.yaml was shared)`, host);
+            delete entry[field];
         }
     });
+}
 
-    const rollout = raw.rollout as Record<string, unknown> | undefined;
-    if (rollout) {
-        for (const field of Object.keys(rollout)) {
-            if (!(ROLLOUT_FIELDS as string[]).includes(field)) unknownField(`${ns}:rollout`, field, ROLLOUT_FIELDS, `${ns}:rollout`);
-        }
-    }
+/** The fleet's hosts as {@link fleetHosts} found them, and what later checks need to name their problems. */
+interface FleetHosts {
+    hosts: unknown[];
+    /** The inventory could not be read: which hosts it holds is unknown. */
+    hostsUnknown: boolean;
+    warnings: string[];
+    /** `smtp-port:inventory` as set. Default: none (the hosts come from `smtp-port:hosts`). */
+    inventory?: string;
+    /** The files as the inventory module shows them in its problems: relative to the project folder. */
+    fileNames: { inventory: string; knownHosts?: string; varsDirs: string[] };
+}
 
-    // Where the hosts come from. Without an inventory, readHosts only
-    // checks that knownHosts and inventoryGroups are not set alone.
+/**
+ * Where the hosts come from: `smtp-port:hosts`, or the inventory with the
+ * entries as per-host settings. Without an inventory, readHosts only checks
+ * that knownHosts and inventoryGroups are not set alone.
+ */
+function fleetHosts(raw: Record<string, unknown>, entries: unknown[], files: StackFiles, problems: ProblemList): FleetHosts {
     const inventory = raw.inventory as string | undefined;
     const baseDir = files.baseDir ?? process.cwd();
-    // The files as the inventory module shows them in its problems: relative to the project folder.
     const shown = (f: string) => path.relative(baseDir, path.resolve(baseDir, f)) || path.resolve(baseDir, f);
     const invDir = inventory !== undefined ? path.dirname(path.resolve(baseDir, inventory)) : baseDir;
     const fileNames = {
@@ -532,9 +594,7 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
         knownHosts: typeof raw.knownHosts === "string" ? shown(raw.knownHosts) : undefined,
         varsDirs: ["group_vars", "host_vars"].map(d => path.relative(baseDir, path.join(invDir, d)) + path.sep),
     };
-    let hosts: unknown[] = entries;
-    let hostsUnknown = false;
-    let warnings: string[] = [];
+    const fleet: FleetHosts = { hosts: entries, hostsUnknown: false, warnings: [], inventory, fileNames };
     try {
         const r = (files.readHosts ?? stackHosts)({
             // With an inventory, an absent or unusable hosts value is no overrides.
@@ -543,43 +603,50 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
             knownHosts: raw.knownHosts as string | undefined,
             inventoryGroups: raw.inventoryGroups,
         }, baseDir);
-        hosts = r.hosts;
-        warnings = r.warnings.map(w => `${ns}:inventory: ${w}`);
+        fleet.hosts = r.hosts;
+        fleet.warnings = r.warnings.map(w => `${NAMESPACE}:inventory: ${w}`);
     } catch (e) {
         if (!(e instanceof InventoryError)) throw e;
         // Which hosts an unusable inventory holds is unknown: no check that
         // needs the host list runs (it would only add noise).
         if (inventory !== undefined) {
-            hosts = [];
-            hostsUnknown = true;
+            fleet.hosts = [];
+            fleet.hostsUnknown = true;
         }
         // Pushed as they are: one key (smtp-port:inventory) may have many.
-        for (const text of e.problems) problems.push(inventoryProblem(text, fileNames, entries));
+        for (const text of e.problems) problems.list.push(inventoryProblem(text, fileNames, entries));
     }
+    return fleet;
+}
 
-    const perHost = raw.hostSecrets as Record<string, unknown> | undefined;
-    const hostNames = hosts.map(h => (h as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === "string");
-    const fleetKey = inventory !== undefined ? `${ns}:inventory` : `${ns}:hosts`;
-    if (perHost) {
-        for (const [name, entry] of Object.entries(perHost)) {
-            const at = `${ns}:hostSecrets${fieldPath([name])}`;
-            if (!hostsUnknown && !hostNames.includes(name)) {
-                const near = closest(name, hostNames);
-                problem(at, near ? `names no host of ${fleetKey}: did you mean ${near}?` : `names no host of ${fleetKey} (the hosts: ${hostNames.join(", ")})`);
-            }
-            if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
-                problem(at, "must be an object with privateKey and/or password");
-                continue;
-            }
-            for (const [field, v] of Object.entries(entry)) {
-                if (!HOST_SECRET_FIELDS.includes(field)) unknownField(at, field, HOST_SECRET_FIELDS, "a host's secrets");
-                else if (typeof v !== "string") problem(`${at}.${field}`, "must be a string");
-            }
+/** `smtp-port:hostSecrets` entries: each names a host of the fleet and holds only string credentials. */
+function hostSecretsProblems(perHost: Record<string, unknown>, fleet: FleetHosts, problems: ProblemList): void {
+    const ns = NAMESPACE;
+    const hostNames = fleet.hosts.map(h => (h as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === "string");
+    const fleetKey = fleet.inventory !== undefined ? `${ns}:inventory` : `${ns}:hosts`;
+    for (const [name, entry] of Object.entries(perHost)) {
+        const at = `${ns}:hostSecrets${fieldPath([name])}`;
+        if (!fleet.hostsUnknown && !hostNames.includes(name)) {
+            const near = closest(name, hostNames);
+            problems.add(at, near ? `names no host of ${fleetKey}: did you mean ${near}?` : `names no host of ${fleetKey} (the hosts: ${hostNames.join(", ")})`);
+        }
+        if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+            problems.add(at, "must be an object with privateKey and/or password");
+            continue;
+        }
+        for (const [field, v] of Object.entries(entry)) {
+            if (!HOST_SECRET_FIELDS.includes(field)) problems.unknownField(at, field, HOST_SECRET_FIELDS, "a host's secrets");
+            else if (typeof v !== "string") problems.add(`${at}.${field}`, "must be a string");
         }
     }
+}
 
+/** The component's arguments from the typed values, credentials as Pulumi secrets. */
+function argsFromValues(raw: Record<string, unknown>, hosts: unknown[]): SmtpPortArgs {
     const secret = (v: unknown) => (typeof v === "string" && v !== "" ? pulumi.secret(v) : undefined);
-    const args = fleetFromConfig({
+    const rollout = raw.rollout as Record<string, unknown> | undefined;
+    const perHost = raw.hostSecrets as Record<string, { privateKey?: string; password?: string }> | undefined;
+    return fleetFromConfig({
         port: raw.port,
         hosts: hosts as HostConfig[],
         restartCommand: raw.restartCommand as string | undefined,
@@ -596,21 +663,24 @@ export function readStackConfig(values: Record<string, string>, isSecret: (key: 
     }, {
         privateKey: secret(raw.privateKey),
         password: secret(raw.password),
-        perHost: perHost && Object.keys(perHost).length > 0 ? pulumi.secret(perHost as Record<string, { privateKey?: string; password?: string }>) : undefined,
+        perHost: perHost && Object.keys(perHost).length > 0 ? pulumi.secret(perHost) : undefined,
     });
+}
 
+/** The component's own validation of the arguments, each problem named by the config key (or inventory line) that gave the field. */
+function componentProblems(args: SmtpPortArgs, fleet: FleetHosts, entries: unknown[], problems: ProblemList): void {
+    const ns = NAMESPACE;
     for (const p of smtpPortArgsProblems(args)) {
-        if (hostsUnknown && p.path[0] === "hosts") continue; // "must list at least one host": the inventory's problems say why
-        if (inventory !== undefined && p.path[0] === "hosts" && typeof p.path[1] === "number") {
-            problems.push(inventoryHostProblem(p, hosts as HostConfig[], entries, fileNames));
+        if (fleet.hostsUnknown && p.path[0] === "hosts") continue; // "must list at least one host": the inventory's problems say why
+        if (fleet.inventory !== undefined && p.path[0] === "hosts" && typeof p.path[1] === "number") {
+            problems.list.push(inventoryHostProblem(p, fleet.hosts as HostConfig[], entries, fleet.fileNames));
             continue;
         }
-        const { key, host } = configKeyOfArg(p.path, hosts);
+        const { key, host } = configKeyOfArg(p.path, fleet.hosts);
         // An empty fleet: say where else the hosts can come from.
         const hint = p.path.length === 1 && p.path[0] === "hosts" ? ` (or take them from an Ansible inventory: ${ns}:inventory and ${ns}:knownHosts)` : "";
-        problem(key, p.message + hint, host);
+        problems.add(key, p.message + hint, host);
     }
-    return { args, problems: sortProblems(problems), warnings };
 }
 
 /**
