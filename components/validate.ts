@@ -88,18 +88,33 @@ function booleanProblem(v: unknown): string | undefined {
     return typeof v === "boolean" ? undefined : `must be true or false, got ${show(v)}`;
 }
 
+/** Records a problem at a field of the host being checked (`connection.port`). */
+type AddProblem = (field: string, message: string) => void;
+
 function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): ArgProblem[] {
     const out: ArgProblem[] = [];
-    const add = (field: string, message: string) => out.push({ path: ["hosts", i, ...field.split(".")], message });
     if (h === null || typeof h !== "object" || Array.isArray(h)) {
         out.push({ path: ["hosts", i], message: "must be an object with name and connection" });
         return out;
     }
+    const add: AddProblem = (field, message) => out.push({ path: ["hosts", i, ...field.split(".")], message });
+    hostNameProblems(h, i, seen, add);
+    hostSettingProblems(h, add);
+    hostAddressProblems(h, add);
+    connectionProblems(h, add);
+    return out;
+}
+
+/** The name: set, a plain name, and not another host's (`seen` remembers each name's index). */
+function hostNameProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>, add: AddProblem): void {
     if (typeof h.name !== "string" || h.name === "") add("name", "is required");
     else if (!HOST_NAME.test(h.name)) add("name", `must be letters, digits, . _ -, got ${show(h.name)}`);
     else if (seen.has(h.name)) add("name", `is used twice (hosts[${seen.get(h.name)}] and hosts[${i}])`);
     else seen.set(h.name, i);
+}
 
+/** The per-host overrides of fleet settings: port, paths, mail server, restart command, booleans. */
+function hostSettingProblems(h: SmtpHostArgs, add: AddProblem): void {
     if (h.port !== undefined) {
         const p = portProblem(h.port);
         if (p) add("port", p);
@@ -120,6 +135,10 @@ function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): Ar
         const b = h[field] !== undefined ? booleanProblem(h[field]) : undefined;
         if (b) add(field, b);
     }
+}
+
+/** The addresses the listener check and the on-host check probe. */
+function hostAddressProblems(h: SmtpHostArgs, add: AddProblem): void {
     if (h.checkAddress !== undefined && plain(h.checkAddress)) {
         const a = addressProblem(h.checkAddress, false);
         if (a) add("checkAddress", a);
@@ -128,38 +147,42 @@ function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): Ar
         const a = addressProblem(h.verifyAddress, true);
         if (a) add("verifyAddress", a);
     }
+}
+
+/** The SSH connection: values known at program time only (an Output is checked by the provider). */
+function connectionProblems(h: SmtpHostArgs, add: AddProblem): void {
     const c = h.connection as any;
     if (c === undefined || c === null) {
         add("connection", "is required");
-    } else if (plain(c)) {
-        if (c.host === undefined || c.host === "") add("connection.host", "is required");
-        else if (plain(c.host) && (typeof c.host !== "string" || c.host.trim() === "")) {
-            add("connection.host", `must be a host name or address, got ${show(c.host)}`);
+        return;
+    }
+    if (!plain(c)) return;
+    if (c.host === undefined || c.host === "") add("connection.host", "is required");
+    else if (plain(c.host) && (typeof c.host !== "string" || c.host.trim() === "")) {
+        add("connection.host", `must be a host name or address, got ${show(c.host)}`);
+    }
+    if (c.port !== undefined && plain(c.port) && portProblem(c.port)) add("connection.port", portProblem(c.port)!);
+    if (c.user !== undefined && plain(c.user) && (typeof c.user !== "string" || c.user.trim() === "")) {
+        add("connection.user", `must be a user name, got ${show(c.user)}`);
+    }
+    for (const f of ["dialErrorLimit", "perDialTimeout"]) {
+        if (c[f] !== undefined && plain(c[f]) && !positiveInt(c[f])) add(`connection.${f}`, `must be a positive integer, got ${show(c[f])}`);
+    }
+    // A wrongly typed insecureIgnoreHostKey is named above; asking for a
+    // host key as well would send the user the wrong way.
+    const optedOut = h.insecureIgnoreHostKey === true || (h.insecureIgnoreHostKey !== undefined && typeof h.insecureIgnoreHostKey !== "boolean");
+    if (c.hostKey === undefined || c.hostKey === "") {
+        if (!optedOut) {
+            add("connection.hostKey", "is required: pin the host's SSH key (ssh-keyscan), or set insecureIgnoreHostKey: true to accept any key");
         }
-        if (c.port !== undefined && plain(c.port) && portProblem(c.port)) add("connection.port", portProblem(c.port)!);
-        if (c.user !== undefined && plain(c.user) && (typeof c.user !== "string" || c.user.trim() === "")) {
-            add("connection.user", `must be a user name, got ${show(c.user)}`);
-        }
-        for (const f of ["dialErrorLimit", "perDialTimeout"]) {
-            if (c[f] !== undefined && plain(c[f]) && !positiveInt(c[f])) add(`connection.${f}`, `must be a positive integer, got ${show(c[f])}`);
-        }
-        // A wrongly typed insecureIgnoreHostKey is named above; asking for a
-        // host key as well would send the user the wrong way.
-        const optedOut = h.insecureIgnoreHostKey === true || (h.insecureIgnoreHostKey !== undefined && typeof h.insecureIgnoreHostKey !== "boolean");
-        if (c.hostKey === undefined || c.hostKey === "") {
-            if (!optedOut) {
-                add("connection.hostKey", "is required: pin the host's SSH key (ssh-keyscan), or set insecureIgnoreHostKey: true to accept any key");
-            }
-        } else if (plain(c.hostKey) && (typeof c.hostKey !== "string" || !HOST_KEY.test(c.hostKey.trim()))) {
-            add("connection.hostKey", `must be an OpenSSH public key like "ssh-ed25519 AAAA...", got ${show(c.hostKey)}`);
-        }
-        for (const secret of ["privateKey", "password", "privateKeyPassword"]) {
-            if (typeof c[secret] === "string" && c[secret] !== "") {
-                add(`connection.${secret}`, "must be a Pulumi secret (pulumi.secret(...) or `pulumi config set --secret`), not a plain string");
-            }
+    } else if (plain(c.hostKey) && (typeof c.hostKey !== "string" || !HOST_KEY.test(c.hostKey.trim()))) {
+        add("connection.hostKey", `must be an OpenSSH public key like "ssh-ed25519 AAAA...", got ${show(c.hostKey)}`);
+    }
+    for (const secret of ["privateKey", "password", "privateKeyPassword"]) {
+        if (typeof c[secret] === "string" && c[secret] !== "") {
+            add(`connection.${secret}`, "must be a Pulumi secret (pulumi.secret(...) or `pulumi config set --secret`), not a plain string");
         }
     }
-    return out;
 }
 
 /** `[rollout.canary] must ...` (rollout.ts speaks strings) as a problem with a path. */
