@@ -489,82 +489,103 @@ function patternHosts(inv: Inventory, pattern: string, origin: Origin): { names:
  */
 export function parseIniInventory(text: string, file: string): Inventory {
     const inv = newInventory(file);
-    const declared = new Set<string>(["all", "ungrouped"]);
-    const varsSections: { group: string; origin: Origin }[] = [];
-    const childEdges: { parent: string; child: string; origin: Origin }[] = [];
-    let group = inv.groups.get("ungrouped")!;
-    let state: "hosts" | "vars" | "children" | "skip" = "hosts";
-    const lines = text.split(/\r\n|\n|\r/);
-    lines.forEach((raw, n) => {
-        const origin: Origin = { file, line: n + 1 };
-        const line = raw.trim();
-        if (line === "" || line[0] === "#" || line[0] === ";") return;
-        const section = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/.exec(line);
-        if (section) {
-            const kind = section[2] ?? "hosts";
-            if (kind !== "hosts" && kind !== "vars" && kind !== "children") {
-                inv.problems.push(`${where(origin)}: section [${section[1]}:${kind}] has an unknown type (hosts, vars or children)`);
-                state = "skip";
-                return;
-            }
-            group = addGroup(inv, section[1]);
-            state = kind;
-            if (kind === "vars") varsSections.push({ group: group.name, origin });
-            else declared.add(group.name);
-            return;
-        }
-        if (line.startsWith("[") && line.endsWith("]")) {
-            inv.problems.push(`${where(origin)}: invalid section ${JSON.stringify(line)} (no spaces or other characters in a section name)`);
-            state = "skip";
-            return;
-        }
-        if (state === "skip") return;
-        if (state === "hosts") {
-            let tokens: string[];
-            try {
-                tokens = shlexSplit(line);
-            } catch (e) {
-                inv.problems.push(`${where(origin)}: cannot split the host line: ${(e as Error).message}`);
-                return;
-            }
-            if (tokens.length === 0) return;
-            if (tokens[0].trim() === "---") {
-                inv.problems.push(`${where(origin)}: "---" is a YAML document start: name YAML inventories .yml or .yaml`);
-                return;
-            }
-            const pat = patternHosts(inv, tokens[0], origin);
-            const vars = hostLineVars(inv, tokens.slice(1), origin);
-            if (!pat || !vars) return;
-            for (const name of pat.names) {
-                const h = addHost(inv, name, group, pat.port, origin);
-                for (const [k, v] of vars) h.vars.set(k, { value: v, origin });
-            }
-        } else if (state === "vars") {
-            const eq = line.indexOf("=");
-            if (eq < 0) {
-                inv.problems.push(`${where(origin)}: expected key=value in [${group.name}:vars], got ${JSON.stringify(line)}`);
-                return;
-            }
-            setGroupVar(inv, group, line.slice(0, eq).trim(), pyLiteral(line.slice(eq + 1).trim()), origin);
-        } else {
-            const m = /^([^:\]\s]+)\s*(?:#.*)?$/.exec(line);
-            if (!m) {
-                inv.problems.push(`${where(origin)}: expected a group name in [${group.name}:children], got ${JSON.stringify(line)}`);
-                return;
-            }
-            childEdges.push({ parent: group.name, child: m[1], origin });
-        }
-    });
+    const st: IniReading = {
+        inv, declared: new Set<string>(["all", "ungrouped"]), varsSections: [], childEdges: [],
+        group: inv.groups.get("ungrouped")!, state: "hosts",
+    };
+    text.split(/\r\n|\n|\r/).forEach((raw, n) => iniLine(st, raw.trim(), { file, line: n + 1 }));
     // A group may be declared after it is named as a child (Ansible's
     // pending declarations), but it must be declared somewhere.
-    for (const e of childEdges) {
-        if (!declared.has(e.child)) inv.problems.push(`${where(e.origin)}: [${e.parent}:children] names group "${e.child}", which is not declared ([${e.child}] or [${e.child}:children])`);
+    for (const e of st.childEdges) {
+        if (!st.declared.has(e.child)) inv.problems.push(`${where(e.origin)}: [${e.parent}:children] names group "${e.child}", which is not declared ([${e.child}] or [${e.child}:children])`);
         else addChild(inv, e.parent, e.child, e.origin);
     }
-    for (const v of varsSections) {
-        if (!declared.has(v.group)) inv.problems.push(`${where(v.origin)}: [${v.group}:vars] is for group "${v.group}", which is not declared ([${v.group}] or [${v.group}:children])`);
+    for (const v of st.varsSections) {
+        if (!st.declared.has(v.group)) inv.problems.push(`${where(v.origin)}: [${v.group}:vars] is for group "${v.group}", which is not declared ([${v.group}] or [${v.group}:children])`);
     }
     return inv;
+}
+
+/** Where the reading of an INI inventory is: the current section, and what is checked once every line is read. */
+interface IniReading {
+    inv: Inventory;
+    /** Groups declared by a `[g]` or `[g:children]` section. */
+    declared: Set<string>;
+    varsSections: { group: string; origin: Origin }[];
+    childEdges: { parent: string; child: string; origin: Origin }[];
+    group: InventoryGroup;
+    /** The current section's kind; `skip` after a section that is refused. */
+    state: "hosts" | "vars" | "children" | "skip";
+}
+
+/** One trimmed line of an INI inventory. */
+function iniLine(st: IniReading, line: string, origin: Origin): void {
+    if (line === "" || line[0] === "#" || line[0] === ";") return;
+    if (iniSection(st, line, origin) || st.state === "skip") return;
+    if (st.state === "hosts") iniHostLine(st, line, origin);
+    else if (st.state === "vars") {
+        const eq = line.indexOf("=");
+        if (eq < 0) {
+            st.inv.problems.push(`${where(origin)}: expected key=value in [${st.group.name}:vars], got ${JSON.stringify(line)}`);
+            return;
+        }
+        setGroupVar(st.inv, st.group, line.slice(0, eq).trim(), pyLiteral(line.slice(eq + 1).trim()), origin);
+    } else {
+        const m = /^([^:\]\s]+)\s*(?:#.*)?$/.exec(line);
+        if (!m) {
+            st.inv.problems.push(`${where(origin)}: expected a group name in [${st.group.name}:children], got ${JSON.stringify(line)}`);
+            return;
+        }
+        st.childEdges.push({ parent: st.group.name, child: m[1], origin });
+    }
+}
+
+/** A section header (`[g]`, `[g:vars]`, `[g:children]`, or a refused one): true when the line is one. */
+function iniSection(st: IniReading, line: string, origin: Origin): boolean {
+    const section = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/.exec(line);
+    if (section) {
+        const kind = section[2] ?? "hosts";
+        if (kind !== "hosts" && kind !== "vars" && kind !== "children") {
+            st.inv.problems.push(`${where(origin)}: section [${section[1]}:${kind}] has an unknown type (hosts, vars or children)`);
+            st.state = "skip";
+            return true;
+        }
+        st.group = addGroup(st.inv, section[1]);
+        st.state = kind;
+        if (kind === "vars") st.varsSections.push({ group: st.group.name, origin });
+        else st.declared.add(st.group.name);
+        return true;
+    }
+    if (line.startsWith("[") && line.endsWith("]")) {
+        st.inv.problems.push(`${where(origin)}: invalid section ${JSON.stringify(line)} (no spaces or other characters in a section name)`);
+        st.state = "skip";
+        return true;
+    }
+    return false;
+}
+
+/** A host line: a host pattern, then `key=value` variables. */
+function iniHostLine(st: IniReading, line: string, origin: Origin): void {
+    const inv = st.inv;
+    let tokens: string[];
+    try {
+        tokens = shlexSplit(line);
+    } catch (e) {
+        inv.problems.push(`${where(origin)}: cannot split the host line: ${(e as Error).message}`);
+        return;
+    }
+    if (tokens.length === 0) return;
+    if (tokens[0].trim() === "---") {
+        inv.problems.push(`${where(origin)}: "---" is a YAML document start: name YAML inventories .yml or .yaml`);
+        return;
+    }
+    const pat = patternHosts(inv, tokens[0], origin);
+    const vars = hostLineVars(inv, tokens.slice(1), origin);
+    if (!pat || !vars) return;
+    for (const name of pat.names) {
+        const h = addHost(inv, name, st.group, pat.port, origin);
+        for (const [k, v] of vars) h.vars.set(k, { value: v, origin });
+    }
 }
 
 // ------------------------------------------------------------------ YAML --
