@@ -117,74 +117,85 @@ export function pyLiteral(text: string): unknown {
     const tokens: PyToken[] = [];
     let i = 0;
     while (i < s.length) {
-        const rest = s.slice(i);
         const c = s[i];
         if (c === " " || c === "\t" || c === "\f" || c === "\r" || c === "\n") {
             i++;
             continue;
         }
         if (c === "#") break;
-        const str = /^([rRuUbBfF]{0,2})('''|"""|'|")/.exec(rest);
-        if (str && /^(|[rR]|[uU]|[bB]|[fF]|[rR][bB]|[bB][rR]|[rR][fF]|[fF][rR])$/.test(str[1])) {
-            const prefix = str[1].toLowerCase();
-            // f-strings are not literals: literal_eval refuses them.
-            if (prefix.includes("f")) return text;
-            const q = str[2];
-            let j = str[0].length;
-            let body: string | undefined;
-            while (j < rest.length) {
-                if (q.length === 1 && rest[j] === "\\") {
-                    j += 2;
-                    continue;
-                }
-                if (rest.startsWith(q, j)) {
-                    body = rest.slice(str[0].length, j);
-                    break;
-                }
-                j++;
-            }
-            if (body === undefined) return text;
-            const bytes = prefix.includes("b");
-            if (bytes && /[^\x00-\x7f]/.test(body)) return text;
-            const value = prefix.includes("r") ? body : pyUnescape(body, bytes);
-            if (value === undefined) return text;
-            tokens.push({ kind: "str", bytes, value });
-            i += j + q.length;
-            continue;
-        }
-        const num = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][-+]?[0-9](?:_?[0-9])*)?)([jJ])?/.exec(rest);
-        if (num && /[0-9]/.test(c === "." ? rest[1] ?? "" : c)) {
-            const lit = num[0].replace(/[jJ]$/, "").replace(/_/g, "");
-            if (/^[0-9A-Za-z_]/.test(rest.slice(num[0].length))) return text;
-            let value: number;
-            if (/^0[xX]/.test(lit)) value = parseInt(lit.slice(2), 16);
-            else if (/^0[oO]/.test(lit)) value = parseInt(lit.slice(2), 8);
-            else if (/^0[bB]/.test(lit)) value = parseInt(lit.slice(2), 2);
-            else {
-                // Python refuses leading zeros in decimal integers (022), not in floats.
-                if (/^0+[0-9]+$/.test(lit) && !/^0+$/.test(lit)) return text;
-                value = Number(lit);
-            }
-            tokens.push({ kind: "num", value, imaginary: num[1] !== undefined });
-            i += num[0].length;
-            continue;
-        }
-        const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
-        if (name) {
-            const consts: Record<string, boolean | null> = { True: true, False: false, None: null };
-            if (!(name[0] in consts)) return text;
-            tokens.push({ kind: "const", value: consts[name[0]] });
-            i += name[0].length;
-            continue;
-        }
-        if ("()[]{},:+-".includes(c)) {
-            tokens.push({ kind: "punct", value: c });
-            i++;
-            continue;
-        }
-        return text;
+        const rest = s.slice(i);
+        const t = pyStringToken(rest) ?? pyNumberToken(rest) ?? pyOtherToken(rest);
+        // Not a literal: literal_eval raises, Ansible keeps the text.
+        if (t === NOT_LITERAL) return text;
+        tokens.push(t.token);
+        i += t.length;
     }
     return pyEvaluate(tokens, text);
+}
+
+/** A token {@link pyLiteral} reads, and how many characters it took. */
+type PyTokenRead = { token: PyToken; length: number };
+/** What a token reader gives for text that makes the whole value no literal. */
+const NOT_LITERAL = "not a literal";
+
+/** A string literal at the start of `rest` (any prefix, quote and escapes); undefined when none starts there. */
+function pyStringToken(rest: string): PyTokenRead | typeof NOT_LITERAL | undefined {
+    const str = /^([rRuUbBfF]{0,2})('''|"""|'|")/.exec(rest);
+    if (!str || !/^(|[rR]|[uU]|[bB]|[fF]|[rR][bB]|[bB][rR]|[rR][fF]|[fF][rR])$/.test(str[1])) return undefined;
+    const prefix = str[1].toLowerCase();
+    // f-strings are not literals: literal_eval refuses them.
+    if (prefix.includes("f")) return NOT_LITERAL;
+    const q = str[2];
+    let j = str[0].length;
+    let body: string | undefined;
+    while (j < rest.length) {
+        if (q.length === 1 && rest[j] === "\\") {
+            j += 2;
+            continue;
+        }
+        if (rest.startsWith(q, j)) {
+            body = rest.slice(str[0].length, j);
+            break;
+        }
+        j++;
+    }
+    if (body === undefined) return NOT_LITERAL;
+    const bytes = prefix.includes("b");
+    if (bytes && /[^\x00-\x7f]/.test(body)) return NOT_LITERAL;
+    const value = prefix.includes("r") ? body : pyUnescape(body, bytes);
+    if (value === undefined) return NOT_LITERAL;
+    return { token: { kind: "str", bytes, value }, length: j + q.length };
+}
+
+/** A number literal at the start of `rest` (hex, octal, binary, decimal, float, imaginary); undefined when none starts there. */
+function pyNumberToken(rest: string): PyTokenRead | typeof NOT_LITERAL | undefined {
+    const c = rest[0];
+    const num = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][-+]?[0-9](?:_?[0-9])*)?)([jJ])?/.exec(rest);
+    if (!num || !/[0-9]/.test(c === "." ? rest[1] ?? "" : c)) return undefined;
+    const lit = num[0].replace(/[jJ]$/, "").replace(/_/g, "");
+    if (/^[0-9A-Za-z_]/.test(rest.slice(num[0].length))) return NOT_LITERAL;
+    let value: number;
+    if (/^0[xX]/.test(lit)) value = parseInt(lit.slice(2), 16);
+    else if (/^0[oO]/.test(lit)) value = parseInt(lit.slice(2), 8);
+    else if (/^0[bB]/.test(lit)) value = parseInt(lit.slice(2), 2);
+    else {
+        // Python refuses leading zeros in decimal integers (022), not in floats.
+        if (/^0+[0-9]+$/.test(lit) && !/^0+$/.test(lit)) return NOT_LITERAL;
+        value = Number(lit);
+    }
+    return { token: { kind: "num", value, imaginary: num[1] !== undefined }, length: num[0].length };
+}
+
+/** `True`, `False`, `None` or punctuation at the start of `rest`; anything else (a name, an operator) is no literal. */
+function pyOtherToken(rest: string): PyTokenRead | typeof NOT_LITERAL {
+    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
+    if (name) {
+        const consts: Record<string, boolean | null> = { True: true, False: false, None: null };
+        if (!(name[0] in consts)) return NOT_LITERAL;
+        return { token: { kind: "const", value: consts[name[0]] }, length: name[0].length };
+    }
+    if ("()[]{},:+-".includes(rest[0])) return { token: { kind: "punct", value: rest[0] }, length: 1 };
+    return NOT_LITERAL;
 }
 
 function pyEvaluate(tokens: PyToken[], text: string): unknown {
@@ -765,57 +776,74 @@ export function parseYamlInventory(text: string, file: string): Inventory {
             `export the hosts with \`ansible-inventory -i ${file} --list -y > static.yml\` and name that file`);
         return inv;
     }
-    const parseGroup = (name: string, gd: unknown, origin: Origin): void => {
-        if (gd !== null && !isMapping(gd)) {
-            inv.problems.push(`${where(origin)}: group "${name}" must be a mapping with hosts, vars and children, got ${show(gd)}`);
-            return;
-        }
-        const g = addGroup(inv, name);
-        if (gd === null) return;
-        for (const key of Object.keys(gd)) {
-            const kOrigin: Origin = { file, line: keyLine(doc, gd, key) };
-            let section = gd[key];
-            if (key !== "hosts" && key !== "vars" && key !== "children") {
-                inv.problems.push(`${where(kOrigin)}: group "${name}": unexpected key "${key}" (only hosts, vars and children)`);
-                continue;
-            }
-            // Ansible takes `hosts: mx1` as `hosts: {mx1: }`.
-            if (typeof section === "string") section = { [section]: null };
-            if (section === null) continue;
-            if (!isMapping(section)) {
-                inv.problems.push(`${where(kOrigin)}: group "${name}": ${key} must be a mapping, got ${show(section)}`);
-                continue;
-            }
-            const sec = section;
-            if (key === "vars") {
-                for (const [k, v] of yamlVars(doc, sec, file)) setGroupVar(inv, g, k, v.value, v.origin);
-            } else if (key === "children") {
-                for (const child of Object.keys(sec)) {
-                    const cOrigin: Origin = { file, line: keyLine(doc, sec, child) };
-                    parseGroup(child, sec[child], cOrigin);
-                    if (inv.groups.has(child)) addChild(inv, name, child, cOrigin);
-                }
-            } else {
-                for (const pattern of Object.keys(sec)) {
-                    const hOrigin: Origin = { file, line: keyLine(doc, sec, pattern) };
-                    const hv = sec[pattern] ?? {};
-                    if (!isMapping(hv)) {
-                        inv.problems.push(`${where(hOrigin)}: host "${pattern}": its variables must be a mapping, got ${show(hv)}`);
-                        continue;
-                    }
-                    const pat = patternHosts(inv, pattern, hOrigin);
-                    if (!pat) continue;
-                    const vars = yamlVars(doc, hv, file);
-                    for (const n of pat.names) {
-                        const h = addHost(inv, n, g, pat.port, hOrigin);
-                        for (const [k, v] of vars) h.vars.set(k, v);
-                    }
-                }
-            }
-        }
-    };
-    for (const name of Object.keys(data)) parseGroup(name, data[name], { file, line: keyLine(doc, data, name) });
+    const rd: YamlReading = { inv, doc, file };
+    for (const name of Object.keys(data)) yamlGroup(rd, name, data[name], { file, line: keyLine(doc, data, name) });
     return inv;
+}
+
+/** What every part of a YAML inventory's reading needs: the inventory being built, and the document for line numbers. */
+interface YamlReading {
+    inv: Inventory;
+    doc: YamlDoc;
+    file: string;
+}
+
+/** One group (`name: {hosts, vars, children}`), and its children groups in turn. */
+function yamlGroup(rd: YamlReading, name: string, gd: unknown, origin: Origin): void {
+    const { inv, doc, file } = rd;
+    if (gd !== null && !isMapping(gd)) {
+        inv.problems.push(`${where(origin)}: group "${name}" must be a mapping with hosts, vars and children, got ${show(gd)}`);
+        return;
+    }
+    const g = addGroup(inv, name);
+    if (gd === null) return;
+    for (const key of Object.keys(gd)) {
+        const kOrigin: Origin = { file, line: keyLine(doc, gd, key) };
+        let section = gd[key];
+        if (key !== "hosts" && key !== "vars" && key !== "children") {
+            inv.problems.push(`${where(kOrigin)}: group "${name}": unexpected key "${key}" (only hosts, vars and children)`);
+            continue;
+        }
+        // Ansible takes `hosts: mx1` as `hosts: {mx1: }`.
+        if (typeof section === "string") section = { [section]: null };
+        if (section === null) continue;
+        if (!isMapping(section)) {
+            inv.problems.push(`${where(kOrigin)}: group "${name}": ${key} must be a mapping, got ${show(section)}`);
+            continue;
+        }
+        const sec = section;
+        if (key === "vars") {
+            for (const [k, v] of yamlVars(doc, sec, file)) setGroupVar(inv, g, k, v.value, v.origin);
+        } else if (key === "children") {
+            for (const child of Object.keys(sec)) {
+                const cOrigin: Origin = { file, line: keyLine(doc, sec, child) };
+                yamlGroup(rd, child, sec[child], cOrigin);
+                if (inv.groups.has(child)) addChild(inv, name, child, cOrigin);
+            }
+        } else {
+            yamlHosts(rd, g, sec);
+        }
+    }
+}
+
+/** A group's `hosts:` mapping: host patterns, each with its variables. */
+function yamlHosts(rd: YamlReading, g: InventoryGroup, sec: Record<string, unknown>): void {
+    const { inv, doc, file } = rd;
+    for (const pattern of Object.keys(sec)) {
+        const hOrigin: Origin = { file, line: keyLine(doc, sec, pattern) };
+        const hv = sec[pattern] ?? {};
+        if (!isMapping(hv)) {
+            inv.problems.push(`${where(hOrigin)}: host "${pattern}": its variables must be a mapping, got ${show(hv)}`);
+            continue;
+        }
+        const pat = patternHosts(inv, pattern, hOrigin);
+        if (!pat) continue;
+        const vars = yamlVars(doc, hv, file);
+        for (const n of pat.names) {
+            const h = addHost(inv, n, g, pat.port, hOrigin);
+            for (const [k, v] of vars) h.vars.set(k, v);
+        }
+    }
 }
 
 function yamlError(e: unknown, file: string): string {
@@ -963,17 +991,7 @@ function depths(inv: Inventory, parents: Map<string, string[]>): Map<string, num
  */
 export function resolveInventory(loaded: LoadedInventory): ResolvedInventory {
     const inv = loaded.inventory;
-    // Groups without parents are children of all (Ansible's reconcile).
-    const children = new Map<string, string[]>();
-    for (const g of inv.groups.values()) children.set(g.name, [...g.children]);
-    const parents = new Map<string, string[]>();
-    for (const [p, cs] of children) for (const c of cs) parents.set(c, [...(parents.get(c) ?? []), p]);
-    for (const g of inv.groups.keys()) {
-        if (g !== "all" && (parents.get(g) ?? []).length === 0) {
-            children.get("all")!.push(g);
-            parents.set(g, ["all"]);
-        }
-    }
+    const { children, parents } = groupGraph(inv);
     const depth = depths(inv, parents);
     const directGroups = new Map<string, string[]>();
     for (const g of inv.groups.values()) for (const h of g.hosts) directGroups.set(h, [...(directGroups.get(h) ?? []), g.name]);
@@ -983,18 +1001,7 @@ export function resolveInventory(loaded: LoadedInventory): ResolvedInventory {
     };
     const hosts: ResolvedHost[] = [];
     for (const h of inv.hosts.values()) {
-        const all = new Set<string>();
-        const todo = [...(directGroups.get(h.name) ?? [])];
-        while (todo.length > 0) {
-            const g = todo.pop()!;
-            if (all.has(g)) continue;
-            all.add(g);
-            todo.push(...(parents.get(g) ?? []));
-        }
-        all.add("all");
-        const others = [...all].filter(g => g !== "all" && g !== "ungrouped");
-        if (others.length > 0) all.delete("ungrouped");
-        else all.add("ungrouped");
+        const all = hostGroups(directGroups.get(h.name) ?? [], parents);
         const sorted = [...all].filter(g => g !== "all").sort(groupOrder);
         const layers: Vars[] = [
             inv.groups.get("all")!.vars,
@@ -1006,27 +1013,62 @@ export function resolveInventory(loaded: LoadedInventory): ResolvedInventory {
         ];
         const vars: Vars = new Map();
         for (const l of layers) for (const [k, v] of l) vars.set(k, v);
-        // The ssh plugin takes the last of its variable names that is set
-        // (and not null): ansible_ssh_host over ansible_host.
-        const pick = (...names: string[]) => {
-            let out: unknown = undefined;
-            for (const n of names) {
-                const v = vars.get(n);
-                if (v !== undefined && v.value !== null && v.value !== undefined) out = v.value;
-            }
-            return out;
-        };
         hosts.push({
             name: h.name,
             groups: [...all].sort(),
-            address: pick("ansible_host", "ansible_ssh_host") ?? h.name,
-            port: pick("ansible_port", "ansible_ssh_port") ?? 22,
-            user: pick("ansible_user", "ansible_ssh_user"),
+            address: sshVar(vars, "ansible_host", "ansible_ssh_host") ?? h.name,
+            port: sshVar(vars, "ansible_port", "ansible_ssh_port") ?? 22,
+            user: sshVar(vars, "ansible_user", "ansible_ssh_user"),
             vars,
             origin: h.origin,
         });
     }
     return { file: inv.file, hosts, groups: children, problems: [...inv.problems], layers: { groupVars: loaded.groupVars, hostVars: loaded.hostVars } };
+}
+
+/** Each group's children and parents; groups without parents are children of all (Ansible's reconcile). */
+function groupGraph(inv: Inventory): { children: Map<string, string[]>; parents: Map<string, string[]> } {
+    const children = new Map<string, string[]>();
+    for (const g of inv.groups.values()) children.set(g.name, [...g.children]);
+    const parents = new Map<string, string[]>();
+    for (const [p, cs] of children) for (const c of cs) parents.set(c, [...(parents.get(c) ?? []), p]);
+    for (const g of inv.groups.keys()) {
+        if (g !== "all" && (parents.get(g) ?? []).length === 0) {
+            children.get("all")!.push(g);
+            parents.set(g, ["all"]);
+        }
+    }
+    return { children, parents };
+}
+
+/** Every group a host is in, through parents, with all; ungrouped only when it is in no other group. */
+function hostGroups(direct: string[], parents: Map<string, string[]>): Set<string> {
+    const all = new Set<string>();
+    const todo = [...direct];
+    while (todo.length > 0) {
+        const g = todo.pop()!;
+        if (all.has(g)) continue;
+        all.add(g);
+        todo.push(...(parents.get(g) ?? []));
+    }
+    all.add("all");
+    const others = [...all].filter(g => g !== "all" && g !== "ungrouped");
+    if (others.length > 0) all.delete("ungrouped");
+    else all.add("ungrouped");
+    return all;
+}
+
+/**
+ * The ssh plugin takes the last of its variable names that is set (and not
+ * null): ansible_ssh_host over ansible_host.
+ */
+function sshVar(vars: Vars, ...names: string[]): unknown {
+    let out: unknown = undefined;
+    for (const n of names) {
+        const v = vars.get(n);
+        if (v !== undefined && v.value !== null && v.value !== undefined) out = v.value;
+    }
+    return out;
 }
 
 // ------------------------------------------------------------ known_hosts --
@@ -1293,54 +1335,88 @@ function connectionProblems(h: ResolvedHost): string[] {
  */
 export function hostsFromInventory(inv: ResolvedInventory, kh: KnownHosts, opts: InventoryOptions = {}): { hosts: HostConfig[]; problems: string[]; warnings: string[] } {
     const problems = [...inv.problems];
+    const selected = selectedHosts(inv, opts.groups, problems);
+    const notUsed = new Map<string, string[]>();
+    const hosts: HostConfig[] = [];
+    for (const h of selected) {
+        const host = pinnedHost(h, kh, problems, notUsed);
+        if (host) hosts.push(host);
+    }
+    const skipped = varsLayerProblems(inv, selected, problems);
+    // known_hosts lines ssh would skip are problems: the file is named for pinning.
+    problems.push(...new Set(kh.problems));
     const warnings: string[] = [];
+    for (const s of skipped) warnings.push(`${s}: vault-encrypted, not read (smtp-port has no vault password): keep ansible_host, ansible_port and ansible_user out of vaulted files`);
+    for (const [k, names] of notUsed) warnings.push(`${k} is set for ${names.join(", ")} and not used: ${NOT_USED[k]}`);
+    applyOverrides(inv, opts, selected, hosts, problems);
+    return { hosts, problems, warnings };
+}
+
+/** The hosts in `groups` (default: every host), with a problem for a group the inventory lacks or an empty selection. */
+function selectedHosts(inv: ResolvedInventory, groups: string[] | undefined, problems: string[]): ResolvedHost[] {
     let selected = inv.hosts;
-    if (opts.groups !== undefined) {
-        for (const g of opts.groups) if (!inv.groups.has(g)) problems.push(`${inv.file}: [inventoryGroups] no group "${g}" in the inventory`);
-        selected = inv.hosts.filter(h => h.groups.some(g => opts.groups!.includes(g)));
+    if (groups !== undefined) {
+        for (const g of groups) if (!inv.groups.has(g)) problems.push(`${inv.file}: [inventoryGroups] no group "${g}" in the inventory`);
+        selected = inv.hosts.filter(h => h.groups.some(g => groups.includes(g)));
     }
     if (selected.length === 0 && problems.length === 0) {
-        problems.push(`${inv.file}: no hosts${opts.groups ? ` in group ${opts.groups.map(g => `"${g}"`).join(", ")}` : ""}`);
+        problems.push(`${inv.file}: no hosts${groups ? ` in group ${groups.map(g => `"${g}"`).join(", ")}` : ""}`);
     }
-    // Problems of group_vars/ and host_vars/ files count only where they
-    // could change a host in use, as with Ansible on a play's hosts.
+    return selected;
+}
+
+/**
+ * One inventory host as a `smtp-port:hosts` entry with its key pinned from
+ * known_hosts; undefined (with its problems) when its connection variables
+ * or its key are unusable. Notes in `notUsed` the variables set for it that
+ * smtp-port does not use.
+ */
+function pinnedHost(h: ResolvedHost, kh: KnownHosts, problems: string[], notUsed: Map<string, string[]>): HostConfig | undefined {
+    const own = connectionProblems(h);
+    problems.push(...own);
+    for (const k of Object.keys(NOT_USED)) {
+        const v = h.vars.get(k);
+        if (v && v.value !== null && v.value !== "") notUsed.set(k, [...(notUsed.get(k) ?? []), h.name]);
+    }
+    if (own.length > 0) return undefined;
+    const address = String(h.address instanceof UnsafeString ? h.address.text : h.address);
+    const port = Number(h.port);
+    const pin = pinHostKey(kh, address, port);
+    if ("problem" in pin) {
+        problems.push(`${kh.file}: host "${h.name}": [hostKey] ${pin.problem}`);
+        return undefined;
+    }
+    const host: HostConfig = { name: h.name, host: address, sshPort: port, hostKey: pin.key };
+    if (h.user !== undefined) host.user = String(h.user instanceof UnsafeString ? h.user.text : h.user);
+    return host;
+}
+
+/**
+ * Problems of group_vars/ and host_vars/ files count only where they could
+ * change a host in use, as with Ansible on a play's hosts. Gives the
+ * vault-encrypted files those layers skipped.
+ */
+function varsLayerProblems(inv: ResolvedInventory, selected: ResolvedHost[], problems: string[]): Set<string> {
     const layerNames = new Set<string>();
-    const skipped = new Set<string>();
-    const notUsed = new Map<string, string[]>();
-    const khProblems = new Set(kh.problems);
-    const hosts: HostConfig[] = [];
     for (const h of selected) {
         for (const g of h.groups) layerNames.add(`g:${g}`);
         layerNames.add(`h:${h.name}`);
-        const own = connectionProblems(h);
-        problems.push(...own);
-        for (const k of Object.keys(NOT_USED)) {
-            const v = h.vars.get(k);
-            if (v && v.value !== null && v.value !== "") notUsed.set(k, [...(notUsed.get(k) ?? []), h.name]);
-        }
-        if (own.length > 0) continue;
-        const address = String(h.address instanceof UnsafeString ? h.address.text : h.address);
-        const port = Number(h.port);
-        const pin = pinHostKey(kh, address, port);
-        if ("problem" in pin) {
-            problems.push(`${kh.file}: host "${h.name}": [hostKey] ${pin.problem}`);
-            continue;
-        }
-        const host: HostConfig = { name: h.name, host: address, sshPort: port, hostKey: pin.key };
-        if (h.user !== undefined) host.user = String(h.user instanceof UnsafeString ? h.user.text : h.user);
-        hosts.push(host);
     }
+    const skipped = new Set<string>();
     for (const name of layerNames) {
         const layer = name.startsWith("g:") ? inv.layers.groupVars.get(name.slice(2)) : inv.layers.hostVars.get(name.slice(2));
         if (!layer) continue;
         problems.push(...layer.problems);
         for (const s of layer.skipped) skipped.add(s);
     }
-    // known_hosts lines ssh would skip are problems: the file is named for pinning.
-    problems.push(...khProblems);
-    for (const s of skipped) warnings.push(`${s}: vault-encrypted, not read (smtp-port has no vault password): keep ansible_host, ansible_port and ansible_user out of vaulted files`);
-    for (const [k, names] of notUsed) warnings.push(`${k} is set for ${names.join(", ")} and not used: ${NOT_USED[k]}`);
+    return skipped;
+}
 
+/**
+ * `smtp-port:hosts` entries as per-host settings of the selected inventory
+ * hosts, by name; the connection fields stay the inventory's.
+ */
+function applyOverrides(inv: ResolvedInventory, opts: InventoryOptions, selected: ResolvedHost[], hosts: HostConfig[], problems: string[]): void {
     const byName = new Map(hosts.map(h => [h.name, h]));
     const inInventory = new Set(inv.hosts.map(h => h.name));
     const selectedNames = new Set(selected.map(h => h.name));
@@ -1374,7 +1450,6 @@ export function hostsFromInventory(inv: ResolvedInventory, kh: KnownHosts, opts:
         const { name: _n, host: _h, sshPort: _p, user: _u, hostKey: _k, insecureIgnoreHostKey: _i, ...settings } = o;
         Object.assign(h, settings);
     });
-    return { hosts, problems, warnings };
 }
 
 // ------------------------------------------------------------------ files --
