@@ -148,13 +148,11 @@ function probeOnce(host, port, timeoutMs, expect) {
             } else sock.destroy();
             resolve(p);
         };
-        /** The first BANNER_MAX bytes of what was read, quoted, for messages. */
-        const quoted = () => JSON.stringify(buf.length > BANNER_MAX ? `${buf.slice(0, BANNER_MAX)}…` : buf);
         // Silent past the timeout: a firewall (never connected), a stuck
         // server, or one that waits for the client to speak first: TLS.
         const silent = () => {
             if (!connected) return finish({ kind: "no-connection", detail: `no connection within ${timeoutMs} ms` });
-            if (buf) return finish({ kind: "timeout", detail: `partial greeting ${quoted()}` });
+            if (buf) return finish({ kind: "timeout", detail: `partial greeting ${quoteRead(buf)}` });
             tlsAnswer = Buffer.alloc(0);
             sock.write(clientHello());
             timer = setTimeout(() => finish({ kind: "timeout", detail: `connected, but no greeting within ${timeoutMs} ms` }),
@@ -166,34 +164,73 @@ function probeOnce(host, port, timeoutMs, expect) {
             if (done) return;
             if (tlsAnswer) {
                 tlsAnswer = Buffer.concat([tlsAnswer, chunk]);
-                if (tlsAnswer.length < 2) return;
-                // A TLS record: handshake (0x16) or alert (0x15), version 3.x.
-                if ((tlsAnswer[0] === 0x16 || tlsAnswer[0] === 0x15) && tlsAnswer[1] === 3) {
-                    return finish({ kind: "tls", detail: tlsAnswer[0] === 0x16 ? "answered a TLS ClientHello with a handshake" : "answered a TLS ClientHello with a TLS alert" });
-                }
-                buf = tlsAnswer.toString("latin1");
-                return finish({ kind: "timeout", detail: `no greeting within ${timeoutMs} ms, then ${quoted()} in answer to a TLS ClientHello` });
+                const p = tlsAnswerProbe(tlsAnswer, timeoutMs);
+                if (p) finish(p);
+                return;
             }
             buf += chunk.toString("latin1");
-            const nl = buf.indexOf("\n");
-            if (nl < 0 && buf.length < BANNER_MAX) return;
-            const cut = nl < 0 || nl > BANNER_MAX;
-            const line = cut ? `${buf.slice(0, BANNER_MAX)}…` : buf.slice(0, nl).replace(/\r$/, "");
-            // Only the first line: Postfix's postscreen sends `220-` and then
-            // waits seconds for clients that talk too early.
-            finish({ kind: isGreeting(line, expect) ? "greeting" : "wrong-banner", banner: line });
+            const p = greetingProbe(buf, expect);
+            if (p) finish(p);
         });
-        sock.on("error", e => {
-            const code = /** @type {NodeJS.ErrnoException} */ (e).code;
-            if (code === "ECONNREFUSED") finish({ kind: "refused", detail: "connection refused" });
-            else if (code === "ECONNRESET") finish({ kind: "closed", detail: tlsAnswer ? "accepted, sent nothing, and reset the connection on a TLS ClientHello" : buf ? `reset after ${quoted()}` : "reset without a greeting" });
-            else if (code === "EHOSTUNREACH" || code === "ENETUNREACH") finish({ kind: "unreachable", detail: e.message });
-            else finish({ kind: "error", detail: e.message });
-        });
+        sock.on("error", e => finish(socketErrorProbe(/** @type {NodeJS.ErrnoException} */ (e), tlsAnswer !== null, buf)));
         sock.on("end", () => finish(tlsAnswer
             ? { kind: "closed", detail: "accepted, sent nothing, and hung up on a TLS ClientHello" }
-            : { kind: "closed", detail: buf ? `closed after ${quoted()}` : "closed without a greeting" }));
+            : { kind: "closed", detail: buf ? `closed after ${quoteRead(buf)}` : "closed without a greeting" }));
     });
+}
+
+/**
+ * The first BANNER_MAX bytes of what was read, quoted, for messages.
+ * @param {string} buf
+ */
+function quoteRead(buf) {
+    return JSON.stringify(buf.length > BANNER_MAX ? `${buf.slice(0, BANNER_MAX)}…` : buf);
+}
+
+/**
+ * The verdict on what a server that sent no greeting answered to our TLS
+ * ClientHello; undefined until there are enough bytes to tell.
+ * @param {Buffer} answer @param {number} timeoutMs
+ * @returns {Probe | undefined}
+ */
+function tlsAnswerProbe(answer, timeoutMs) {
+    if (answer.length < 2) return undefined;
+    // A TLS record: handshake (0x16) or alert (0x15), version 3.x.
+    if ((answer[0] === 0x16 || answer[0] === 0x15) && answer[1] === 3) {
+        return { kind: "tls", detail: answer[0] === 0x16 ? "answered a TLS ClientHello with a handshake" : "answered a TLS ClientHello with a TLS alert" };
+    }
+    return { kind: "timeout", detail: `no greeting within ${timeoutMs} ms, then ${quoteRead(answer.toString("latin1"))} in answer to a TLS ClientHello` };
+}
+
+/**
+ * The verdict on the bytes read so far; undefined until the first line is
+ * complete (or BANNER_MAX bytes long).
+ * @param {string} buf @param {string} expect
+ * @returns {Probe | undefined}
+ */
+function greetingProbe(buf, expect) {
+    const nl = buf.indexOf("\n");
+    if (nl < 0 && buf.length < BANNER_MAX) return undefined;
+    const cut = nl < 0 || nl > BANNER_MAX;
+    const line = cut ? `${buf.slice(0, BANNER_MAX)}…` : buf.slice(0, nl).replace(/\r$/, "");
+    // Only the first line: Postfix's postscreen sends `220-` and then
+    // waits seconds for clients that talk too early.
+    return { kind: isGreeting(line, expect) ? "greeting" : "wrong-banner", banner: line };
+}
+
+/**
+ * A socket error as a verdict.
+ * @param {NodeJS.ErrnoException} e
+ * @param {boolean} tlsSent whether our ClientHello was sent
+ * @param {string} buf what the server sent before
+ * @returns {Probe}
+ */
+function socketErrorProbe(e, tlsSent, buf) {
+    const code = e.code;
+    if (code === "ECONNREFUSED") return { kind: "refused", detail: "connection refused" };
+    if (code === "ECONNRESET") return { kind: "closed", detail: tlsSent ? "accepted, sent nothing, and reset the connection on a TLS ClientHello" : buf ? `reset after ${quoteRead(buf)}` : "reset without a greeting" };
+    if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return { kind: "unreachable", detail: e.message };
+    return { kind: "error", detail: e.message };
 }
 
 /**
