@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-export const SCRIPT = path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh");
+// SMTP_PORT_HOST_SCRIPT: another copy of the script (the mutation runner's mutants).
+export const SCRIPT = process.env.SMTP_PORT_HOST_SCRIPT || path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh");
 
 /** A shell and the tools the script finds on PATH. */
 export interface Shell {
@@ -27,11 +28,15 @@ function busyboxPath(): string {
     return busyboxBin;
 }
 
-export const SHELLS: Shell[] = [
+const ALL_SHELLS: Shell[] = [
     { name: "dash", argv: ["/bin/dash"], path: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" },
     { name: "bash", argv: ["/bin/bash", "--posix"], path: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" },
     { name: "busybox sh (busybox tools)", argv: ["/bin/busybox", "sh"], get path() { return busyboxPath(); } },
 ];
+
+// SMTP_PORT_TEST_SHELLS=dash (comma-separated first words: dash, bash, busybox) runs fewer shells.
+const only = process.env.SMTP_PORT_TEST_SHELLS?.split(",").map(s => s.trim()).filter(Boolean);
+export const SHELLS: Shell[] = only ? ALL_SHELLS.filter(s => only.includes(s.name.split(" ")[0])) : ALL_SHELLS;
 
 export interface Run {
     code: number | null;
