@@ -69,7 +69,9 @@ function select(all, spec) {
             const j = Math.floor(rand() * (i + 1));
             [idx[i], idx[j]] = [idx[j], idx[i]];
         }
-        return idx.slice(0, n).sort((a, b) => a - b).map(i => all[i]);
+        // In the order drawn, so that a run stopped half-way (or extended
+        // later with a larger N) has still tested a random sample.
+        return idx.slice(0, n).map(i => all[i]);
     }
     if ((m = /^ids:(.+)$/.exec(spec))) {
         const want = m[1].split(",").map(s => s.trim()).filter(Boolean);
@@ -79,6 +81,22 @@ function select(all, spec) {
         return all.filter(x => want.includes(x.id));
     }
     fail(`MUTANTS must be a number, sample:N[:SEED], ids:ID,ID or all; got '${spec}'`);
+}
+
+// Runs in progress: ended with the runner (Ctrl-C, kill), so that no test
+// process or temporary folder of ours outlives it.
+const active = new Map(); // pid -> tmp
+let onStop = () => {};
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(sig, () => {
+        for (const [pid, tmp] of active) {
+            try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ }
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+        onStop();
+        process.stderr.write(`host-mutants: stopped by ${sig}; the results so far are kept\n`);
+        process.exit(130);
+    });
 }
 
 /** Runs the host-script layer against `script`; resolves {status, test, ms, detail}. */
@@ -103,6 +121,7 @@ function runLayer(script, timeoutMs) {
                 TMPDIR: tmp,
             },
         });
+        active.set(child.pid, tmp);
         let stderr = "";
         child.stderr.on("data", (d) => { if (stderr.length < 20000) stderr += d; });
         let timedOut = false;
@@ -112,6 +131,7 @@ function runLayer(script, timeoutMs) {
         }, timeoutMs);
         child.on("close", (code) => {
             clearTimeout(timer);
+            active.delete(child.pid);
             // Whatever the tests left running in this run's group (a stand-in MTA).
             try { process.kill(-child.pid, "SIGKILL"); } catch { /* none left */ }
             const ms = Date.now() - t0;
@@ -227,6 +247,7 @@ async function main() {
         fs.renameSync(OUT + ".tmp", OUT);
         return out;
     };
+    onStop = save;
     const worker = async () => {
         while (next < todo.length) {
             const m = todo[next++];

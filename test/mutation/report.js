@@ -2,7 +2,8 @@
 // The mutation report: reads StrykerJS's JSON report (test/mutation/out/
 // stryker.json) and the host-script runner's (test/mutation/out/host.json),
 // subtracts the mutants test/mutation/equivalent.json lists as equivalent,
-// and writes test/mutation/summary.md (score per file, survivors) and
+// adds test/mutation/survivor-notes.json's note on what test would kill a
+// survivor, and writes test/mutation/summary.md (score per file, survivors) and
 // test/mutation/summary.json (the same, for programs).
 //
 // Ids are "<file>:<mutator>@<line>:<column>" (1-based, of the unmutated
@@ -123,6 +124,13 @@ function main() {
         m.equivalent = e.why;
     }
 
+    // Survivor notes: id -> the test that would kill it (kept by hand, like equivalent.json).
+    const notesRaw = readJson(path.join(HERE, "survivor-notes.json")) || {};
+    for (const [id, v] of Object.entries(notesRaw)) {
+        const m = byId.get(id);
+        if (m && !id.startsWith("$")) m.note = typeof v === "string" ? v : v.test;
+    }
+
     const files = [...new Set(all.map(m => m.file))];
     const perFile = files.map(f => ({ file: f, ...tally(all.filter(m => m.file === f)) }));
     const ts = all.filter(m => !m.file.startsWith("components/host/"));
@@ -146,7 +154,7 @@ function main() {
             timeoutSeconds: host.timeoutSeconds, mutantSeconds: host.mutantSecondsTotal, jobs: host.jobs,
         } : null,
         files: perFile,
-        survivors: survivors.map(({ equivalent, ...m }) => m),
+        survivors: survivors.map(({ equivalent, ...m }) => m), // note: survivor-notes.json's test that would kill it
         equivalent: equivalents.map(m => ({ id: m.id, why: m.equivalent, from: m.from, to: m.to })),
         staleEquivalents: stale,
         errors: all.filter(m => m.status === "error").map(({ equivalent, ...m }) => m),
@@ -179,9 +187,10 @@ function main() {
         const s = survivors.filter(m => m.file === f);
         if (!s.length) continue;
         L.push(`### ${f} (${s.length})`, "");
-        L.push("| id | line | original | mutated |", "| --- | ---: | --- | --- |");
+        const notes = s.some(m => m.note);
+        L.push(`| id | line | original | mutated |${notes ? " a test that would kill it |" : ""}`, `| --- | ---: | --- | --- |${notes ? " --- |" : ""}`);
         for (const m of s) {
-            L.push(`| \`${md(m.id.slice(f.length + 1))}\`${m.status === "no coverage" ? " (no coverage)" : ""} | ${m.line} | \`${md(oneLine(m.from))}\` | \`${md(oneLine(m.to))}\` |`);
+            L.push(`| \`${md(m.id.slice(f.length + 1))}\`${m.status === "no coverage" ? " (no coverage)" : ""} | ${m.line} | \`${md(oneLine(m.from, 70))}\` | \`${md(oneLine(m.to, 40))}\` |${notes ? ` ${md(m.note || "")} |` : ""}`);
         }
         L.push("");
     }
