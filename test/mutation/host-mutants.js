@@ -213,7 +213,11 @@ async function main() {
     }
 
     // The unmutated script must pass, and its time sets the timeout.
-    process.stderr.write(`host-mutants: ${chosen.length} of ${all.length} mutants selected, ${chosen.length - todo.length} known from the last run, ${todo.length} to run, ${JOBS} at a time; first the unmutated script\n`);
+    process.stderr.write(`host-mutants: ${chosen.length} of ${all.length} mutants selected, ${chosen.length - todo.length} known from the last run, ${todo.length} to run, ${JOBS} at a time\n`);
+    if (!todo.length) {
+        process.stderr.write("host-mutants: nothing to run; the summary uses the results kept\n");
+        return;
+    }
     const base = await runLayer(src, 15 * 60_000);
     if (base.status !== "survived") fail(`the unmutated script does not pass the host-script tests (${base.status}: ${base.test || ""} ${base.detail})`);
     const timeoutMs = process.env.HOST_MUTANT_TIMEOUT ? Number(process.env.HOST_MUTANT_TIMEOUT) * 1000 : Math.max(120_000, 4 * base.ms);
