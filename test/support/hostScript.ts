@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-/** The script under test (SMTP_PORT_HOST_SCRIPT: another version, to see a test fail before a fix). */
+/** The script under test (SMTP_PORT_HOST_SCRIPT: another version, to see a test fail before a fix; the mutation runner's mutants). */
 export const SCRIPT = process.env.SMTP_PORT_HOST_SCRIPT ?? path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh");
 
 /** A shell and the tools the script finds on PATH. */
@@ -44,11 +44,15 @@ function debianAwk(): string {
 
 const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
 
-export const SHELLS: Shell[] = [
+const ALL_SHELLS: Shell[] = [
     { name: "dash", argv: ["/bin/dash"], get path() { return `${debianAwk()}:${SYSTEM_PATH}`; } },
     { name: "bash", argv: ["/bin/bash", "--posix"], get path() { return `${debianAwk()}:${SYSTEM_PATH}`; } },
     { name: "busybox sh (busybox tools)", argv: ["/bin/busybox", "sh"], get path() { return busyboxPath(); } },
 ];
+
+// SMTP_PORT_TEST_SHELLS=dash (comma-separated first words: dash, bash, busybox) runs fewer shells.
+const only = process.env.SMTP_PORT_TEST_SHELLS?.split(",").map(s => s.trim()).filter(Boolean);
+export const SHELLS: Shell[] = only ? ALL_SHELLS.filter(s => only.includes(s.name.split(" ")[0])) : ALL_SHELLS;
 
 export interface Run {
     code: number | null;
