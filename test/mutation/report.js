@@ -143,7 +143,7 @@ function main() {
     const strykerSeconds = Number((fs.existsSync(path.join(OUT, "stryker.seconds")) && fs.readFileSync(path.join(OUT, "stryker.seconds"), "utf8")) || 0) || null;
 
     const commit = git("rev-parse", "--short", "HEAD");
-    const dirty = git("status", "--porcelain", "--", "components", "test") ? " (with uncommitted changes)" : "";
+    const dirty = git("status", "--porcelain", "--", "components", "test", ":!test/mutation") ? " (with uncommitted changes)" : "";
     const summary = {
         generated: new Date().toISOString(),
         commit: commit + dirty,
@@ -163,7 +163,7 @@ function main() {
 
     const L = [];
     L.push("# Mutation testing: latest summary", "");
-    L.push(`Made by \`npm run mutation\` (docs/mutation.md) at commit ${commit}${dirty}, ${summary.generated.slice(0, 16).replace("T", " ")} UTC. Target: at least ${TARGET}% killed for the TypeScript/JS components and for the host script, every other survivor listed in test/mutation/equivalent.json with why.`, "");
+    L.push(`Made by \`npm run mutation\` (docs/mutation.md) on the code of commit ${commit}${dirty}, ${summary.generated.slice(0, 16).replace("T", " ")} UTC. Target: at least ${TARGET}% killed for the TypeScript/JS components and for the host script, every other survivor listed in test/mutation/equivalent.json with why.`, "");
     L.push("Score = (killed + timed out) / (killed + timed out + survived + no coverage); equivalent mutants are left out, and so are mutants the type checker rejects (invalid).", "");
     L.push("## Scores", "");
     L.push("| file | mutants | killed | timed out | survived | no coverage | equivalent | invalid | score |");
