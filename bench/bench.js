@@ -258,7 +258,14 @@ function ansibleTool(sshExtra) {
             // Every run starts cold, as `pulumi up` does: close the masters.
             for (const f of fs.readdirSync(cp)) {
                 const p = path.join(cp, f);
-                if (fs.statSync(p).isSocket()) await run("ssh", ["-o", `ControlPath=${p}`, "-O", "exit", "x"], { timeoutMs: 10000 });
+                // A master may exit (and remove its socket) meanwhile.
+                let socket = false;
+                try {
+                    socket = fs.statSync(p).isSocket();
+                } catch {
+                    continue;
+                }
+                if (socket) await run("ssh", ["-o", `ControlPath=${p}`, "-O", "exit", "x"], { timeoutMs: 10000 });
             }
             /** @type {Record<string, number>} */
             const sessions = {};
