@@ -665,16 +665,18 @@ function report(result) {
     if (slopeSizes.length >= 2) {
         const [lo, hi] = [slopeSizes[0], slopeSizes[slopeSizes.length - 1]];
         L.push("");
-        L.push(`Seconds per added host between N=${lo} and N=${hi} (the slope: (median at N=${hi} − median at N=${lo}) / ${hi - lo}), ms per host:`);
+        L.push(`The slope: milliseconds per added host between N=${lo} and N=${hi}, (median at N=${hi} − median at N=${lo}) / ${hi - lo}, of the wall time and of the CPU time on the control machine:`);
         L.push("");
-        L.push("| tool | change | no-op | revert |");
-        L.push("| --- | ---: | ---: | ---: |");
+        L.push("| tool | change | no-op | revert | CPU: change | CPU: no-op | CPU: revert |");
+        L.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (const tool of result.settings.tools) {
             const row = [tool];
-            for (const phase of ["change", "noop", "revert"]) {
-                const at = (/** @type {number} */ n) => median(result.runs.filter((/** @type {any} */ r) => r.n === n && r.tool === tool && r.phase === phase && r.ok).map((/** @type {any} */ r) => r.ms));
-                const sl = (at(hi) - at(lo)) / (hi - lo);
-                row.push(isNaN(sl) ? "–" : sl.toFixed(1));
+            for (const key of ["ms", "cpuMs"]) {
+                for (const phase of ["change", "noop", "revert"]) {
+                    const at = (/** @type {number} */ n) => median(result.runs.filter((/** @type {any} */ r) => r.n === n && r.tool === tool && r.phase === phase && r.ok && r[key] != null).map((/** @type {any} */ r) => r[key]));
+                    const sl = (at(hi) - at(lo)) / (hi - lo);
+                    row.push(isNaN(sl) ? "–" : sl.toFixed(0));
+                }
             }
             L.push(`| ${row.join(" | ")} |`);
         }
