@@ -26,11 +26,6 @@ export interface StepContext {
     previewHosts: boolean;
     /** Looks the preview of this `pulumi up` took, by host name. */
     handedOver: Record<string, CachedLook>;
-    /**
-     * Unused: the script is copied to each host (see hostSteps) instead of
-     * travelling on stdin. SmtpPort still sets it; to be removed there.
-     */
-    scriptInput?: unknown;
     /** Under a failure budget, this attempt's mark on change tokens (so a failed host is retried). */
     attemptMark: string;
 }

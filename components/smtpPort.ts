@@ -3,7 +3,6 @@ import * as command from "@pulumi/command";
 import { resolveFleet, resolveHosts, SmtpHostArgs, SmtpPortArgs } from "./args";
 import { checkedConnections } from "./connectionCheck";
 import { HostPreview, Look } from "./hostPreview";
-import { hostScript } from "./hostScript";
 import { checkStep, decisionStep, HostSteps, hostSteps, StepContext } from "./hostSteps";
 import { CachedLook, saveLooks, takeLooks } from "./lookCache";
 import { describe, SmtpHostResult } from "./report";
@@ -45,11 +44,6 @@ export class SmtpPort extends pulumi.ComponentResource {
             parent: this, component: name, dryRun, soft: fleet.failureBudget !== undefined, previewHosts: fleet.previewHosts,
             // The update run of a `pulumi up` takes the looks its preview took.
             handedOver: dryRun || !fleet.previewHosts ? {} : takeLooks(name),
-            // The script travels on stdin. It is wrapped as a secret only so
-            // that `preview --diff` shows `[secret]` instead of 400 lines of
-            // shell; its digest is on the command line, so a new script still
-            // shows as a change.
-            scriptInput: pulumi.secret(hostScript().text),
             // A host that failed under a failure budget is in the state as
             // done, with the token of its attempt; the attempt's time makes
             // the next token differ, so the next update tries it again.
