@@ -72,7 +72,7 @@ for (const shell of SHELLS) {
                     assert.equal(a.code, 0, a.stderr);
                     assert.deepEqual(a.json.commented, [qotdLine, smtpLine]);
                     assert.equal(a.json.added, smtpLine.replace("25/tcp", "17/tcp"));
-                    assert.equal(a.json.backup, path.join(state, fs.readdirSync(state).find(f => !f.includes("."))!, "orig"));
+                    assert.equal(a.json.backup, path.join(state, fs.readdirSync(state, { withFileTypes: true }).find(e => e.isDirectory())!.name, "orig"));
                     assert.equal(run("status", "--port", "18").json.port_name, "q\"x\\y");
                     const labelled = run("apply", "--port", "17", "--host-label", "mx\\1\x01");
                     assert.equal(labelled.json.host, "mx\\1\x01");

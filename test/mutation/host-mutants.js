@@ -25,7 +25,11 @@
 // Each run gets its own network namespace (unshare -n, loopback up): the
 // stand-in MTA tests listen on fixed loopback ports, so two runs at once, or
 // another test run on the machine, would otherwise see each other's servers.
-// Each run also gets its own TMPDIR, removed afterwards.
+// Each run also gets its own TMPDIR, removed afterwards, and its own mount
+// namespace in which /etc, /usr and /var/lib are read-only: a mutant that
+// ignores --file or --state-dir would otherwise edit this machine's own
+// /etc/services (one did, once) or /var/lib/smtp-port. Such a write fails
+// there, so that mutant is killed, as it should be.
 "use strict";
 const { spawn, spawnSync } = require("child_process");
 const fs = require("fs");
@@ -37,6 +41,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(ROOT, "components", "host", "smtp-port.sh");
 const MOCHA = path.join(ROOT, "node_modules", ".bin", "mocha");
 const SPEC = "test/host/**/*.test.ts";
+const READ_ONLY = ["/etc", "/usr", "/var/lib"].map(d => `mount --bind ${d} ${d} && mount -o remount,bind,ro ${d}`).join(" && ");
 const OUT = process.env.HOST_MUTANT_OUT || path.join(ROOT, "test", "mutation", "out", "host.json");
 const JOBS = Math.max(1, Number(process.env.HOST_MUTANT_JOBS || 2));
 
@@ -109,7 +114,7 @@ function runLayer(script, timeoutMs) {
         const report = path.join(tmp, "mocha.json");
         const t0 = Date.now();
         const mocha = [MOCHA, "--bail", "--reporter", "json", "--reporter-option", `output=${report}`, SPEC].map(q).join(" ");
-        const child = spawn("unshare", ["-n", "sh", "-c", `ip link set lo up && exec ${mocha}`], {
+        const child = spawn("unshare", ["-n", "-m", "--propagation", "private", "sh", "-c", `${READ_ONLY} && ip link set lo up && exec ${mocha}`], {
             cwd: ROOT,
             detached: true, // its own process group, so a timeout ends everything it started
             stdio: ["ignore", "ignore", "pipe"],
@@ -211,6 +216,9 @@ async function main() {
     for (const tool of ["unshare", "ip", "dash"]) {
         if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) fail(`${tool} is not installed`);
     }
+    // The isolation must hold before any mutant runs: /etc/services cannot be written in there.
+    const probe = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", `${READ_ONLY} && ! (: >> /etc/services) 2>/dev/null`]);
+    if (probe.status !== 0) fail("cannot make /etc, /usr and /var/lib read-only in a mount namespace (unshare -m, as root): no mutant is run where it could edit this machine's files");
 
     // The unmutated script must pass, and its time sets the timeout.
     process.stderr.write(`host-mutants: ${chosen.length} of ${all.length} mutants selected, ${chosen.length - todo.length} known from the last run, ${todo.length} to run, ${JOBS} at a time\n`);
