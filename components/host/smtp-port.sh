@@ -553,6 +553,12 @@ recover() {
         rm -rf "$txn"
         return 0
     fi
+    if [ ! -f "$txn/written" ] && [ ! -f "$txn/clear" ]; then
+        # commit_txn moves written last: all of the state is in place, and
+        # the run stopped before it removed the journal.
+        rm -rf "$txn"
+        return 0
+    fi
     sum_of "$FILE"
     if [ "$SUM" = "$(cat "$txn/written")" ]; then
         say "completing an interrupted change of $FILE"

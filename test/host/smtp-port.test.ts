@@ -405,6 +405,23 @@ for (const shell of SHELLS) {
                 assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
             });
 
+            it("a run killed after its journal's state was moved in, before the journal was removed, keeps the change", () => {
+                const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                // `written` is the last file moved out of txn/; the kill lands before `rm -rf txn`.
+                const killer = shimDir({ mv: `mv "$@"; rc=$?\nfor a in "$@"; do case "$a" in */txn/written) kill -9 "$PPID" ;; esac; done\nexit $rc` });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: killer });
+                assert.notEqual(r.code, 0, "killed");
+                const moved = "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n";
+                assert.equal(fs.readFileSync(file, "utf8"), moved);
+                const next = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]);
+                assert.equal(next.code, 0, next.stderr);
+                assert.doesNotMatch(next.stderr, /restoring/);
+                assert.equal(next.json.changed, false, "the change was kept, not undone and made again");
+                assert.equal(fs.readFileSync(file, "utf8"), moved);
+                assert.equal(runScript(shell, ["revert", "--file", file, "--state-dir", state]).json.mode, "backup");
+                assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            });
+
             it("a torn in-place write (killed mid-write) is restored by the next run", () => {
                 const original = fs.readFileSync(path.join(__dirname, "..", "fixtures", "services.debian"), "utf8");
                 const { dir, file, state } = setup(original);
