@@ -34,7 +34,7 @@ describe("end to end: what a user sees when the stack config is wrong (lab 2)", 
         await e2e.init(17, key);
     }
 
-    const assertUntouched = (when: string) => assertHostFilesUnchanged(lab2, original, when);
+    const assertUntouched = (when: string) => assertHostFilesUnchanged(lab2, HOSTS, original, when);
 
     function assertClean(r: PulumiRun, what: string) {
         const all = r.stdout + r.stderr;

@@ -43,7 +43,7 @@ describe("end to end: hosts from an Ansible inventory and a hashed known_hosts f
     const e2e = new E2eStack(STACK, HOSTS, lab2);
     const { run, must, stateTypes, runs, refusedPreview } = e2e;
     const addr = (h: string) => addressOf(lab, h);
-    const assertUntouched = (when: string) => assertHostFilesUnchanged(lab2, original, when);
+    const assertUntouched = (when: string) => assertHostFilesUnchanged(lab2, HOSTS, original, when);
 
     before(async function () {
         lab2.down();

@@ -173,11 +173,13 @@ export function hostFiles(lab: LabById, hosts: string[]): Record<string, HostFil
 }
 
 /**
- * Asserts every host's services file and main.cf are byte-identical to `original`.
+ * Asserts each host's services file and main.cf are byte-identical to `original`.
+ * @param hosts the hosts to compare: each must be in `original` (`hostFiles`), so that the check cannot pass on an empty snapshot
  * @param when what has just run, for the failure message
  */
-export function assertHostFilesUnchanged(lab: LabById, original: Record<string, HostFiles>, when: string): void {
-    for (const h of Object.keys(original)) {
+export function assertHostFilesUnchanged(lab: LabById, hosts: string[], original: Record<string, HostFiles>, when: string): void {
+    for (const h of hosts) {
+        if (!original[h]) throw new Error(`${when}: ${h}: no snapshot of its files to compare with (hostFiles)`);
         assert.equal(lab.servicesOf(h), original[h].services, `${when}: ${h}: services file byte-identical`);
         assert.equal(lab.inHost(h, "cat", "/etc/postfix/main.cf"), original[h].mainCf, `${when}: ${h}: main.cf byte-identical`);
     }
