@@ -88,8 +88,28 @@ function booleanProblem(v: unknown): string | undefined {
     return typeof v === "boolean" ? undefined : `must be true or false, got ${show(v)}`;
 }
 
+function mtaProblem(v: unknown): string | undefined {
+    return typeof v === "string" && MTAS.includes(v) ? undefined : `must be one of ${MTAS.join(", ")}, got ${show(v)}`;
+}
+
+function commandProblem(v: unknown): string | undefined {
+    return typeof v === "string" && v.trim() !== "" ? undefined : "must be a non-empty command";
+}
+
 /** Records a problem at a field of the host being checked (`connection.port`). */
 type AddProblem = (field: string, message: string) => void;
+
+/**
+ * Records `check`'s problem with a setting that was given. A setting left
+ * out (undefined) takes its default, which needs no check; the fleet-wide
+ * arguments and each host's overrides share this, so both word a problem
+ * alike.
+ */
+function checkIfSet(add: AddProblem, field: string, value: unknown, check: (v: unknown) => string | undefined): void {
+    if (value === undefined) return;
+    const p = check(value);
+    if (p) add(field, p);
+}
 
 function hostProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>): ArgProblem[] {
     const out: ArgProblem[] = [];
@@ -115,26 +135,12 @@ function hostNameProblems(h: SmtpHostArgs, i: number, seen: Map<string, number>,
 
 /** The per-host overrides of fleet settings: port, paths, mail server, restart command, booleans. */
 function hostSettingProblems(h: SmtpHostArgs, add: AddProblem): void {
-    if (h.port !== undefined) {
-        const p = portProblem(h.port);
-        if (p) add("port", p);
-    }
-    if (h.servicesFile !== undefined) {
-        const p = absPathProblem(h.servicesFile);
-        if (p) add("servicesFile", p);
-    }
-    if (h.stateDir !== undefined) {
-        const p = stateDirProblem(h.stateDir);
-        if (p) add("stateDir", p);
-    }
-    if (h.mta !== undefined && !MTAS.includes(h.mta)) add("mta", `must be one of ${MTAS.join(", ")}, got ${show(h.mta)}`);
-    if (h.restartCommand !== undefined && (typeof h.restartCommand !== "string" || h.restartCommand.trim() === "")) {
-        add("restartCommand", "must be a non-empty command");
-    }
-    for (const field of ["sudo", "requireOldPortClosed", "insecureIgnoreHostKey"] as const) {
-        const b = h[field] !== undefined ? booleanProblem(h[field]) : undefined;
-        if (b) add(field, b);
-    }
+    checkIfSet(add, "port", h.port, portProblem);
+    checkIfSet(add, "servicesFile", h.servicesFile, absPathProblem);
+    checkIfSet(add, "stateDir", h.stateDir, stateDirProblem);
+    checkIfSet(add, "mta", h.mta, mtaProblem);
+    checkIfSet(add, "restartCommand", h.restartCommand, commandProblem);
+    for (const field of ["sudo", "requireOldPortClosed", "insecureIgnoreHostKey"] as const) checkIfSet(add, field, h[field], booleanProblem);
 }
 
 /** The addresses the listener check and the on-host check probe. */
@@ -201,10 +207,7 @@ export function smtpPortArgsProblems(args: SmtpPortArgs): ArgProblem[] {
     const add = (field: string, message: string) => out.push({ path: field.split("."), message });
     const p = portProblem(args.port);
     if (p) add("port", p);
-    if (args.service !== undefined) {
-        const n = nameProblem(args.service);
-        if (n) add("service", n);
-    }
+    checkIfSet(add, "service", args.service, nameProblem);
     if (args.protocol !== undefined && args.protocol !== "tcp" && args.protocol !== "udp") {
         add("protocol", `must be "tcp" or "udp", got ${show(args.protocol)}`);
     }
@@ -218,22 +221,11 @@ export function smtpPortArgsProblems(args: SmtpPortArgs): ArgProblem[] {
     if (args.conflicts !== undefined && args.conflicts !== "comment" && args.conflicts !== "fail") {
         add("conflicts", `must be "comment" or "fail", got ${show(args.conflicts)}`);
     }
-    if (args.servicesFile !== undefined) {
-        const a = absPathProblem(args.servicesFile);
-        if (a) add("servicesFile", a);
-    }
-    if (args.stateDir !== undefined) {
-        const a = stateDirProblem(args.stateDir);
-        if (a) add("stateDir", a);
-    }
-    if (args.restartCommand !== undefined && (typeof args.restartCommand !== "string" || args.restartCommand.trim() === "")) {
-        add("restartCommand", "must be a non-empty command");
-    }
-    if (args.mta !== undefined && !MTAS.includes(args.mta)) add("mta", `must be one of ${MTAS.join(", ")}, got ${show(args.mta)}`);
-    for (const field of ["sudo", "verifyOnHost", "requireOldPortClosed", "previewHosts", "failOnDrift"] as const) {
-        const b = args[field] !== undefined ? booleanProblem(args[field]) : undefined;
-        if (b) add(field, b);
-    }
+    checkIfSet(add, "servicesFile", args.servicesFile, absPathProblem);
+    checkIfSet(add, "stateDir", args.stateDir, stateDirProblem);
+    checkIfSet(add, "restartCommand", args.restartCommand, commandProblem);
+    checkIfSet(add, "mta", args.mta, mtaProblem);
+    for (const field of ["sudo", "verifyOnHost", "requireOldPortClosed", "previewHosts", "failOnDrift"] as const) checkIfSet(add, field, args[field], booleanProblem);
     // The host script takes at most nine digits of seconds.
     if (args.verifyTimeout !== undefined && (!positiveInt(args.verifyTimeout) || args.verifyTimeout > 999_999_999)) {
         add("verifyTimeout", `must be a whole number of seconds from 1 to 999999999, got ${show(args.verifyTimeout)}`);

@@ -7,12 +7,14 @@
 #                                 then counted as skipped, and CI refuses that)
 set -eu
 
-say() { printf 'test: %s\n' "$*" >&2; }
-err() { say "error: $*"; exit 1; }
+# say, err and cd_root, shared with the other runner; PROG is their prefix.
+# shellcheck disable=SC2034
+PROG='test'
+# shellcheck source-path=SCRIPTDIR source=support/runner.sh
+. "$(dirname -- "$0")/support/runner.sh"
 
 main() {
-    root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd -P)
-    cd "$root"
+    cd_root ..
     # Debian packages the host-script tests and the lab use (only what is missing).
     sh lab/lab.sh install || err "could not install the Debian packages the tests need (run as root)"
     # ansible-core, where the benchmark keeps it: the inventory tests

@@ -50,26 +50,16 @@ type copySource struct {
 // sourceOf unwraps v (secret and output wrappers) to an asset or archive.
 // known is false when v or what it wraps is unknown.
 func sourceOf(v resource.PropertyValue) (src copySource, known bool) {
-	for {
-		switch {
-		case v.IsComputed():
-			return src, false
-		case v.IsSecret():
-			v = v.SecretValue().Element
-		case v.IsOutput():
-			o := v.OutputValue()
-			if !o.Known {
-				return src, false
-			}
-			v = o.Element
-		case v.IsAsset():
-			return copySource{asset: v.AssetValue()}, true
-		case v.IsArchive():
-			return copySource{archive: v.ArchiveValue()}, true
-		default:
-			return src, true
-		}
+	v, known = unwrap(v)
+	switch {
+	case !known:
+		return src, false
+	case v.IsAsset():
+		return copySource{asset: v.AssetValue()}, true
+	case v.IsArchive():
+		return copySource{archive: v.ArchiveValue()}, true
 	}
+	return src, true
 }
 
 // hash is the content hash the engine computed for the source ("" if none).
@@ -131,10 +121,8 @@ func copyNeeded(olds, news resource.PropertyMap) bool {
 // SSH connection (with the same dialing, retries and host key pinning as
 // remote.Command) and one SFTP session.
 func (p *provider) copyToRemote(ctx context.Context, urn string, ins resource.PropertyMap) error {
-	for k, v := range ins {
-		if isUnknown(v) {
-			return fmt.Errorf("input %q is not known; cannot copy", string(k))
-		}
+	if k, ok := unknownInput(ins); ok {
+		return fmt.Errorf("input %q is not known; cannot copy", k)
 	}
 	src, _ := sourceOf(ins["source"])
 	if src.asset == nil && src.archive == nil {

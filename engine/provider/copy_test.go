@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -32,29 +34,17 @@ func secretConn(m map[string]any) resource.PropertyValue {
 
 func fileAsset(t *testing.T, p string) resource.PropertyValue {
 	t.Helper()
-	a, err := resource.NewPathAsset(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resource.NewAssetProperty(a)
+	return resource.NewAssetProperty(orFatal[*resource.Asset](t)(resource.NewPathAsset(p)))
 }
 
 func textAsset(t *testing.T, s string) resource.PropertyValue {
 	t.Helper()
-	a, err := resource.NewTextAsset(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resource.NewAssetProperty(a)
+	return resource.NewAssetProperty(orFatal[*resource.Asset](t)(resource.NewTextAsset(s)))
 }
 
 func dirArchive(t *testing.T, p string) resource.PropertyValue {
 	t.Helper()
-	a, err := resource.NewPathArchive(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resource.NewArchiveProperty(a)
+	return resource.NewArchiveProperty(orFatal[*resource.Archive](t)(resource.NewPathArchive(p)))
 }
 
 func copyInputs(srv *testSSHServer, source resource.PropertyValue, remotePath string) resource.PropertyMap {
@@ -74,32 +64,20 @@ func createCopy(t *testing.T, ins resource.PropertyMap) (*pulumirpc.CreateRespon
 
 func mustCreateCopy(t *testing.T, ins resource.PropertyMap) *pulumirpc.CreateResponse {
 	t.Helper()
-	cr, err := createCopy(t, ins)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cr
+	return orFatal[*pulumirpc.CreateResponse](t)(createCopy(t, ins))
 }
 
 // updateCopy updates a CopyToRemote whose state is olds.
 func updateCopy(t *testing.T, olds *structpb.Struct, news resource.PropertyMap) *pulumirpc.UpdateResponse {
 	t.Helper()
-	ur, err := testProvider().Update(context.Background(), &pulumirpc.UpdateRequest{
+	return orFatal[*pulumirpc.UpdateResponse](t)(testProvider().Update(context.Background(), &pulumirpc.UpdateRequest{
 		Urn: copyURN, Olds: olds, News: mustMarshal(t, news),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ur
+	}))
 }
 
 func readFile(t *testing.T, p string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return orFatal[[]byte](t)(os.ReadFile(p))
 }
 
 func writeFile(t *testing.T, p string, b []byte) {
@@ -251,7 +229,7 @@ func TestCopyToRemoteDirectoryArchive(t *testing.T) {
 	// (created with its parents when missing).
 	dst := filepath.Join(t.TempDir(), "deep", "dest")
 	mustCreateCopy(t, copyInputs(srv, dirArchive(t, src), dst))
-	if got := tree(t, filepath.Join(dst, "payload")); !equalTrees(got, want) {
+	if got := tree(t, filepath.Join(dst, "payload")); !maps.Equal(got, want) {
 		t.Fatalf("copied tree %v, want %v", keysOf(got), keysOf(want))
 	}
 	// A second copy overwrites what is there (no error on existing dirs).
@@ -264,7 +242,7 @@ func TestCopyToRemoteDirectoryArchive(t *testing.T) {
 	// With a trailing slash its contents are copied.
 	dst2 := t.TempDir()
 	mustCreateCopy(t, copyInputs(srv, dirArchive(t, src+"/"), dst2))
-	if got := tree(t, dst2); !equalTrees(got, tree(t, src)) {
+	if got := tree(t, dst2); !maps.Equal(got, tree(t, src)) {
 		t.Fatalf("copied contents %v", keysOf(got))
 	}
 
@@ -409,30 +387,21 @@ func TestCopyToRemoteHostKeyPinning(t *testing.T) {
 
 func TestCopyToRemoteCheck(t *testing.T) {
 	srv := startSSHServer(t, false)
-	check := func(news resource.PropertyMap) (resource.PropertyMap, map[string]string) {
+	checkCopy := func(news resource.PropertyMap) (resource.PropertyMap, map[string]string) {
 		t.Helper()
-		resp, err := testProvider().Check(context.Background(), &pulumirpc.CheckRequest{
-			Urn: copyURN, News: mustMarshal(t, news),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := check(t, copyURN, news)
 		fails := map[string]string{}
 		for _, f := range resp.Failures {
 			fails[f.Property] = f.Reason
 		}
-		ins, err := unmarshal(resp.Inputs, "t")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ins, fails
+		return orFatal[resource.PropertyMap](t)(unmarshal(resp.Inputs, "t")), fails
 	}
 	src := filepath.Join(t.TempDir(), "f")
 	writeFile(t, src, []byte("x"))
 
 	ok := copyInputs(srv, fileAsset(t, src), "/tmp/x")
 	ok["connection"] = secretConn(map[string]any{"host": "h", "privateKey": "k"})
-	ins, fails := check(ok)
+	ins, fails := checkCopy(ok)
 	if len(fails) != 0 {
 		t.Fatalf("file asset refused: %v", fails)
 	}
@@ -451,7 +420,7 @@ func TestCopyToRemoteCheck(t *testing.T) {
 	} {
 		in := ok.Copy()
 		in["source"] = src
-		if _, fails := check(in); len(fails) != 0 {
+		if _, fails := checkCopy(in); len(fails) != 0 {
 			t.Errorf("%s source refused: %v", name, fails)
 		}
 	}
@@ -468,12 +437,12 @@ func TestCopyToRemoteCheck(t *testing.T) {
 	} {
 		in := ok.Copy()
 		in["source"] = c.src
-		if _, fails := check(in); fails[c.prop] == "" {
+		if _, fails := checkCopy(in); fails[c.prop] == "" {
 			t.Errorf("%s: expected a failure on %q, got %v", name, c.prop, fails)
 		}
 	}
 
-	_, fails = check(resource.PropertyMap{"bogus": resource.NewStringProperty("x")})
+	_, fails = checkCopy(resource.PropertyMap{"bogus": resource.NewStringProperty("x")})
 	for _, want := range []string{"connection", "source", "remotePath", "bogus"} {
 		if fails[want] == "" {
 			t.Errorf("no failure for %s: %v", want, fails)
@@ -544,25 +513,8 @@ func TestCopyToRemoteDiff(t *testing.T) {
 	}
 }
 
-func equalTrees(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
 func keysOf(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(m))
 }
 
 // An asset in a remote.Command's triggers (as in upstream's CopyToRemote

@@ -571,10 +571,8 @@ func (p *provider) runCommand(ctx context.Context, typ, urn, cmd string, ins res
 	stop := context.AfterFunc(p.ctx, cancel)
 	defer stop()
 
-	for k, v := range ins {
-		if isUnknown(v) {
-			return nil, fmt.Errorf("input %q is not known; cannot run the command", string(k))
-		}
+	if k, ok := unknownInput(ins); ok {
+		return nil, fmt.Errorf("input %q is not known; cannot run the command", k)
 	}
 	secret := outputsSecret(ins)
 	opts := runOptions{

@@ -21,13 +21,28 @@ func testProvider() *provider {
 	return newProvider(context.Background(), "", io.Discard)
 }
 
+// orFatal takes the (value, error) a call returns and gives the value, or
+// fails the test on the error: orFatal[T](t)(call(...)).
+func orFatal[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
 func mustMarshal(t *testing.T, m resource.PropertyMap) *structpb.Struct {
 	t.Helper()
-	s, err := marshal(m, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return orFatal[*structpb.Struct](t)(marshal(m, "test"))
+}
+
+// check runs the provider's Check on the inputs news of the resource urn.
+func check(t *testing.T, urn string, news resource.PropertyMap) *pulumirpc.CheckResponse {
+	t.Helper()
+	return orFatal[*pulumirpc.CheckResponse](t)(testProvider().Check(context.Background(),
+		&pulumirpc.CheckRequest{Urn: urn, News: mustMarshal(t, news)}))
 }
 
 func conn(extra map[string]any) resource.PropertyValue {
@@ -41,19 +56,12 @@ func conn(extra map[string]any) resource.PropertyValue {
 }
 
 func TestCheckAppliesConnectionDefaultsAndKeepsSecrets(t *testing.T) {
-	p := testProvider()
 	news := resource.PropertyMap{"connection": conn(nil), "create": resource.NewStringProperty("true")}
-	resp, err := p.Check(context.Background(), &pulumirpc.CheckRequest{Urn: remoteURN, News: mustMarshal(t, news)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := check(t, remoteURN, news)
 	if len(resp.Failures) != 0 {
 		t.Fatalf("unexpected failures: %v", resp.Failures)
 	}
-	ins, err := unmarshal(resp.Inputs, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ins := orFatal[resource.PropertyMap](t)(unmarshal(resp.Inputs, "t"))
 	c := ins["connection"]
 	if !c.IsSecret() {
 		t.Fatal("connection lost its secret wrapper")
@@ -69,16 +77,12 @@ func TestCheckAppliesConnectionDefaultsAndKeepsSecrets(t *testing.T) {
 }
 
 func TestCheckFailures(t *testing.T) {
-	p := testProvider()
 	news := resource.PropertyMap{
 		"create":  resource.NewNumberProperty(3),
 		"logging": resource.NewStringProperty("loud"),
 		"bogus":   resource.NewStringProperty("x"),
 	}
-	resp, err := p.Check(context.Background(), &pulumirpc.CheckRequest{Urn: remoteURN, News: mustMarshal(t, news)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := check(t, remoteURN, news)
 	got := map[string]bool{}
 	for _, f := range resp.Failures {
 		got[f.Property] = true
@@ -91,12 +95,8 @@ func TestCheckFailures(t *testing.T) {
 }
 
 func TestCheckUnknownConnectionIsAccepted(t *testing.T) {
-	p := testProvider()
 	news := resource.PropertyMap{"connection": resource.MakeComputed(resource.NewStringProperty(""))}
-	resp, err := p.Check(context.Background(), &pulumirpc.CheckRequest{Urn: remoteURN, News: mustMarshal(t, news)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := check(t, remoteURN, news)
 	if len(resp.Failures) != 0 {
 		t.Fatalf("unexpected failures: %v", resp.Failures)
 	}
@@ -104,13 +104,9 @@ func TestCheckUnknownConnectionIsAccepted(t *testing.T) {
 
 func diff(t *testing.T, urn string, olds, news resource.PropertyMap) *pulumirpc.DiffResponse {
 	t.Helper()
-	resp, err := testProvider().Diff(context.Background(), &pulumirpc.DiffRequest{
+	return orFatal[*pulumirpc.DiffResponse](t)(testProvider().Diff(context.Background(), &pulumirpc.DiffRequest{
 		Urn: urn, OldInputs: mustMarshal(t, olds), News: mustMarshal(t, news),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
+	}))
 }
 
 func TestDiff(t *testing.T) {

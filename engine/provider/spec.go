@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -73,9 +76,7 @@ func withCommonFields(own map[string]field) map[string]field {
 		"logging":                {kind: kLogging},
 		"addPreviousOutputInEnv": {kind: kBool},
 	}
-	for k, f := range own {
-		all[k] = f
-	}
+	maps.Copy(all, own)
 	return all
 }
 
@@ -175,24 +176,12 @@ func checkKind(path string, k kind, v resource.PropertyValue) []failure {
 			return bad("a boolean")
 		}
 	case kStringList:
-		arr, ok := val.([]any)
-		if !ok {
+		if arr, ok := val.([]any); !ok || !allStrings(slices.Values(arr)) {
 			return bad("a list of strings")
 		}
-		for _, e := range arr {
-			if _, ok := e.(string); !ok {
-				return bad("a list of strings")
-			}
-		}
 	case kStringMap:
-		m, ok := val.(map[string]any)
-		if !ok {
+		if m, ok := val.(map[string]any); !ok || !allStrings(maps.Values(m)) {
 			return bad("a map of strings")
-		}
-		for _, e := range m {
-			if _, ok := e.(string); !ok {
-				return bad("a map of strings")
-			}
 		}
 	case kAnyList:
 		if _, ok := val.([]any); !ok {
@@ -232,42 +221,60 @@ func checkKind(path string, k kind, v resource.PropertyValue) []failure {
 	return nil
 }
 
-// objectOf returns the object inside v (through secret and output wrappers).
-func objectOf(v resource.PropertyValue) (resource.PropertyMap, bool) {
+// unwrap strips the secret and output wrappers around v. known is false
+// when v, or a value it wraps, is unknown (computed, or an output whose
+// value is not known yet); inner is then meaningless.
+func unwrap(v resource.PropertyValue) (inner resource.PropertyValue, known bool) {
 	for {
 		switch {
+		case v.IsComputed():
+			return v, false
 		case v.IsSecret():
 			v = v.SecretValue().Element
 		case v.IsOutput():
 			o := v.OutputValue()
 			if !o.Known {
-				return nil, false
+				return v, false
 			}
 			v = o.Element
-		case v.IsObject():
-			return v.ObjectValue(), true
 		default:
-			return nil, false
+			return v, true
 		}
 	}
 }
 
-func isUnknown(v resource.PropertyValue) bool {
-	for {
-		switch {
-		case v.IsComputed():
-			return true
-		case v.IsSecret():
-			v = v.SecretValue().Element
-		case v.IsOutput():
-			if !v.OutputValue().Known {
-				return true
-			}
-			v = v.OutputValue().Element
-		default:
+func allStrings(vals iter.Seq[any]) bool {
+	for e := range vals {
+		if _, ok := e.(string); !ok {
 			return false
 		}
 	}
+	return true
+}
+
+// objectOf returns the object inside v (through secret and output wrappers).
+func objectOf(v resource.PropertyValue) (resource.PropertyMap, bool) {
+	v, known := unwrap(v)
+	if !known || !v.IsObject() {
+		return nil, false
+	}
+	return v.ObjectValue(), true
+}
+
+func isUnknown(v resource.PropertyValue) bool {
+	_, known := unwrap(v)
+	return !known
+}
+
+// unknownInput names an input whose value is not known yet (ok false when
+// every input is known): a resource cannot act on such inputs.
+func unknownInput(ins resource.PropertyMap) (name string, ok bool) {
+	for k, v := range ins {
+		if isUnknown(v) {
+			return string(k), true
+		}
+	}
+	return "", false
 }
 
 // withConnectionDefaults fills in the defaults the real provider applies
@@ -280,9 +287,7 @@ func withConnectionDefaults(v resource.PropertyValue, isProxy bool) resource.Pro
 	case v.IsObject():
 		in := v.ObjectValue()
 		out := resource.PropertyMap{}
-		for k, e := range in {
-			out[k] = e
-		}
+		maps.Copy(out, in)
 		setDefault := func(k string, d resource.PropertyValue) {
 			if cur, has := out[resource.PropertyKey(k)]; !has || cur.IsNull() {
 				out[resource.PropertyKey(k)] = d
@@ -324,10 +329,7 @@ func schemaJSON() string {
 		"privateKeyPassword": strSecret, "agentSocketPath": str, "dialErrorLimit": integer,
 		"perDialTimeout": integer, "hostKey": str,
 	}
-	conn := map[string]any{}
-	for k, v := range connProps {
-		conn[k] = v
-	}
+	conn := maps.Clone(connProps)
 	conn["proxy"] = map[string]any{"$ref": "#/types/command:remote:ProxyConnection"}
 
 	common := func(extra map[string]any) map[string]any {
@@ -335,16 +337,12 @@ func schemaJSON() string {
 			"create": str, "update": str, "delete": str, "stdin": str, "triggers": anyList,
 			"environment": strMap, "addPreviousOutputInEnv": boolean,
 		}
-		for k, v := range extra {
-			m[k] = v
-		}
+		maps.Copy(m, extra)
 		return m
 	}
 	withOutputs := func(in map[string]any) map[string]any {
 		m := map[string]any{"stdout": str, "stderr": str}
-		for k, v := range in {
-			m[k] = v
-		}
+		maps.Copy(m, in)
 		return m
 	}
 	localIn := common(map[string]any{"dir": str, "interpreter": strList, "logging": logging})

@@ -5,68 +5,24 @@
 // `pulumi up`, that nothing was registered, and that every host is
 // byte-for-byte untouched.
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { labById, Lab, ROOT } from "../support/lab";
-import { Stack, PulumiRun } from "../support/pulumi";
+import { PulumiRun } from "../support/pulumi";
+import { E2eStack, STACK_RM, steady, hostFiles, assertHostFilesUnchanged, HostFiles } from "../support/e2eStack";
 
 const LAB_ID = 2;
 const STACK = "e2e-config";
 const HOSTS = ["mx1", "mx2"];
 const lab2 = labById(LAB_ID);
 
-function writeConfig(port: number) {
-    const r = spawnSync("node", [path.join(ROOT, "lab", "stack-config.js"), STACK, String(port), "--hosts", HOSTS.join(",")],
-        { encoding: "utf8", env: lab2.env });
-    if (r.status !== 0) throw new Error(r.stderr);
-}
-
-/** stdout without the progress lines (`@ previewing update....`), whose number depends on timing. */
-function steady(stdout: string): string {
-    return stdout.split("\n").filter(l => !l.startsWith("@ ")).join("\n");
-}
-
-/** What `pulumi preview` prints when the program stops on the stack config with these problem lines. */
-function refusedPreview(problems: string[]): string {
-    const n = problems.length;
-    const head = `smtp-port: the stack config of stack "${STACK}" has ${n} problem${n === 1 ? "" : "s"}; no host was contacted or changed:`;
-    return [
-        `Previewing update (${STACK}):`,
-        "",
-        ` +  pulumi:pulumi:Stack smtp-port-${STACK} create `,
-        ` +  pulumi:pulumi:Stack smtp-port-${STACK} create error: ${head}`,
-        ` +  pulumi:pulumi:Stack smtp-port-${STACK} create 1 error`,
-        "Diagnostics:",
-        `  pulumi:pulumi:Stack (smtp-port-${STACK}):`,
-        `    error: ${head}`,
-        ...problems.map(p => `      ${p}`),
-        "",
-        "Resources:",
-        "    + 1 to create",
-        "    1 errored",
-        "",
-        "",
-    ].join("\n");
-}
-
 describe("end to end: what a user sees when the stack config is wrong (lab 2)", function () {
     this.timeout(900_000);
     let lab: Lab;
-    let stack: Stack;
     let key: string;
-    const original: Record<string, { services: string; mainCf: string }> = {};
-    const runs: PulumiRun[] = [];
-    const run = async (args: string[], opts: { input?: string } = {}) => {
-        const r = await stack.run(args, opts);
-        runs.push(r);
-        return r;
-    };
-    const must = async (args: string[], opts: { input?: string } = {}) => {
-        const r = await run(args, opts);
-        if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
-        return r;
-    };
+    let original: Record<string, HostFiles> = {};
+    const e2e = new E2eStack(STACK, HOSTS, lab2);
+    const { run, must, stateTypes, refusedPreview } = e2e;
 
     /**
      * A new stack (an empty state: `up --skip-preview` leaves the SDK's root
@@ -74,25 +30,11 @@ describe("end to end: what a user sees when the stack config is wrong (lab 2)", 
      * control case proves it).
      */
     async function freshStack() {
-        await run(["stack", "rm", "--yes", "--force"]);
-        fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
-        await must(["stack", "init"]);
-        writeConfig(17);
-        await must(["config", "set", "--secret", "smtp-port:privateKey"], { input: key });
+        await run(STACK_RM);
+        await e2e.init(17, key);
     }
 
-    /** Resource types in the stack's state. */
-    async function stateTypes(): Promise<string[]> {
-        const r = await must(["stack", "export"]);
-        return (JSON.parse(r.stdout).deployment.resources ?? []).map((x: { type: string }) => x.type);
-    }
-
-    function assertUntouched(when: string) {
-        for (const h of HOSTS) {
-            assert.equal(lab2.servicesOf(h), original[h].services, `${when}: ${h}: services file byte-identical`);
-            assert.equal(lab2.inHost(h, "cat", "/etc/postfix/main.cf"), original[h].mainCf, `${when}: ${h}: main.cf byte-identical`);
-        }
-    }
+    const assertUntouched = (when: string) => assertHostFilesUnchanged(lab2, HOSTS, original, when);
 
     function assertClean(r: PulumiRun, what: string) {
         const all = r.stdout + r.stderr;
@@ -134,16 +76,15 @@ describe("end to end: what a user sees when the stack config is wrong (lab 2)", 
     before(async function () {
         lab2.down();
         lab = lab2.up(HOSTS.length);
-        for (const h of HOSTS) original[h] = { services: lab2.servicesOf(h), mainCf: lab2.inHost(h, "cat", "/etc/postfix/main.cf") };
+        original = hostFiles(lab2, HOSTS);
         key = fs.readFileSync(lab.keyPath, "utf8");
-        stack = new Stack(STACK);
+        e2e.open();
     });
 
     beforeEach(freshStack);
 
     after(async function () {
-        if (stack) await stack.run(["stack", "rm", "--yes", "--force"]).catch(() => undefined);
-        fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
+        await e2e.close(STACK_RM);
         lab2.down();
     });
 

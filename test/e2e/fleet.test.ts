@@ -1,23 +1,15 @@
 // End to end through the real Pulumi engine, on a lab of real Postfix hosts
 // reached over real SSH. Nothing here is mocked.
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { labUp, labDown, servicesOf, getent, inHost, Lab, LAB_DIR, ROOT } from "../support/lab";
-import { Stack, PulumiRun } from "../support/pulumi";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { checkListener } = require("../../components/listener/listener-check.js");
+import { Stack } from "../support/pulumi";
+import { E2eStack, DESTROY, greeting, addressOf } from "../support/e2eStack";
 
 const STACK = "e2e";
 const PASSWORD = "smtp-port-e2e-password-7731-recognisable";
 const HOSTS = ["mx1", "mx2", "mx3"];
-
-function writeConfig(port: number, extra: string[] = []) {
-    // mx4 is not in the stack: it plays "the internet" for outbound mail.
-    const r = spawnSync("node", [path.join(ROOT, "lab", "stack-config.js"), STACK, String(port), "--hosts", HOSTS.join(","), ...extra], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(r.stderr);
-}
 
 /** SSH sessions each host's sshd accepted so far: its "Accepted publickey" log lines (sshd -e logs into the host's init.log). */
 function sshSessions(): Record<string, number> {
@@ -27,11 +19,6 @@ function sshSessions(): Record<string, number> {
     }));
 }
 
-async function greeting(address: string, port: number): Promise<string | null> {
-    const r = await checkListener({ host: address, port, attempts: 1, timeoutMs: 3000 });
-    return r.ok ? r.banner : `(${r.seen})`;
-}
-
 describe("end to end: real engine, real SSH, real Postfix", function () {
     this.timeout(900_000);
     let lab: Lab;
@@ -39,25 +26,13 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
     let key: string;
     const original: Record<string, string> = {};
     const mainCf: Record<string, string> = {};
-    const outputsSeen: PulumiRun[] = [];
-    const addr = (h: string) => lab.hosts.find(x => x.name === h)!.address;
+    // mx4 is not in the stack: it plays "the internet" for outbound mail.
+    const e2e = new E2eStack(STACK, HOSTS);
+    const { run, must, writeConfig, runs: outputsSeen } = e2e;
+    const addr = (h: string) => addressOf(lab, h);
     /** The lab's bridge, in the root namespace (where `pulumi` runs): 198.18.N.1 for lab N. */
     const bridge = () => addr("mx1").replace(/\.\d+$/, ".1");
-    const run = async (args: string[], opts: { input?: string } = {}) => {
-        const r = await stack.run(args, opts);
-        outputsSeen.push(r);
-        return r;
-    };
-    const runWithEnv = async (env: Record<string, string>, args: string[]) => {
-        const r = await stack.run(args, { env });
-        outputsSeen.push(r);
-        return r;
-    };
-    const must = async (args: string[], opts: { input?: string } = {}) => {
-        const r = await run(args, opts);
-        if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
-        return r;
-    };
+    const runWithEnv = (env: Record<string, string>, args: string[]) => run(args, { env });
 
     before(async function () {
         labDown();
@@ -67,18 +42,14 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
             mainCf[h] = inHost(h, "cat", "/etc/postfix/main.cf");
         }
         key = fs.readFileSync(lab.keyPath, "utf8");
-        stack = new Stack(STACK);
-        fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
-        await must(["stack", "init"]);
-        writeConfig(17);
-        await must(["config", "set", "--secret", "smtp-port:privateKey"], { input: key });
+        stack = e2e.open();
+        await e2e.init(17, key);
         // Unused by the key-only lab sshd, but sent: it must never show anywhere.
         await must(["config", "set", "--secret", "smtp-port:password"], { input: PASSWORD });
     });
 
     after(async function () {
-        if (stack) await stack.run(["destroy", "--yes", "--continue-on-error"]).catch(() => undefined);
-        fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
+        await e2e.close(DESTROY);
         labDown();
     });
 

@@ -8,24 +8,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { labById, Lab, LabHost, ROOT } from "../support/lab";
-import { Stack, PulumiRun } from "../support/pulumi";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { checkListener } = require("../../components/listener/listener-check.js");
+import { Stack } from "../support/pulumi";
+import { E2eStack, DESTROY, STACK_RM, steady, greeting, addressOf, hostFiles, assertHostFilesUnchanged, HostFiles } from "../support/e2eStack";
 
 const LAB_ID = 2;
 const STACK = "e2e-inventory";
 const HOSTS = ["mx1", "mx2"];
 const lab2 = labById(LAB_ID);
-
-async function greeting(address: string, port: number): Promise<string | null> {
-    const r = await checkListener({ host: address, port, attempts: 1, timeoutMs: 3000 });
-    return r.ok ? r.banner : `(${r.seen})`;
-}
-
-/** stdout without the progress lines (`@ previewing update....`), whose number depends on timing. */
-function steady(stdout: string): string {
-    return stdout.split("\n").filter(l => !l.startsWith("@ ")).join("\n");
-}
 
 /** The name ssh looks a host up by. */
 const sshName = (h: LabHost) => (h.port === 22 ? h.address : `[${h.address}]:${h.port}`);
@@ -50,36 +39,16 @@ describe("end to end: hosts from an Ansible inventory and a hashed known_hosts f
     let dir: string;
     /** Paths as the stack config gives them: relative to the project folder. */
     let rel: (f: string) => string;
-    const original: Record<string, { services: string; mainCf: string }> = {};
-    const runs: PulumiRun[] = [];
-    const addr = (h: string) => lab.hosts.find(x => x.name === h)!.address;
-    const run = async (args: string[], opts: { input?: string } = {}) => {
-        const r = await stack.run(args, opts);
-        runs.push(r);
-        return r;
-    };
-    const must = async (args: string[], opts: { input?: string } = {}) => {
-        const r = await run(args, opts);
-        if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
-        return r;
-    };
-
-    async function stateTypes(): Promise<string[]> {
-        const r = await must(["stack", "export"]);
-        return (JSON.parse(r.stdout).deployment.resources ?? []).map((x: { type: string }) => x.type);
-    }
-
-    function assertUntouched(when: string) {
-        for (const h of HOSTS) {
-            assert.equal(lab2.servicesOf(h), original[h].services, `${when}: ${h}: services file byte-identical`);
-            assert.equal(lab2.inHost(h, "cat", "/etc/postfix/main.cf"), original[h].mainCf, `${when}: ${h}: main.cf byte-identical`);
-        }
-    }
+    let original: Record<string, HostFiles> = {};
+    const e2e = new E2eStack(STACK, HOSTS, lab2);
+    const { run, must, stateTypes, runs, refusedPreview } = e2e;
+    const addr = (h: string) => addressOf(lab, h);
+    const assertUntouched = (when: string) => assertHostFilesUnchanged(lab2, HOSTS, original, when);
 
     before(async function () {
         lab2.down();
         lab = lab2.up(HOSTS.length);
-        for (const h of HOSTS) original[h] = { services: lab2.servicesOf(h), mainCf: lab2.inHost(h, "cat", "/etc/postfix/main.cf") };
+        original = hostFiles(lab2, HOSTS);
         key = fs.readFileSync(lab.keyPath, "utf8");
 
         // What an Ansible user already has: an INI inventory (the shape the
@@ -102,9 +71,9 @@ describe("end to end: hosts from an Ansible inventory and a hashed known_hosts f
         // mx1's key given for mx2 too: a stale line.
         writeHashedKnownHosts(path.join(dir, "known_hosts.stale-mx2"), lab.hosts, h => (h.name === "mx2" ? lab.hosts[0].hostKey : h.hostKey));
 
-        stack = new Stack(STACK);
-        await run(["stack", "rm", "--yes", "--force"]);
-        fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
+        stack = e2e.open();
+        await run(STACK_RM);
+        fs.rmSync(e2e.configFile, { force: true });
         await must(["stack", "init"]);
         await must(["config", "set", "smtp-port:port", "17"]);
         await must(["config", "set", "smtp-port:inventory", rel("hosts.ini")]);
@@ -116,11 +85,7 @@ describe("end to end: hosts from an Ansible inventory and a hashed known_hosts f
     });
 
     after(async function () {
-        if (stack) {
-            await stack.run(["destroy", "--yes", "--continue-on-error"]).catch(() => undefined);
-            await stack.run(["stack", "rm", "--yes", "--force"]).catch(() => undefined);
-        }
-        fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
+        await e2e.close(DESTROY, STACK_RM);
         lab2.down();
     });
 
@@ -135,25 +100,8 @@ describe("end to end: hosts from an Ansible inventory and a hashed known_hosts f
         const kh = rel("known_hosts.without-mx2");
         const mx2 = addr("mx2");
         const line = `smtp-port:knownHosts: ${kh}: host "mx2": [hostKey] no key for ${mx2} in ${kh}: add it (\`ssh-keyscan ${mx2}\`, and check the fingerprint)`;
-        const head = `smtp-port: the stack config of stack "${STACK}" has 1 problem; no host was contacted or changed:`;
-        const expected = [
-            `Previewing update (${STACK}):`,
-            "",
-            ` +  pulumi:pulumi:Stack smtp-port-${STACK} create `,
-            ` +  pulumi:pulumi:Stack smtp-port-${STACK} create error: ${head}`,
-            ` +  pulumi:pulumi:Stack smtp-port-${STACK} create 1 error`,
-            "Diagnostics:",
-            `  pulumi:pulumi:Stack (smtp-port-${STACK}):`,
-            // The inventory's warning (test 2) comes once the config is usable.
-            `    error: ${head}`,
-            `      ${line}`,
-            "",
-            "Resources:",
-            "    + 1 to create",
-            "    1 errored",
-            "",
-            "",
-        ].join("\n");
+        // The inventory's warning (test 2) comes once the config is usable.
+        const expected = refusedPreview([line]);
         for (const args of [["preview"], ["up", "--yes"]]) {
             const r = await run(args);
             assert.notEqual(r.code, 0, `${args[0]} fails`);

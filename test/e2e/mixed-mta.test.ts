@@ -3,13 +3,10 @@
 // and an Exim host: Debian's Exim 4.96, unpacked from Debian's packages by
 // lab.sh install. mx3 is outside the stack and plays "the internet".
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as path from "path";
-import { labById, Lab, ROOT } from "../support/lab";
-import { Stack, PulumiRun } from "../support/pulumi";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { checkListener } = require("../../components/listener/listener-check.js");
+import { labById, Lab } from "../support/lab";
+import { Stack } from "../support/pulumi";
+import { E2eStack, DESTROY, greeting, addressOf } from "../support/e2eStack";
 
 // SMTP_PORT_MIXED_LAB_ID: another lab, for an engineer who has their own id.
 const LAB_ID = Number(process.env.SMTP_PORT_MIXED_LAB_ID ?? 3);
@@ -19,17 +16,6 @@ const EXIM = "mx2";
 const INTERNET = "mx3";
 const HOSTS = [POSTFIX, EXIM];
 const lab3 = labById(LAB_ID);
-
-function writeConfig(port: number) {
-    const r = spawnSync("node", [path.join(ROOT, "lab", "stack-config.js"), STACK, String(port), "--hosts", HOSTS.join(",")],
-        { encoding: "utf8", env: lab3.env });
-    if (r.status !== 0) throw new Error(r.stderr);
-}
-
-async function greeting(address: string, port: number): Promise<string> {
-    const r = await checkListener({ host: address, port, attempts: 1, timeoutMs: 3000 });
-    return r.ok ? r.banner : `(${r.seen})`;
-}
 
 /** "PORT PROCESS" for every TCP listener of the host but sshd, sorted, e.g. ["0.0.0.0:25 exim4", "[::]:25 exim4"]. */
 function listeners(host: string): string[] {
@@ -59,18 +45,9 @@ describe("end to end: one stack, a Postfix host and a real Exim host (lab 3)", f
     const original: Record<string, string> = {};
     let mainCf = "";
     let eximTemplate = "";
-    const addr = (h: string) => lab.hosts.find(x => x.name === h)!.address;
-    const runs: PulumiRun[] = [];
-    const run = async (args: string[], opts: { input?: string } = {}) => {
-        const r = await stack.run(args, opts);
-        runs.push(r);
-        return r;
-    };
-    const must = async (args: string[], opts: { input?: string } = {}) => {
-        const r = await run(args, opts);
-        if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
-        return r;
-    };
+    const addr = (h: string) => addressOf(lab, h);
+    const e2e = new E2eStack(STACK, HOSTS, lab3);
+    const { run, must } = e2e;
     const assertOriginal = async (h: string) => {
         assert.equal(lab3.servicesOf(h), original[h], `${h}: services file byte-identical to the original`);
         assert.equal(lab3.getent(h, "smtp/tcp"), "smtp 25/tcp mail");
@@ -89,16 +66,12 @@ describe("end to end: one stack, a Postfix host and a real Exim host (lab 3)", f
         assert.equal(lab3.inHost(EXIM, "sh", "-c", "command -v exim4; command -v postconf || echo no-postconf; readlink /usr/sbin/sendmail").trim(),
             "/usr/sbin/exim4\nno-postconf\nexim4");
         assert.deepEqual(listeners(EXIM), ["0.0.0.0:25 exim4", "[::]:25 exim4"]);
-        stack = new Stack(STACK);
-        fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
-        await must(["stack", "init"]);
-        writeConfig(17);
-        await must(["config", "set", "--secret", "smtp-port:privateKey"], { input: fs.readFileSync(lab.keyPath, "utf8") });
+        stack = e2e.open();
+        await e2e.init(17, fs.readFileSync(lab.keyPath, "utf8"));
     });
 
     after(async function () {
-        if (stack) await stack.run(["destroy", "--yes", "--continue-on-error"]).catch(() => undefined);
-        fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
+        await e2e.close(DESTROY);
         lab3.down();
     });
 

@@ -13,8 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { labById, Lab, ROOT } from "../support/lab";
 import { Stack } from "../support/pulumi";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { checkListener } = require("../../components/listener/listener-check.js");
+import { greeting } from "../support/e2eStack";
 
 const LAB_ID = Number(process.env.SMTP_PORT_LAB_ID ?? 0);
 const EXAMPLE = "lab-fleet";
@@ -35,11 +34,6 @@ function npm(args: string[], cwd: string, timeout = 600_000): SpawnSyncReturns<s
 function must(what: string, r: SpawnSyncReturns<string>): string {
     if (r.status !== 0) throw new Error(`${what} failed (${r.status ?? r.signal}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
     return r.stdout;
-}
-
-async function greeting(address: string, port: number): Promise<string> {
-    const r = await checkListener({ host: address, port, attempts: 1, timeoutMs: 3000 });
-    return r.ok ? r.banner : `(${r.seen})`;
 }
 
 describe("the package: packed, installed into a separate program, that program's pulumi up and destroy on the lab", function () {

@@ -6,12 +6,14 @@
 # it runs the test layers once per mutant. See docs/mutation.md.
 set -eu
 
-say() { printf 'mutation: %s\n' "$*" >&2; }
-err() { say "error: $*"; exit 1; }
+# say, err and cd_root, shared with the other runner; PROG is their prefix.
+# shellcheck disable=SC2034
+PROG='mutation'
+# shellcheck source-path=SCRIPTDIR source=../support/runner.sh
+. "$(dirname -- "$0")/../support/runner.sh"
 
 main() {
-    root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd -P)
-    cd "$root"
+    cd_root ../..
     what="${1:-all}"
     case "$what" in
         all | stryker | host | report) ;;
