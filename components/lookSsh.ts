@@ -173,8 +173,9 @@ function login(e: SshEndpoint, pin: Pin, field: string, timeoutSeconds: number,
 /**
  * Standard input sent only when the command asks for it: when the first
  * line of its stdout is `onRequest` (that line is not part of what the run
- * returns). Until then the input stays open and empty; a command that
- * does not ask gets none.
+ * returns). Until stdout has a first line (or the command ends) the input
+ * stays open and empty, so the command must not wait for its input before
+ * it prints that line; a command that does not ask gets none.
  */
 export interface StdinOnRequest {
     onRequest: string;
