@@ -8,9 +8,6 @@
 // Versioned: `schema` is bumped when a field changes meaning or goes away
 // (adding a field does not bump it). The decoder refuses other versions, so
 // a component never misreads a host that runs a different script version.
-// An apply asked for the short form (`--result short`, what the component
-// keeps in Pulumi's state) leaves out the fields its caller gave, and says
-// so (`"form":"short"`); the decoder completes it from what was given.
 
 /** The schema version this module decodes, and the script prints. */
 export const HOST_RESULT_SCHEMA = 1;
@@ -146,14 +143,6 @@ export class HostResultError extends Error {
     }
 }
 
-/** What the caller of an apply gave the script: completes a short result line (`--result short`). */
-export interface ApplyGiven {
-    file: string;
-    service: string;
-    protocol: "tcp" | "udp";
-    port: number;
-}
-
 const STATUSES: Record<Action, string[]> = {
     apply: ["changed", "unchanged", "failed"],
     revert: ["reverted", "unchanged", "failed"],
@@ -168,9 +157,8 @@ const STATUSES: Record<Action, string[]> = {
  * @param host the host's name, for errors
  * @param action the script's action that ran: `apply`, `revert`, `status` or `preview`
  * @param stdout everything the script printed on stdout
- * @param given for an apply run with `--result short`: what it was given (`host` is the label it was given)
  */
-export function decodeHostResult<A extends Action>(host: string, action: A, stdout: string, given?: ApplyGiven): ResultOf<A> | FailedResult {
+export function decodeHostResult<A extends Action>(host: string, action: A, stdout: string): ResultOf<A> | FailedResult {
     const lines = stdout.split("\n").map(l => l.trim()).filter(l => l !== "");
     const last = lines[lines.length - 1];
     const shown = JSON.stringify(stdout.length > 300 ? `${stdout.slice(0, 300)}...` : stdout);
@@ -187,15 +175,6 @@ export function decodeHostResult<A extends Action>(host: string, action: A, stdo
         throw new HostResultError(`${host}: the host script's result has schema ${JSON.stringify(r.schema)}, this component reads schema ${HOST_RESULT_SCHEMA} (is the host running another version of smtp-port.sh?)`);
     }
     if (r.action !== action) problems.push(`action is ${JSON.stringify(r.action)}, expected "${action}"`);
-    if (r.form !== undefined) {
-        if (r.form !== "short" || action !== "apply" || r.status === "failed") problems.push(`form is ${JSON.stringify(r.form)}, expected none${action === "apply" ? ' or "short" (a successful apply)' : ""}`);
-        else if (given === undefined) problems.push("a short result line (form \"short\") needs what the apply was given, and the caller passed nothing");
-        else {
-            // The full form's fields, in its order.
-            const { form: _form, schema, action: a, status, ...rest } = r;
-            r = { schema, action: a, status, host, file: given.file, service: given.service, protocol: given.protocol, port: given.port, ...rest };
-        }
-    }
     if (!STATUSES[action].includes(r.status)) problems.push(`status is ${JSON.stringify(r.status)}, expected one of ${STATUSES[action].join(", ")}`);
     const need = (field: string, type: "string" | "number" | "boolean" | "string[]", nullable = false) => {
         const v = r[field];

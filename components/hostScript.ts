@@ -88,14 +88,12 @@ export const SCRIPT_DEFAULTS: Readonly<Record<string, string>> = {
     "--verify-address": defaults.verifyAddress,
     "--require-old-port-closed": yesNo(defaults.requireOldPortClosed),
     "--report-failure": "no",
-    "--result": "full",
 };
 
 /**
  * The script's options for one run on one host: every setting that differs
  * from the script's default (`SCRIPT_DEFAULTS`), the host label and the
- * change token always. An apply asks for the short result line (the
- * fields the component does not already know: `--result short`).
+ * change token always.
  */
 export function scriptOptions(action: ScriptAction, h: ResolvedHost, o: RunOptions): (string | number)[] {
     const pairs: [string, string | number][] = [];
@@ -111,7 +109,6 @@ export function scriptOptions(action: ScriptAction, h: ResolvedHost, o: RunOptio
         );
     }
     pairs.push(["--host-label", h.name], ["--report-failure", yesNo(o.reportFailure)]);
-    if (action === "apply") pairs.push(["--result", "short"]);
     if (action !== "revert" && o.change !== undefined) pairs.push(["--change", o.change]);
     return pairs.filter(([flag, v]) => SCRIPT_DEFAULTS[flag] !== String(v)).flat();
 }

@@ -87,9 +87,7 @@ export function hostSteps(
         // makes servers without AcceptEnv warn.
         addPreviousOutputInEnv: false,
     }, { parent: c.parent, dependsOn: [script] }));
-    // The apply prints the short result line (--result short): what it was given is not repeated in the state.
-    const given = { file: h.servicesFile, service: h.service, protocol: h.protocol, port: h.port };
-    const applied = pulumi.unsecret(reconcile.stdout).apply(out => applyResultOf(h.name, h.servicesFile, out, c.soft, given));
+    const applied = pulumi.unsecret(reconcile.stdout).apply(out => applyResultOf(h.name, h.servicesFile, out, c.soft));
     const checkTarget = pulumi.all([pulumi.output(h.checkAddress), applied]).apply(([address, r]): CheckTarget | null =>
         (isFailed(r) ? null : { name: h.name, host: address, port: h.port, oldPort: h.requireOldPortClosed ? r.old_port : null }));
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CheckLine, CheckTarget } from "./checkLines";
-import { ApplyGiven, ApplyResult, decodeHostResult, FailedResult, HOST_RESULT_SCHEMA, HostResultError, isFailed } from "./hostResult";
+import { ApplyResult, decodeHostResult, FailedResult, HOST_RESULT_SCHEMA, HostResultError, isFailed } from "./hostResult";
 
 /** How a fleet changes: a canary first, then batches, each after the previous one passed. */
 export interface RolloutArgs {
@@ -117,12 +117,11 @@ export function hostOutcome(name: string, result: ApplyResult | FailedResult, ch
 /**
  * The apply result of one host from its output. Under a failure budget an
  * output that cannot be decoded is a failed host (and the rollout goes on
- * counting); without one it fails the program, naming the host. `given`:
- * what the apply was given, which completes a short result line.
+ * counting); without one it fails the program, naming the host.
  */
-export function applyResultOf(name: string, file: string, stdout: string, soft: boolean, given?: ApplyGiven): ApplyResult | FailedResult {
+export function applyResultOf(name: string, file: string, stdout: string, soft: boolean): ApplyResult | FailedResult {
     try {
-        return decodeHostResult(name, "apply", stdout, given);
+        return decodeHostResult(name, "apply", stdout);
     } catch (e) {
         if (!soft || !(e instanceof HostResultError)) throw e;
         return { schema: HOST_RESULT_SCHEMA, action: "apply", status: "failed", host: name, file, reason: e.message, rolled_back: false };

@@ -54,7 +54,7 @@ NL='
 PORT="" FILE="/etc/services" SERVICE="smtp" PROTOCOL="tcp" ALIASES="mail"
 CONFLICTS="comment" RESTART="" STATE_ROOT="/var/lib/smtp-port" MTA="auto"
 VERIFY="yes" VERIFY_TIMEOUT=20 VERIFY_ADDRESS="auto" REQUIRE_OLD_PORT_CLOSED="yes"
-HOST_LABEL="" CHANGE="" REPORT_FAILURE="no" RESULT_FORM="full"
+HOST_LABEL="" CHANGE="" REPORT_FAILURE="no"
 
 # The run's state, in one place: what the result line reports and what the
 # EXIT trap needs.
@@ -71,7 +71,6 @@ usage: smtp-port.sh apply --port N [--file PATH] [--service NAME] [--protocol tc
                           [--verify-address auto|ADDRESS]
                           [--require-old-port-closed yes|no]
                           [--host-label NAME] [--change TOKEN] [--report-failure yes|no]
-                          [--result full|short]
        smtp-port.sh preview (apply's options): what apply would change, writing nothing
        smtp-port.sh revert [--file PATH] [--restart CMD] [--state-dir DIR] [--mta ...]
                           [--host-label NAME] [--report-failure yes|no]
@@ -81,8 +80,7 @@ defaults: --file $FILE --service $SERVICE --protocol $PROTOCOL --aliases "$ALIAS
           --conflicts $CONFLICTS --state-dir $STATE_ROOT --mta $MTA --verify $VERIFY
           --verify-timeout $VERIFY_TIMEOUT --verify-address $VERIFY_ADDRESS
           --require-old-port-closed $REQUIRE_OLD_PORT_CLOSED --report-failure $REPORT_FAILURE
-          --result $RESULT_FORM --restart "$RESTART" (the mail server's own restart command;
-          none without one)
+          --restart "$RESTART" (the mail server's own restart command; none without one)
           host label: this host's name
 USAGE
 }
@@ -115,23 +113,11 @@ in_subshell() {
 }
 
 # result STATUS FIELDS: the one result line of this run; FIELDS is the
-# action's own JSON members, after the ones every result has. The short
-# form of a successful apply (--result short) leaves out what the caller
-# gave (host and file) and says so ("form":"short").
+# action's own JSON members, after the ones every result has.
 result() {
-    if short_result "$1"; then
-        printf '{"schema":1,"action":"%s","status":"%s","form":"short"%s}\n' "$ACTION" "$1" "${2:+,$2}"
-    else
-        printf '{"schema":1,"action":"%s","status":"%s","host":%s,"file":%s%s}\n' \
-            "$ACTION" "$1" "$(json_str "$HOST_LABEL")" "$(json_str "$FILE")" "${2:+,$2}"
-    fi
+    printf '{"schema":1,"action":"%s","status":"%s","host":%s,"file":%s%s}\n' \
+        "$ACTION" "$1" "$(json_str "$HOST_LABEL")" "$(json_str "$FILE")" "${2:+,$2}"
     RESULT_DONE=yes
-}
-
-# short_result STATUS: whether this result line is the short form (only an
-# apply's success has one; a failure is always whole).
-short_result() {
-    [ "$RESULT_FORM" = short ] && [ "$ACTION" = apply ] && [ "$1" != failed ]
 }
 
 # The JSON string encoder every string of a result goes through (awk):
@@ -1724,10 +1710,8 @@ do_apply() {
     after=$(lookup "$FILE" | cut -d' ' -f1)
     status=unchanged
     if [ "$changed" = true ] || [ "$MTA_CHANGED" = true ]; then status=changed; fi
-    given=""
-    short_result "$status" || given=$(printf '"service":"%s","protocol":"%s","port":%s,' "$SERVICE" "$PROTOCOL" "$PORT")
-    result "$status" "$(printf '%s"old_port":%s,"changed":%s,"added":%s,"commented":[%s],"backup":%s,"mta":"%s","mta_changed":%s,"restarted":%s,"verified":%s,"resolver_port":%s,"mta_port":%s,"change":%s' \
-        "$given" "$(num_or_null "$old")" "$changed" "$(json_str_or_null "$added")" \
+    result "$status" "$(printf '"service":"%s","protocol":"%s","port":%s,"old_port":%s,"changed":%s,"added":%s,"commented":[%s],"backup":%s,"mta":"%s","mta_changed":%s,"restarted":%s,"verified":%s,"resolver_port":%s,"mta_port":%s,"change":%s' \
+        "$SERVICE" "$PROTOCOL" "$PORT" "$(num_or_null "$old")" "$changed" "$(json_str_or_null "$added")" \
         "$(json_lines "$WORK/edits" C)" "$(json_str_or_null "$backup")" "$MTA" "$MTA_CHANGED" "$RESTARTED" \
         "$(json_str_or_null "$VERIFIED")" "$(num_or_null "$after")" "$(num_or_null "$(mta_port "$after")")" "$(json_str "$(current_change)")")"
 }
@@ -1858,12 +1842,6 @@ main() {
                 case "$2" in
                     yes | no) REPORT_FAILURE="$2" ;;
                     *) bad=${bad:-"[report-failure] must be yes or no, got '$2'"} ;;
-                esac
-                ;;
-            --result)
-                case "$2" in
-                    full | short) RESULT_FORM="$2" ;;
-                    *) bad=${bad:-"[result] must be full or short, got '$2'"} ;;
                 esac
                 ;;
             # The change token Pulumi expects this apply to make: a number,

@@ -61,33 +61,6 @@ for (const shell of SHELLS) {
             assert.match(rolled.decoded.reason, /^mx1: the restart command failed; rolled back in \d+s: /);
         });
 
-        it("apply --result short: the line without what the caller gave decodes to the full result, given what was given", () => {
-            const w = world();
-            const common = ["--file", w.file, "--state-dir", path.join(path.dirname(w.file), "state"), "--host-label", "mx1"];
-            const short = runScript(shell, ["apply", "--port", "17", "--verify", "no", "--result", "short", ...common]);
-            assert.equal(short.code, 0, short.stderr);
-            assert.equal(short.json.form, "short");
-            for (const f of ["host", "file", "service", "protocol", "port"]) assert.ok(!(f in short.json), `${f} left out`);
-            const given = { file: w.file, service: "smtp", protocol: "tcp" as const, port: 17 };
-            const full = runScript(shell, ["apply", "--port", "17", "--verify", "no", ...common]);
-            assert.equal(full.json.status, "unchanged");
-            // The same run twice but for what changed between them.
-            assert.deepEqual({ ...decodeHostResult("mx1", "apply", short.stdout, given), status: "unchanged", old_port: 17, changed: false, mta_changed: false },
-                decodeHostResult("mx1", "apply", full.stdout));
-            assert.deepEqual(Object.keys(decodeHostResult("mx1", "apply", short.stdout, given)), Object.keys(full.json), "the full form's fields, in its order");
-            // A failure is always whole; the other actions have no short form.
-            const bad = runScript(shell, ["apply", "--port", "0", "--result", "short", ...common]);
-            assert.deepEqual(Object.keys(bad.json), ["schema", "action", "status", "host", "file", "reason", "rolled_back"]);
-            for (const action of ["preview", "status", "revert"]) {
-                const r = runScript(shell, [action, "--port", "17", "--result", "short", ...common]);
-                assert.equal(r.json.host, "mx1", action);
-                assert.equal(r.json.form, undefined, action);
-            }
-            const wrong = runScript(shell, ["apply", "--port", "17", "--result", "brief", ...common]);
-            assert.equal(wrong.code, 1);
-            assert.equal(wrong.json.reason, "[result] must be full or short, got 'brief'");
-        });
-
         it("a run stopped by a signal or a failing command still ends stdout with a failed result", () => {
             const w = world();
             const r = runScript(shell, ["apply", "--port", "17", "--file", w.file, "--state-dir", path.join(path.dirname(w.file), "state"),

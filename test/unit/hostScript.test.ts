@@ -57,7 +57,7 @@ describe("host script command lines", () => {
 
     it("passes only what differs from the script's defaults, the host label and the change token always", () => {
         assert.equal(hostCommand("apply", host(), { reportFailure: false, change: "3" }),
-            `sh -s -- apply --port 17 --host-label mx1 --result short --change 3 # smtp-port.sh ${digest}`);
+            `sh -s -- apply --port 17 --host-label mx1 --change 3 # smtp-port.sh ${digest}`);
         assert.equal(hostCommand("revert", host({ sudo: true }), { reportFailure: false }),
             `sudo -n sh -s -- revert --host-label mx1 # smtp-port.sh ${digest}`);
         assert.equal(hostCommand("preview", host(), { reportFailure: true, digest: false }),
@@ -78,7 +78,7 @@ describe("host script command lines", () => {
             "sh -s -- preview --port 17 --file /srv/etc/services --restart 'rc-service postfix restart' --state-dir /root/smtp-port-state --mta postfix " +
             "--verify-address ::1 --require-old-port-closed no --host-label mx1 --report-failure yes");
         assert.equal(hostCommand("apply", other, { reportFailure: false, digest: false }),
-            "sh -s -- apply --port 2525 --service submission --protocol udp --aliases 'a b' --conflicts fail --verify no --verify-timeout 7 --host-label mx1 --result short");
+            "sh -s -- apply --port 2525 --service submission --protocol udp --aliases 'a b' --conflicts fail --verify no --verify-timeout 7 --host-label mx1");
         assert.equal(hostCommand("revert", h, { reportFailure: false, digest: false }),
             "sh -s -- revert --file /srv/etc/services --restart 'rc-service postfix restart' --state-dir /root/smtp-port-state --mta postfix --host-label mx1");
         // A value equal to a default by accident of spelling is still the default: a number and its string.
@@ -125,7 +125,7 @@ describe("host script command lines", () => {
             const line = hostCommand("apply", host({ servicesFile: "/etc/my services" }), { reportFailure: false, scriptFile: remoteScriptPath() });
             const r = runInHome(shell, line, `printf '%s|' "$@"; echo; echo on stderr >&2; exit 4\n`);
             assert.equal(r.status, 4, "the script's exit status is the step's");
-            assert.equal(r.stdout, "apply|--port|17|--file|/etc/my services|--host-label|mx1|--result|short|\n");
+            assert.equal(r.stdout, "apply|--port|17|--file|/etc/my services|--host-label|mx1|\n");
             assert.equal(r.stderr, "on stderr\n");
         });
 

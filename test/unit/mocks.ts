@@ -29,15 +29,14 @@ export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
  */
 export const applyOutputs: Record<string, string> = {};
 
-/** A schema-1 ApplyResult line, as the host script prints it for `create` (the short form with `--result short`). */
+/** A schema-1 ApplyResult line, as the host script prints it, for `create`. */
 function fakeApply(create: string): string {
     const host = /--host-label (\S+)/.exec(create)?.[1] ?? "unknown";
     if (applyOutputs[host] !== undefined) return applyOutputs[host];
     const port = Number(/--port (\d+)/.exec(create)?.[1] ?? "0");
-    // --result short: what the component gave is left out, as the script leaves it out.
-    const given = / --result short /.test(create) ? { form: "short" } : { host, file: "/etc/services", service: "smtp", protocol: "tcp", port };
     return JSON.stringify({
-        schema: 1, action: "apply", status: "changed", ...given, old_port: 25, changed: true, added: `smtp\t\t${port}/tcp\t\tmail`, commented: ["smtp\t\t25/tcp\t\tmail"],
+        schema: 1, action: "apply", status: "changed", host, file: "/etc/services", service: "smtp", protocol: "tcp",
+        port, old_port: 25, changed: true, added: `smtp\t\t${port}/tcp\t\tmail`, commented: ["smtp\t\t25/tcp\t\tmail"],
         backup: "/var/lib/smtp-port/etc_services/orig", mta: "postfix", mta_changed: true, restarted: true,
         verified: "220 mx.example ESMTP Postfix", resolver_port: port, mta_port: port, change: "1",
     }) + "\n";

@@ -94,7 +94,7 @@ describe("SmtpPort (mocked engine)", () => {
         const missing = (then: string) => `else printf ${shellQuote(message)} "$f" >&2; ${then}; fi`;
         // Only what differs from the script's defaults (SCRIPT_DEFAULTS, held to the script by test/host/defaults.test.ts).
         assert.equal(mx1.create,
-            `f=${file}; if [ -f "$f" ]; then sh -s -- apply --port 17 --restart 'systemctl restart postfix' --host-label mx1 --result short < "$f"; ${missing("exit 3")}`);
+            `f=${file}; if [ -f "$f" ]; then sh -s -- apply --port 17 --restart 'systemctl restart postfix' --host-label mx1 < "$f"; ${missing("exit 3")}`);
         assert.equal(mx1.delete,
             `f=${file}; if [ -f "$f" ]; then sh -s -- revert --restart 'systemctl restart postfix' --host-label mx1 < "$f"; ${missing("exit 3")}`);
         assert.equal(mx1.addPreviousOutputInEnv, false);
@@ -339,7 +339,7 @@ describe("SmtpPort (mocked engine)", () => {
             assert.ok(create.startsWith(`f=${file}; `), create);
             assert.ok(create.includes(` --change ${/--change (\S+)/.exec(create)![1]} < "$f" || printf '{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"/etc/services","reason":"the host script exited with %s before reporting","rolled_back":false}\\n' "$?"; else `), create);
             assert.match(create, /; else printf 'smtp-port: mx1: ~\/%s is missing on the host .*' "\$f" >&2; printf '\{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"\/etc\/services","reason":"smtp-port: mx1: ~\/%s is missing on the host .*' "\$f"; fi$/, "a missing copy is a failed host too");
-            assert.match(create, / --report-failure yes --result short --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z < "\$f" \|\| /, "the next change, marked with this attempt");
+            assert.match(create, / --report-failure yes --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z < "\$f" \|\| /, "the next change, marked with this attempt");
             assert.match(get("mx3-reconcile").inputs.create, / --change 2 < "\$f" \|\| printf /, "a host that is right keeps its change number: no update");
             assert.match(get("wave1-check").inputs.create, / --soft yes$/);
         });
