@@ -1,13 +1,15 @@
 // Read-only look at a host during `pulumi preview` (and the preview inside
 // `pulumi up`): what the host script would change, over one SSH session
-// (components/lookSsh.ts) with the pinned host key. Nothing is written on
-// the host. The update run of a `pulumi up` takes the looks its preview took
+// (components/lookSsh.ts) with the pinned host key. It runs the host's copy
+// of the script (the one the reconcile runs) when that copy is there with
+// this version's digest; only otherwise is the script (62 KB) sent, on the
+// session's stdin. Nothing is written on the host. The update run of a `pulumi up` takes the looks its preview took
 // (components/lookCache.ts) instead of looking again.
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedHost } from "./args";
 import type { ResolvedConnection } from "./connectionCheck";
 import { decodeHostResult, isFailed } from "./hostResult";
-import { hostCommand, hostScript } from "./hostScript";
+import { hostScript, lookCommand, remoteScriptPath, SEND_SCRIPT } from "./hostScript";
 import { CachedLook, lookKey } from "./lookCache";
 import { runOverSsh } from "./lookSsh";
 
@@ -68,7 +70,7 @@ export const sshRunner = { run: runOverSsh };
 export function lookTarget(conn: ResolvedConnection, insecureIgnoreHostKey: boolean) {
     const endpoint = (e: ResolvedConnection | NonNullable<ResolvedConnection["proxy"]>) => ({
         host: e.host, port: e.port ?? 22, user: e.user ?? "root", privateKey: e.privateKey, privateKeyPassword: e.privateKeyPassword,
-        password: e.password, hostKey: e.hostKey, insecureIgnoreHostKey,
+        password: e.password, agent: e.agentSocketPath, hostKey: e.hostKey, insecureIgnoreHostKey,
     });
     return { ...endpoint(conn), timeoutSeconds: 10, ...(conn.proxy ? { proxy: endpoint(conn.proxy) } : {}) };
 }
@@ -82,13 +84,14 @@ export function lookAt(h: ResolvedHost, connection: pulumi.Output<ResolvedConnec
     const script = hostScript();
     return pulumi.unsecret(connection.apply(async (conn): Promise<Look> => {
         const target = lookTarget(conn, h.insecureIgnoreHostKey);
-        const cmd = hostCommand("preview", h, { reportFailure: true, digest: false });
+        const cmd = lookCommand(h, remoteScriptPath());
         // What the look depends on (no secrets): where it went and what it ran.
         const hop = (e: { host: string; port: number; user: string; hostKey?: string }) => ({ host: e.host, port: e.port, user: e.user, hostKey: e.hostKey });
         const key = lookKey({ ...hop(target), proxy: target.proxy ? hop(target.proxy) : null, command: cmd, script: script.digest });
         if (handedOver && handedOver.key === key) return { preview: handedOver.preview, key };
         try {
-            return { preview: previewOf(h.name, await sshRunner.run(target, script.text, cmd)), key };
+            // The script goes on stdin only when the host asks for it (no copy of this version yet).
+            return { preview: previewOf(h.name, await sshRunner.run(target, { onRequest: SEND_SCRIPT, text: script.text }, cmd)), key };
         } catch (e) {
             return { preview: null, error: (e as Error).message };
         }

@@ -4,7 +4,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import type { ResolvedHost } from "./args";
+import { defaults, ResolvedHost } from "./args";
 import { HOST_RESULT_SCHEMA } from "./hostResult";
 import { shellQuote, shellWords } from "./shell";
 
@@ -60,33 +60,74 @@ export interface RunOptions {
     recopy?: string;
 }
 
-/** The script's options for one run on one host: every setting, so the script's defaults never decide anything. */
+/** `yes`/`no`, as the script's flags spell a boolean. */
+function yesNo(b: boolean): string {
+    return b ? "yes" : "no";
+}
+
+/**
+ * The script's own default of each flag the component may leave out, in
+ * the script's spelling: the component's defaults (components/args.ts),
+ * which the script holds too (test/host/defaults.test.ts proves each one
+ * against the script's usage). A flag whose value is its default is not
+ * passed: the command lines are kept in Pulumi's state twice per host
+ * (inputs and outputs) and rewritten with every checkpoint.
+ */
+export const SCRIPT_DEFAULTS: Readonly<Record<string, string>> = {
+    "--file": defaults.servicesFile,
+    "--service": defaults.service,
+    "--protocol": defaults.protocol,
+    "--aliases": defaults.aliases.join(" "),
+    "--conflicts": defaults.conflicts,
+    // No restart command (null): the script finds the mail server's own.
+    "--restart": defaults.restartCommand ?? "",
+    "--state-dir": defaults.stateDir,
+    "--mta": defaults.mta,
+    "--verify": yesNo(defaults.verifyOnHost),
+    "--verify-timeout": String(defaults.verifyTimeout),
+    "--verify-address": defaults.verifyAddress,
+    "--require-old-port-closed": yesNo(defaults.requireOldPortClosed),
+    "--report-failure": "no",
+};
+
+/**
+ * The script's options for one run on one host: every setting that differs
+ * from the script's default (`SCRIPT_DEFAULTS`), the host label and the
+ * change token always.
+ */
 export function scriptOptions(action: ScriptAction, h: ResolvedHost, o: RunOptions): (string | number)[] {
-    const last = ["--host-label", h.name, "--report-failure", o.reportFailure ? "yes" : "no"];
-    const where = ["--restart", h.restartCommand ?? "", "--state-dir", h.stateDir, "--mta", h.mta];
-    if (action === "revert") return ["--file", h.servicesFile, ...where, ...last];
-    return [
-        "--port", h.port, "--file", h.servicesFile,
-        "--service", h.service, "--protocol", h.protocol, "--aliases", h.aliases.join(" "), "--conflicts", h.conflicts,
-        ...where,
-        "--verify", h.verifyOnHost ? "yes" : "no", "--verify-timeout", h.verifyTimeout, "--verify-address", h.verifyAddress,
-        "--require-old-port-closed", h.requireOldPortClosed ? "yes" : "no",
-        ...last,
-        ...(o.change === undefined ? [] : ["--change", o.change]),
-    ];
+    const pairs: [string, string | number][] = [];
+    const where: [string, string | number][] = [["--restart", h.restartCommand ?? ""], ["--state-dir", h.stateDir], ["--mta", h.mta]];
+    if (action === "revert") pairs.push(["--file", h.servicesFile], ...where);
+    else {
+        pairs.push(
+            ["--port", h.port], ["--file", h.servicesFile],
+            ["--service", h.service], ["--protocol", h.protocol], ["--aliases", h.aliases.join(" ")], ["--conflicts", h.conflicts],
+            ...where,
+            ["--verify", yesNo(h.verifyOnHost)], ["--verify-timeout", h.verifyTimeout], ["--verify-address", h.verifyAddress],
+            ["--require-old-port-closed", yesNo(h.requireOldPortClosed)],
+        );
+    }
+    pairs.push(["--host-label", h.name], ["--report-failure", yesNo(o.reportFailure)]);
+    if (action !== "revert" && o.change !== undefined) pairs.push(["--change", o.change]);
+    return pairs.filter(([flag, v]) => SCRIPT_DEFAULTS[flag] !== String(v)).flat();
+}
+
+/** The words that run the script with `sh -s` (under `sudo -n` when the host's `sudo` is set). */
+function runWords(action: ScriptAction, h: ResolvedHost, o: RunOptions): (string | number)[] {
+    return [...(h.sudo ? ["sudo", "-n"] : []), "sh", "-s", "--", action, ...scriptOptions(action, h, o)];
 }
 
 /**
  * The command line of one run: the script read by `sh -s` from the
- * session's stdin (a look), or from the copy at `scriptFile` (the
- * reconcile; the login's shell opens it, so sudo needs no access to the
- * login's home). Every value is a quoted argument: nothing is spliced into
- * script text and nothing depends on the SSH server accepting environment
- * variables.
+ * session's stdin, or from the copy at `scriptFile` (the reconcile; the
+ * login's shell opens it, so sudo needs no access to the login's home).
+ * Every value is a quoted argument: nothing is spliced into script text
+ * and nothing depends on the SSH server accepting environment variables.
  */
 export function hostCommand(action: ScriptAction, h: ResolvedHost, o: RunOptions): string {
-    const words = [...(h.sudo ? ["sudo", "-n"] : []), "sh", "-s", "--", action, ...scriptOptions(action, h, o)];
-    const run = o.scriptFile === undefined ? shellWords(words) : `${shellWords(words)} < ${shellQuote(o.scriptFile)}`;
+    const words = runWords(action, h, o);
+    const run = o.scriptFile === undefined ? shellWords(words) : `${shellWords(words)} < "$f"`;
     // With a failure budget, a host whose script could not even report (sudo
     // refused, the shell died) still ends its output with a result line.
     const soft = o.reportFailure && action === "apply";
@@ -96,12 +137,30 @@ export function hostCommand(action: ScriptAction, h: ResolvedHost, o: RunOptions
         return o.digest === false ? line : `${line} # smtp-port.sh ${hostScript().digest}`;
     }
     // A copy someone removed: say so, and how to copy it again, rather
-    // than the shell's "cannot open".
-    const missing = missingScriptMessage(h, o.scriptFile, o.recopy);
+    // than the shell's "cannot open". The path is named once ($f): the
+    // line is kept in the state four times per host.
+    const missing = missingScriptMessage(h, PATH_HERE, o.recopy);
     const otherwise = soft
-        ? `printf '%s\\n' ${shellQuote(missing)} >&2; printf ${shellQuote(failedFormat(action, h, missing))}`
-        : `printf '%s\\n' ${shellQuote(missing)} >&2; exit 3`;
-    return `if [ -f ${shellQuote(o.scriptFile)} ]; then ${line}; else ${otherwise}; fi`;
+        ? `printf ${shellQuote(`${withPath(missing)}\\n`)} "$f" >&2; printf ${shellQuote(withPath(failedFormat(action, h, missing), false))} "$f"`
+        : `printf ${shellQuote(`${withPath(missing)}\\n`)} "$f" >&2; exit 3`;
+    return `f=${shellQuote(o.scriptFile)}; if [ -f "$f" ]; then ${line}; else ${otherwise}; fi`;
+}
+
+/** What the look's first stdout line is when the host has no good copy of the script and waits for it on stdin. */
+export const SEND_SCRIPT = "#smtp-port: send the script";
+
+/**
+ * The look's command line: the `preview` of the host's copy of this script
+ * (`scriptFile`) when it is there with this digest; else it prints
+ * `SEND_SCRIPT` and reads the script from the session's stdin (the first
+ * look at a host, or a copy that was removed or is not this version).
+ * Writes nothing on the host. A host without `sha256sum` is always sent
+ * the script.
+ */
+export function lookCommand(h: ResolvedHost, scriptFile: string): string {
+    const run = shellWords(runWords("preview", h, { reportFailure: true }));
+    return `f=${shellQuote(scriptFile)}; if [ -f "$f" ] && [ "$(sha256sum < "$f" 2>/dev/null | cut -c1-12)" = ${shellQuote(hostScript().digest)} ]; ` +
+        `then ${run} < "$f"; else echo ${shellQuote(SEND_SCRIPT)}; ${run}; fi`;
 }
 
 /** What a run says when the copy of the script is not on the host (short: the command is kept in the state, twice). */
@@ -126,6 +185,14 @@ function failedFormat(action: ScriptAction, h: ResolvedHost, reason: string): st
 /** The start of a FailedResult line as a printf format: every field but the reason. */
 function resultHead(action: ScriptAction, h: ResolvedHost): string {
     return printfLiteral(JSON.stringify({ schema: HOST_RESULT_SCHEMA, action, status: "failed", host: h.name, file: h.servicesFile }).slice(0, -1));
+}
+
+/** Where the copy's path goes in a message made into a printf format by `withPath` (JSON leaves it as it is). */
+const PATH_HERE = "\uE000";
+
+/** A printf format of `text` with `%s` (the path, `"$f"`) where `PATH_HERE` is; `literal`: make the rest of the text a format first. */
+function withPath(text: string, literal = true): string {
+    return text.split(PATH_HERE).map(t => (literal ? printfLiteral(t) : t)).join("%s");
 }
 
 /** Text as a printf format that prints it as it is (printf reads `\\` and `%` in its format). */

@@ -24,6 +24,8 @@ export interface SshEndpoint {
     privateKey?: string;
     privateKeyPassword?: string;
     password?: string;
+    /** An SSH agent's socket (`connection.agentSocketPath`): its keys are offered, as the command provider offers them. */
+    agent?: string;
     /** `ssh-ed25519 AAAA...` (the comment, if any, is ignored). Only this key's algorithm is offered. */
     hostKey?: string;
     /** Accept any host key (explicit opt-out): required when `hostKey` is not set. */
@@ -150,6 +152,7 @@ function login(e: SshEndpoint, pin: Pin, field: string, timeoutSeconds: number,
             privateKey: e.privateKey,
             passphrase: e.privateKeyPassword,
             password: e.password,
+            agent: e.agent,
             readyTimeout: timeoutSeconds * 1000,
             algorithms: pin.blob ? { serverHostKey: hostKeyAlgorithms(pin.type) as any } : undefined,
             hostVerifier: (key: Buffer) => {
@@ -168,16 +171,29 @@ function login(e: SshEndpoint, pin: Pin, field: string, timeoutSeconds: number,
 }
 
 /**
- * Run `command` on the host (through `proxy`, if set) with `stdin` as its
- * standard input; resolve with its stdout when it exits 0, reject with a
- * clear reason otherwise. Nothing is sent to a server before its host key
- * matched the pin (or the opt-out was given for it).
+ * Standard input sent only when the command asks for it: when the first
+ * line of its stdout is `onRequest` (that line is not part of what the run
+ * returns). Until stdout has a first line (or the command ends) the input
+ * stays open and empty, so the command must not wait for its input before
+ * it prints that line; a command that does not ask gets none.
  */
-export async function runOverSsh(t: SshTarget, stdin: string, command: string): Promise<string> {
+export interface StdinOnRequest {
+    onRequest: string;
+    text: string;
+}
+
+/**
+ * Run `command` on the host (through `proxy`, if set) with `stdin` as its
+ * standard input (or sent when it asks: `StdinOnRequest`); resolve with its
+ * stdout when it exits 0, reject with a clear reason otherwise. Nothing is
+ * sent to a server before its host key matched the pin (or the opt-out was
+ * given for it).
+ */
+export async function runOverSsh(t: SshTarget, stdin: string | StdinOnRequest, command: string): Promise<string> {
     const hops: [SshEndpoint, string][] = t.proxy ? [[t.proxy, "connection.proxy"], [t, "connection"]] : [[t, "connection"]];
     const pins: Pin[] = [];
     for (const [e, field] of hops) {
-        if (!e.privateKey && !e.password) throw new Error(`no private key or password in ${field}`);
+        if (!e.privateKey && !e.password && !e.agent) throw new Error(`no private key, password or agentSocketPath in ${field}`);
         const pin = pinOf(e, `${field}.hostKey`);
         if (typeof pin === "string") throw new Error(pin);
         pins.push(pin);
@@ -207,7 +223,7 @@ export async function runOverSsh(t: SshTarget, stdin: string, command: string): 
 }
 
 /** Run the command on a logged-in client: its stdout, or why it failed. */
-function exec(conn: Client, t: SshTarget, stdin: string, command: string): Promise<string> {
+function exec(conn: Client, t: SshTarget, stdin: string | StdinOnRequest, command: string): Promise<string> {
     return new Promise((resolve, reject) => {
         let settled = false;
         const finish = (err: Error | undefined, out?: string) => {
@@ -227,12 +243,26 @@ function exec(conn: Client, t: SshTarget, stdin: string, command: string): Promi
             const out: Buffer[] = [], errOut: Buffer[] = [];
             let code: number | null = null;
             let signal: string | undefined;
-            stream.on("data", (d: Buffer) => { out.push(d); });
+            // Stdin on request: undecided until stdout has a whole first line (or the command ends).
+            const ask = typeof stdin === "string" ? undefined : Buffer.from(`${stdin.onRequest}\n`);
+            let asked = false, decided = ask === undefined;
+            stream.on("data", (d: Buffer) => {
+                out.push(d);
+                if (decided || typeof stdin === "string" || ask === undefined) return;
+                const head = Buffer.concat(out);
+                if (head.length < ask.length && ask.subarray(0, head.length).equals(head)) return;
+                decided = true;
+                asked = head.subarray(0, ask.length).equals(ask);
+                stream.end(asked ? stdin.text : undefined);
+            });
             stream.stderr.on("data", (d: Buffer) => { errOut.push(d); });
             stream.on("exit", (c: number | null, s?: string) => { code = c; signal = s; });
-            stream.on("close", () => finish(code === 0 ? undefined : new Error(reason(Buffer.concat(errOut).toString("utf8"), code, signal)),
-                Buffer.concat(out).toString("utf8")));
-            stream.end(stdin);
+            stream.on("close", () => {
+                const all = Buffer.concat(out);
+                finish(code === 0 ? undefined : new Error(reason(Buffer.concat(errOut).toString("utf8"), code, signal)),
+                    (asked && ask ? all.subarray(ask.length) : all).toString("utf8"));
+            });
+            if (typeof stdin === "string") stream.end(stdin);
         });
     });
 }

@@ -80,7 +80,7 @@ defaults: --file $FILE --service $SERVICE --protocol $PROTOCOL --aliases "$ALIAS
           --conflicts $CONFLICTS --state-dir $STATE_ROOT --mta $MTA --verify $VERIFY
           --verify-timeout $VERIFY_TIMEOUT --verify-address $VERIFY_ADDRESS
           --require-old-port-closed $REQUIRE_OLD_PORT_CLOSED --report-failure $REPORT_FAILURE
-          restart: the mail server's own restart command (none without one)
+          --restart "$RESTART" (the mail server's own restart command; none without one)
           host label: this host's name
 USAGE
 }

@@ -63,7 +63,8 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         // text), and the reconcile runs that copy.
         for (const h of HOSTS) assert.match(r.stdout, new RegExp(`smtp-${h}-script`), `${h}'s script copy in preview`);
         assert.match(r.stdout, /remotePath\s*:\s*"\.smtp-port\/smtp-port-[0-9a-f]{12}\.sh"/);
-        assert.match(r.stdout, /create\s*:\s*"if \[ -f \.smtp-port\/smtp-port-[0-9a-f]{12}\.sh \]; then sh -s -- apply --port 17 --file \/etc\/services/);
+        // Only the flags that differ from the script's defaults; the copy named once ($f).
+        assert.match(r.stdout, /create\s*:\s*"f=\.smtp-port\/smtp-port-[0-9a-f]{12}\.sh; if \[ -f \\?"\$f\\?" \]; then sh -s -- apply --port 17 --restart /);
         assert.doesNotMatch(r.stdout, /stdin\s*:\s*\[secret\]/, "no script on stdin");
         // What each host will really see, read from the host (read-only).
         for (const h of HOSTS) {

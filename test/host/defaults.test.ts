@@ -5,6 +5,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { defaults } from "../../components/args";
+import { SCRIPT_DEFAULTS } from "../../components/hostScript";
 import { SHELLS, runScript, tempDir } from "../support/hostScript";
 
 /** The defaults the script prints in its usage (from the variables it runs with). */
@@ -30,6 +31,29 @@ for (const [i, shell] of SHELLS.entries()) {
                 conflicts: defaults.conflicts, stateDir: defaults.stateDir, mta: defaults.mta, verify: defaults.verifyOnHost ? "yes" : "no",
                 verifyTimeout: String(defaults.verifyTimeout), requireOldPortClosed: defaults.requireOldPortClosed ? "yes" : "no",
             });
+        });
+
+        it("every flag the component leaves out (components/hostScript.ts SCRIPT_DEFAULTS) has that default in the script", () => {
+            const d = scriptDefaults(i);
+            const shown = Object.fromEntries(Object.keys(SCRIPT_DEFAULTS).map(flag => [flag, d[flag.slice(2)]]));
+            assert.deepEqual(shown, SCRIPT_DEFAULTS);
+        });
+
+        it("an apply and a revert with those flags left out do exactly what they do with them given", () => {
+            const given = Object.entries(SCRIPT_DEFAULTS).filter(([f]) => !["--file", "--state-dir", "--mta", "--restart"].includes(f)).flat();
+            const runs = [[], given].map(extra => {
+                const dir = tempDir();
+                const file = path.join(dir, "services");
+                fs.writeFileSync(file, "qotd 17/tcp quote\nsmtp 25/tcp mail mailer\n");
+                const at = ["--file", file, "--state-dir", path.join(dir, "state"), "--mta", "none", "--host-label", "mx1"];
+                const apply = runScript(shell, ["apply", "--port", "17", ...at, ...extra]);
+                const after = fs.readFileSync(file, "utf8");
+                const revert = runScript(shell, ["revert", ...at, ...extra]);
+                const out = (j: any) => j && { ...j, file: undefined, backup: j.backup && j.backup.split(dir).join("DIR").replace(/[^/]*_services/, "KEY") };
+                return { apply: [apply.code, out(apply.json)], after, revert: [revert.code, out(revert.json)], back: fs.readFileSync(file, "utf8") };
+            });
+            assert.equal(runs[0].apply[0], 0);
+            assert.deepEqual(runs[1], runs[0]);
         });
 
         it("the defaults the usage shows are the ones an apply uses", () => {

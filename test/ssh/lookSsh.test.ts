@@ -113,9 +113,38 @@ describe("look over SSH (in-process client against a real sshd)", function () {
             { message: `ssh: connect to host 127.0.0.1 port ${closed}: Connection refused` });
     });
 
-    it("needs a key or a password", async () => {
+    it("needs a key, a password or an agent", async () => {
         await assert.rejects(runOverSsh({ ...base, privateKey: undefined }, "", "echo never"),
-            { message: "no private key or password in connection" });
+            { message: "no private key, password or agentSocketPath in connection" });
+    });
+
+    it("sends the input on request only: when the first stdout line asks, and then without that line", async () => {
+        const text = "the script\n";
+        assert.equal(await runOverSsh(base, { onRequest: "#send", text }, "echo '#send'; cat; echo done"), "the script\ndone\n");
+        // Not asked: the input is closed empty (cat ends at once) and never sent.
+        assert.equal(await runOverSsh(base, { onRequest: "#send", text }, "echo result; cat; echo done"), "result\ndone\n");
+        assert.equal(await runOverSsh(base, { onRequest: "#send", text }, "echo one; echo '#send'; cat"), "one\n#send\n", "only the first line asks");
+        // The request split over packets, and output shorter than the request.
+        assert.equal(await runOverSsh(base, { onRequest: "#send", text }, "printf '#se'; sleep 0.3; printf 'nd\\n'; cat"), "the script\n");
+        assert.equal(await runOverSsh(base, { onRequest: "#send", text }, "printf '#se'"), "#se");
+        assert.equal(await runOverSsh(base, { onRequest: "#send", text }, "true"), "");
+    });
+
+    it("logs in with the keys of an SSH agent (connection.agentSocketPath)", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-agent-"));
+        const sock = path.join(dir, "agent.sock");
+        const agent = execFileSync("ssh-agent", ["-a", sock, "-s"], { encoding: "utf8" });
+        const pid = /SSH_AGENT_PID=(\d+)/.exec(agent)![1];
+        try {
+            execFileSync("ssh-add", [path.join(keys.dir(), "client")], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: "ignore" });
+            assert.equal(await runOverSsh({ ...base, privateKey: undefined, agent: sock }, "", "echo ok"), "ok\n");
+            execFileSync("ssh-add", ["-D"], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: "ignore" });
+            await assert.rejects(runOverSsh({ ...base, privateKey: undefined, agent: sock }, "", "echo never"),
+                { message: `authentication failed for ${base.user}@127.0.0.1 (all configured methods were refused)` });
+        } finally {
+            process.kill(Number(pid));
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 
@@ -227,7 +256,7 @@ describe("look over SSH through a bastion (connection.proxy)", function () {
     it("needs a key or a password for the proxy too", async () => {
         const t = through();
         await assert.rejects(runOverSsh({ ...t, proxy: { ...t.proxy!, privateKey: undefined } }, "", "echo never"),
-            { message: "no private key or password in connection.proxy" });
+            { message: "no private key, password or agentSocketPath in connection.proxy" });
     });
 });
 

@@ -45,11 +45,11 @@ describe("host preview", () => {
     });
     it("logs in as the command provider would: port 22 and root by default, through the bastion with its own pin", () => {
         assert.deepEqual(lookTarget({ host: "mx1", hostKey: "ssh-ed25519 AAAA", privateKey: "k" }, false), {
-            host: "mx1", port: 22, user: "root", privateKey: "k", privateKeyPassword: undefined, password: undefined, hostKey: "ssh-ed25519 AAAA",
+            host: "mx1", port: 22, user: "root", privateKey: "k", privateKeyPassword: undefined, password: undefined, agent: undefined, hostKey: "ssh-ed25519 AAAA",
             insecureIgnoreHostKey: false, timeoutSeconds: 10,
         });
         const t = lookTarget({ host: "10.0.0.5", port: 2222, user: "deploy", hostKey: "h", privateKey: "k", proxy: { host: "bastion", hostKey: "b", privateKey: "k2", user: "jump" } }, false);
-        assert.deepEqual(t.proxy, { host: "bastion", port: 22, user: "jump", privateKey: "k2", privateKeyPassword: undefined, password: undefined, hostKey: "b", insecureIgnoreHostKey: false });
+        assert.deepEqual(t.proxy, { host: "bastion", port: 22, user: "jump", privateKey: "k2", privateKeyPassword: undefined, password: undefined, agent: undefined, hostKey: "b", insecureIgnoreHostKey: false });
         assert.deepEqual([t.host, t.port, t.user], ["10.0.0.5", 2222, "deploy"]);
     });
 });

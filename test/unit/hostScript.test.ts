@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { resolveHosts } from "../../components/args";
 import { decodeHostResult } from "../../components/hostResult";
-import { hostCommand, hostScript, remoteScriptPath } from "../../components/hostScript";
+import { hostCommand, hostScript, lookCommand, remoteScriptPath, SCRIPT_DEFAULTS, SEND_SCRIPT } from "../../components/hostScript";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 
@@ -22,15 +22,31 @@ function runLine(shell: string[], line: string, stdin: string) {
     return spawnSync(shell[0], [...shell.slice(1), "-c", line], { input: stdin, encoding: "utf8" });
 }
 
-/** Run a command line in a login's home (`home`), where the copy of the script is `script` (undefined: not there). */
-function runInHome(shell: string[], line: string, script: string | undefined) {
+/** Every file under `dir` with its bytes (what a run left there). */
+function tree(dir: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) for (const [k, v] of Object.entries(tree(p))) out[path.join(e.name, k)] = v;
+        else out[e.name] = fs.readFileSync(p, "latin1");
+    }
+    return out;
+}
+
+/**
+ * Run a command line in a login's home (`home`), where the copy of the
+ * script is `script` (undefined: not there), with `stdin` on the session.
+ * `after`: every file of the home after the run.
+ */
+function runInHome(shell: string[], line: string, script: string | undefined, stdin = "") {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-home-"));
     try {
         if (script !== undefined) {
             fs.mkdirSync(path.join(home, ".smtp-port"));
             fs.writeFileSync(path.join(home, remoteScriptPath()), script, { mode: 0o644 });
         }
-        return spawnSync(shell[0], [...shell.slice(1), "-c", line], { cwd: home, input: "", encoding: "utf8" });
+        const r = spawnSync(shell[0], [...shell.slice(1), "-c", line], { cwd: home, input: stdin, encoding: "utf8" });
+        return { ...r, after: tree(home) };
     } finally {
         fs.rmSync(home, { recursive: true, force: true });
     }
@@ -39,31 +55,49 @@ function runInHome(shell: string[], line: string, script: string | undefined) {
 describe("host script command lines", () => {
     const digest = hostScript().digest;
 
-    it("passes every setting, so the script's defaults decide nothing", () => {
+    it("passes only what differs from the script's defaults, the host label and the change token always", () => {
         assert.equal(hostCommand("apply", host(), { reportFailure: false, change: "3" }),
-            "sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart '' " +
-            "--state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --verify-address auto --require-old-port-closed yes --host-label mx1 " +
-            `--report-failure no --change 3 # smtp-port.sh ${digest}`);
+            `sh -s -- apply --port 17 --host-label mx1 --change 3 # smtp-port.sh ${digest}`);
         assert.equal(hostCommand("revert", host({ sudo: true }), { reportFailure: false }),
-            `sudo -n sh -s -- revert --file /etc/services --restart '' --state-dir /var/lib/smtp-port --mta auto --host-label mx1 --report-failure no # smtp-port.sh ${digest}`);
+            `sudo -n sh -s -- revert --host-label mx1 # smtp-port.sh ${digest}`);
         assert.equal(hostCommand("preview", host(), { reportFailure: true, digest: false }),
-            "sh -s -- preview --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart '' " +
-            "--state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --verify-address auto --require-old-port-closed yes --host-label mx1 --report-failure yes",
+            "sh -s -- preview --port 17 --host-label mx1 --report-failure yes",
             "a look reports a failed preview as a result; one that dies fails with its stderr");
+    });
+
+    it("passes every setting that is not the script's default, each as the script spells it", () => {
+        const h = host({
+            servicesFile: "/srv/etc/services", restartCommand: "rc-service postfix restart", stateDir: "/root/smtp-port-state", mta: "postfix",
+            verifyAddress: "::1", requireOldPortClosed: false,
+        });
+        const other = resolveHosts({
+            port: 2525, service: "submission", protocol: "udp", aliases: ["a", "b"], conflicts: "fail", verifyOnHost: false, verifyTimeout: 7,
+            hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY } }],
+        })[0];
+        assert.equal(hostCommand("preview", h, { reportFailure: true, digest: false }),
+            "sh -s -- preview --port 17 --file /srv/etc/services --restart 'rc-service postfix restart' --state-dir /root/smtp-port-state --mta postfix " +
+            "--verify-address ::1 --require-old-port-closed no --host-label mx1 --report-failure yes");
+        assert.equal(hostCommand("apply", other, { reportFailure: false, digest: false }),
+            "sh -s -- apply --port 2525 --service submission --protocol udp --aliases 'a b' --conflicts fail --verify no --verify-timeout 7 --host-label mx1");
+        assert.equal(hostCommand("revert", h, { reportFailure: false, digest: false }),
+            "sh -s -- revert --file /srv/etc/services --restart 'rc-service postfix restart' --state-dir /root/smtp-port-state --mta postfix --host-label mx1");
+        // A value equal to a default by accident of spelling is still the default: a number and its string.
+        assert.equal(SCRIPT_DEFAULTS["--verify-timeout"], "20");
+        assert.doesNotMatch(hostCommand("apply", host(), { reportFailure: false }), /--verify-timeout/);
     });
 
     it("names the copy of the script by its digest, relative to the login's home", () => {
         assert.equal(remoteScriptPath(), `.smtp-port/smtp-port-${digest}.sh`);
         const line = hostCommand("revert", host({ sudo: true }), { reportFailure: false, scriptFile: remoteScriptPath() });
-        assert.ok(line.startsWith(`if [ -f .smtp-port/smtp-port-${digest}.sh ]; then sudo -n sh -s -- revert --file /etc/services `), line);
-        assert.ok(line.includes(` --report-failure no < .smtp-port/smtp-port-${digest}.sh; else `), "the login's shell opens the copy: sudo's root never reads the login's home");
+        assert.ok(line.startsWith(`f=.smtp-port/smtp-port-${digest}.sh; if [ -f "$f" ]; then sudo -n sh -s -- revert --host-label mx1 < "$f"; else `),
+            `${line}: the login's shell opens the copy: sudo's root never reads the login's home`);
         assert.doesNotMatch(line, /# smtp-port\.sh/, "the digest is in the path already");
     });
 
     it("passes the address to verify on the host, `auto` (the MTA adapter finds it) by default", () => {
-        assert.match(hostCommand("apply", host({ verifyAddress: "::1" }), { reportFailure: false }), / --verify-timeout 20 --verify-address ::1 --require-old-port-closed /);
+        assert.match(hostCommand("apply", host({ verifyAddress: "::1" }), { reportFailure: false }), / --port 17 --verify-address ::1 --host-label /);
         assert.match(hostCommand("preview", host({ verifyAddress: "203.0.113.7" }), { reportFailure: false }), / --verify-address 203\.0\.113\.7 /);
-        assert.match(hostCommand("apply", host(), { reportFailure: false }), / --verify-address auto /);
+        assert.doesNotMatch(hostCommand("apply", host(), { reportFailure: false }), /--verify-address/, "auto is the script's default");
         assert.doesNotMatch(hostCommand("revert", host({ verifyAddress: "::1" }), { reportFailure: false }), /--verify-address/, "a revert verifies nothing");
     });
 
@@ -91,7 +125,7 @@ describe("host script command lines", () => {
             const line = hostCommand("apply", host({ servicesFile: "/etc/my services" }), { reportFailure: false, scriptFile: remoteScriptPath() });
             const r = runInHome(shell, line, `printf '%s|' "$@"; echo; echo on stderr >&2; exit 4\n`);
             assert.equal(r.status, 4, "the script's exit status is the step's");
-            assert.match(r.stdout, /^apply\|--port\|17\|--file\|\/etc\/my services\|--service\|smtp\|/);
+            assert.equal(r.stdout, "apply|--port|17|--file|/etc/my services|--host-label|mx1|\n");
             assert.equal(r.stderr, "on stderr\n");
         });
 
@@ -123,6 +157,38 @@ describe("host script command lines", () => {
             assert.equal((decodeHostResult("mx1", "apply", r.stdout) as { reason: string }).reason, "the host script exited with 5 before reporting");
         });
     }
+
+    for (const [name, shell] of SHELLS) {
+        const script = hostScript().text;
+        const look = lookCommand(host({ servicesFile: "/etc/my services", sudo: false }), remoteScriptPath());
+        // A stand-in reads its arguments; the real script is used where its digest matters.
+        const echo = `printf 'preview:%s|' "$@"; echo\n`;
+
+        it(`the look runs the host's copy when it is this version, and asks for nothing on stdin (${name})`, () => {
+            const r = runInHome(shell, look, script, echo);
+            assert.equal(r.status, 0, r.stderr);
+            // The real script ran (it reports the missing services file), not the stdin.
+            assert.doesNotMatch(r.stdout, new RegExp(SEND_SCRIPT));
+            assert.equal(decodeHostResult("mx1", "preview", r.stdout).status, "failed");
+            assert.match((decodeHostResult("mx1", "preview", r.stdout) as { reason: string }).reason, /\/etc\/my services does not exist/);
+            assert.deepEqual(Object.keys(r.after), [remoteScriptPath()], "a look writes nothing");
+        });
+
+        it(`the look asks for the script on stdin when the host has no copy, or another version (${name})`, () => {
+            for (const copy of [undefined, `${script}\n# edited\n`, script.slice(0, 1000)]) {
+                const r = runInHome(shell, look, copy, echo);
+                assert.equal(r.status, 0, r.stderr);
+                assert.equal(r.stdout, `${SEND_SCRIPT}\npreview:preview|preview:--port|preview:17|preview:--file|preview:/etc/my services|preview:--host-label|preview:mx1|preview:--report-failure|preview:yes|\n`);
+                assert.deepEqual(r.after, copy === undefined ? {} : { [remoteScriptPath()]: copy }, "a look writes nothing, not even a missing copy");
+            }
+        });
+    }
+
+    it("the look runs the copy under sudo as the reconcile does: the login's shell opens it", () => {
+        const look = lookCommand(host({ sudo: true }), remoteScriptPath());
+        assert.equal(look, `f=${remoteScriptPath()}; if [ -f "$f" ] && [ "$(sha256sum < "$f" 2>/dev/null | cut -c1-12)" = ${digest} ]; ` +
+            `then sudo -n sh -s -- preview --port 17 --host-label mx1 --report-failure yes < "$f"; else echo '${SEND_SCRIPT}'; sudo -n sh -s -- preview --port 17 --host-label mx1 --report-failure yes; fi`);
+    });
 
     it("has a shell to run the fallback under", () => {
         assert.ok(SHELLS.some(([n]) => n === "dash"), `shells found: ${SHELLS.map(([n]) => n).join(", ")}`);

@@ -89,16 +89,18 @@ describe("SmtpPort (mocked engine)", () => {
         const mx1 = mine.find(r => r.name === "fleet4-mx1-reconcile")!.inputs;
         const file = `.smtp-port/smtp-port-${hostScript().digest}.sh`;
         const urn = "urn:pulumi:unit::smtp-port::smtp-port:index:SmtpPort$command:remote:CopyToRemote::fleet4-mx1-script";
-        const message = `smtp-port: mx1: ~/${file} is missing on the host (removed after smtp-port copied it); copy it again with: pulumi up --replace '${urn}'`;
-        const missing = (then: string) => `else printf '%s\\n' ${shellQuote(message)} >&2; ${then}; fi`;
+        // The path once ($f, printed by %s): the lines are kept in the state four times per host.
+        const message = `smtp-port: mx1: ~/%s is missing on the host (removed after smtp-port copied it); copy it again with: pulumi up --replace '${urn}'\\n`;
+        const missing = (then: string) => `else printf ${shellQuote(message)} "$f" >&2; ${then}; fi`;
+        // Only what differs from the script's defaults (SCRIPT_DEFAULTS, held to the script by test/host/defaults.test.ts).
         assert.equal(mx1.create,
-            `if [ -f ${file} ]; then sh -s -- apply --port 17 --file /etc/services --service smtp --protocol tcp --aliases mail --conflicts comment --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --verify yes --verify-timeout 20 --verify-address auto --require-old-port-closed yes --host-label mx1 --report-failure no < ${file}; ${missing("exit 3")}`);
+            `f=${file}; if [ -f "$f" ]; then sh -s -- apply --port 17 --restart 'systemctl restart postfix' --host-label mx1 < "$f"; ${missing("exit 3")}`);
         assert.equal(mx1.delete,
-            `if [ -f ${file} ]; then sh -s -- revert --file /etc/services --restart 'systemctl restart postfix' --state-dir /var/lib/smtp-port --mta auto --host-label mx1 --report-failure no < ${file}; ${missing("exit 3")}`);
+            `f=${file}; if [ -f "$f" ]; then sh -s -- revert --restart 'systemctl restart postfix' --host-label mx1 < "$f"; ${missing("exit 3")}`);
         assert.equal(mx1.addPreviousOutputInEnv, false);
         assert.equal(mx1.environment, undefined, "no environment: it needs AcceptEnv on the server");
         const mx2 = mine.find(r => r.name === "fleet4-mx2-reconcile")!.inputs;
-        assert.match(mx2.create, /^if \[ -f \S+ \]; then sudo -n sh -s -- apply --port 2525 /, "per-host port and sudo");
+        assert.match(mx2.create, /^f=\S+; if \[ -f "\$f" \]; then sudo -n sh -s -- apply --port 2525 /, "per-host port and sudo");
         const check = mine.find(r => r.name === "fleet4-check")!.inputs;
         assert.equal(check.create, "node components/listener/listener-check.js --timeout-ms 5000 --attempts 10 --delay-ms 1000");
         const lines = String(check.stdin).trim().split("\n").map(l => JSON.parse(l));
@@ -154,8 +156,8 @@ describe("SmtpPort (mocked engine)", () => {
         const { mine } = await build("fleet10", args);
         const c1: string = mine.find(r => r.name === "fleet10-mx1-reconcile")!.inputs.create;
         const c2: string = mine.find(r => r.name === "fleet10-mx2-reconcile")!.inputs.create;
-        assert.match(c1, / --mta postfix --verify no --verify-timeout 20 --verify-address auto --require-old-port-closed no --host-label mx1 /);
-        assert.match(c2, / --mta none --verify no --verify-timeout 20 --verify-address ::1 --require-old-port-closed yes --host-label mx2 /);
+        assert.match(c1, / --mta postfix --verify no --require-old-port-closed no --host-label mx1 /);
+        assert.match(c2, / --mta none --verify no --verify-address ::1 --host-label mx2 /, "the defaults (verify-timeout 20, require-old-port-closed yes) are the script's own");
         const lines = String(mine.find(r => r.name === "fleet10-check")!.inputs.stdin).trim().split("\n").map(l => JSON.parse(l));
         assert.deepEqual(lines.map(l => [l.name, l.oldPort]), [["mx1", null], ["mx2", 25]]);
     });
@@ -334,10 +336,11 @@ describe("SmtpPort (mocked engine)", () => {
             const { get } = await budgetFleet("budget2");
             const create: string = get("mx1-reconcile").inputs.create;
             const file = `.smtp-port/smtp-port-${hostScript().digest}.sh`;
-            assert.ok(create.includes(` --change ${/--change (\S+)/.exec(create)![1]} < ${file} || printf '{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"/etc/services","reason":"the host script exited with %s before reporting","rolled_back":false}\\n' "$?"; else `), create);
-            assert.match(create, /; else printf '%s\\n' 'smtp-port: mx1: ~\/\S+ is missing on the host .*>&2; printf '\{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"\/etc\/services","reason":"smtp-port: mx1: ~\/\S+ is missing on the host /, "a missing copy is a failed host too");
-            assert.match(create, / --report-failure yes --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z < \S+ \|\| /, "the next change, marked with this attempt");
-            assert.match(get("mx3-reconcile").inputs.create, / --change 2 < \S+ \|\| printf /, "a host that is right keeps its change number: no update");
+            assert.ok(create.startsWith(`f=${file}; `), create);
+            assert.ok(create.includes(` --change ${/--change (\S+)/.exec(create)![1]} < "$f" || printf '{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"/etc/services","reason":"the host script exited with %s before reporting","rolled_back":false}\\n' "$?"; else `), create);
+            assert.match(create, /; else printf 'smtp-port: mx1: ~\/%s is missing on the host .*' "\$f" >&2; printf '\{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"\/etc\/services","reason":"smtp-port: mx1: ~\/%s is missing on the host .*' "\$f"; fi$/, "a missing copy is a failed host too");
+            assert.match(create, / --report-failure yes --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z < "\$f" \|\| /, "the next change, marked with this attempt");
+            assert.match(get("mx3-reconcile").inputs.create, / --change 2 < "\$f" \|\| printf /, "a host that is right keeps its change number: no update");
             assert.match(get("wave1-check").inputs.create, / --soft yes$/);
         });
 
