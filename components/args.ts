@@ -109,7 +109,7 @@ export interface SmtpPortArgs {
     conflicts?: ConflictPolicy;
     /** Services file on every host. Default `"/etc/services"`. */
     servicesFile?: string;
-    /** Restart command on every host. Default: none (the file is changed, nothing is restarted). */
+    /** Restart command on every host. Default: none given: the host script restarts the mail server it found with that server's own command (systemctl, service, or `postfix stop; postfix start`); with `mta: "none"` nothing is restarted. */
     restartCommand?: string;
     /** Run the host script through `sudo -n` on every host. Default `false`. */
     sudo?: boolean;
@@ -164,7 +164,7 @@ export const defaults = {
     conflicts: "comment" as ConflictPolicy,
     servicesFile: "/etc/services",
     stateDir: "/var/lib/smtp-port",
-    /** No restart command: the file is changed, nothing is restarted. */
+    /** None given: the script restarts the mail server it found its own way (none for `mta: "none"`). */
     restartCommand: null as string | null,
     sudo: false,
     mta: "auto" as MailServer,
@@ -199,7 +199,7 @@ export interface ResolvedHost {
     aliases: string[];
     /** What to do with other entries on the target port. */
     conflicts: ConflictPolicy;
-    /** null: nothing is restarted. */
+    /** null: the script's own restart for the mail server it found (none for `mta: "none"`). */
     restartCommand: string | null;
     /** The host script runs through `sudo -n`. */
     sudo: boolean;
