@@ -117,8 +117,8 @@ describe("end to end: hosts from an Ansible inventory and a hashed known_hosts f
         await must(["config", "set", "smtp-port:knownHosts", rel("known_hosts")]);
         const r = await must(["preview", "--diff"]);
         for (const h of HOSTS) assert.match(r.stdout, new RegExp(`smtp-${h}-reconcile`), `${h} in preview`);
-        assert.match(r.stdout, /create\s*:\s*"if \[ -f \.smtp-port\/smtp-port-[0-9a-f]{12}\.sh \]; then sh -s -- apply --port 17 --file \/etc\/services/);
-        assert.match(r.stdout, /create\s*:\s*"if \[ -f \.smtp-port\/smtp-port-[0-9a-f]{12}\.sh \]; then sh -s -- apply --port 2526 --file \/etc\/services/);
+        assert.match(r.stdout, /create\s*:\s*"f=\.smtp-port\/smtp-port-[0-9a-f]{12}\.sh; if \[ -f \\?"\$f\\?" \]; then sh -s -- apply --port 17 --host-label mx1 /);
+        assert.match(r.stdout, /create\s*:\s*"f=\.smtp-port\/smtp-port-[0-9a-f]{12}\.sh; if \[ -f \\?"\$f\\?" \]; then sh -s -- apply --port 2526 --host-label mx2 /);
         // The look at each host used the pinned key (a host it could not look at is a warning naming it).
         assert.doesNotMatch(r.stdout + r.stderr, /could not look at the host/);
         for (const h of HOSTS) assert.ok(r.stderr.includes(`${h}: /etc/services\n`), `${h}'s diff read from the host:\n${r.stderr}`);
