@@ -3,7 +3,7 @@
 // host's credentials (per-host hostSecrets over the fleet-wide ones).
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { booleanFromConfig, fleetFromConfig, HostConfig, wholeNumberFromConfig } from "../../components/stackConfig";
+import { booleanFromConfig, fleetFromConfig, FleetSecrets, HostConfig, wholeNumberFromConfig } from "../../components/stackConfig";
 import { isSecret, valueOf } from "./mocks";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
@@ -53,7 +53,7 @@ describe("stack config to the component's arguments (fleetFromConfig)", () => {
         assert.equal((plain.hosts[0].connection as any).privateKey, privateKey, "without hostSecrets, the fleet's Output itself");
         assert.equal((plain.hosts[0].connection as any).password, undefined);
 
-        const perHost = pulumi.secret({ mx1: { privateKey: "mx1-key" }, mx2: { password: "mx2-pw" } });
+        const perHost: FleetSecrets["perHost"] = pulumi.secret<Record<string, { privateKey?: string; password?: string }>>({ mx1: { privateKey: "mx1-key" }, mx2: { password: "mx2-pw" } });
         const args = fleetFromConfig({ port: 17, hosts: [{ name: "mx1", host: "a" }, { name: "mx2", host: "b" }, { name: "mx3", host: "c" }] },
             { privateKey, password: pulumi.secret("fleet-pw"), perHost });
         const got = await Promise.all(args.hosts.map(async h => {
@@ -68,7 +68,7 @@ describe("stack config to the component's arguments (fleetFromConfig)", () => {
         const none = fleetFromConfig({ port: 17, hosts: [{ name: "mx9", host: "z" }] }, { perHost });
         assert.equal(await valueOf((none.hosts[0].connection as any).privateKey), undefined, "no per-host entry and no fleet-wide key");
         // Secret even when hostSecrets reached it as a plain Output: a credential never leaves in plain text.
-        const plainMap = fleetFromConfig({ port: 17, hosts: [{ name: "mx1", host: "a" }] }, { perHost: pulumi.output({ mx1: { privateKey: "k1" } }) });
+        const plainMap = fleetFromConfig({ port: 17, hosts: [{ name: "mx1", host: "a" }] }, { perHost: pulumi.output<Record<string, { privateKey?: string }>>({ mx1: { privateKey: "k1" } }) });
         const c = plainMap.hosts[0].connection as any;
         assert.equal(await valueOf(c.privateKey), "k1");
         assert.equal(await isSecret(c.privateKey), true);
