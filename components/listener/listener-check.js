@@ -432,12 +432,20 @@ async function main(argv, io) {
 }
 
 /**
+ * Everything readable from a file descriptor, as text (stdin: 0).
+ * @param {number} fd
+ */
+function readAll(fd) {
+    return require("fs").readFileSync(fd, "utf8");
+}
+
+/**
  * The command line: main on this process, each write flushed before the
  * next and before exiting. The process and stdin are parameters for tests.
  * @param {Pick<NodeJS.Process, "argv" | "stdout" | "stderr" | "exit">} proc
  * @param {() => string} readStdin
  */
-function cli(proc = process, readStdin = () => require("fs").readFileSync(0, "utf8")) {
+function cli(proc = process, readStdin = () => readAll(0)) {
     let flushed = Promise.resolve();
     /** @param {NodeJS.WritableStream} stream */
     const writer = stream => (/** @type {string} */ text) => {
@@ -448,7 +456,7 @@ function cli(proc = process, readStdin = () => require("fs").readFileSync(0, "ut
 }
 
 module.exports = {
-    checkListener, probeOnce, parseArgs, parseTargets, isGreeting, BANNER_MAX, main, cli,
+    checkListener, probeOnce, parseArgs, parseTargets, isGreeting, BANNER_MAX, main, cli, readAll,
     connectAddress, endpoint, greetingProbe, tlsAnswerProbe, socketErrorProbe, quoteRead, explain, clientHello,
 };
 

@@ -502,3 +502,24 @@ describe("listener check: cli() on a process", function () {
         assert.deepEqual(bad.events, [`err ${JSON.stringify(`listener-check: --attempts must be a whole number of at least 1, got "0"\n`)}`, "err flushed", "exit 2"]);
     });
 });
+
+describe("listener check: reading stdin", () => {
+    it("readAll gives everything on a descriptor as text", () => {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const fs = require("fs"), os = require("os"), path = require("path");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "listener-stdin-"));
+        try {
+            const file = path.join(dir, "in");
+            const text = `{"name":"mx1","host":"h","port":25,"oldPort":null}\n{"name":"mx2","host":"ü","port":26,"oldPort":25}\n`;
+            fs.writeFileSync(file, text);
+            const fd = fs.openSync(file, "r");
+            try {
+                assert.equal(lc.readAll(fd), text);
+            } finally {
+                fs.closeSync(fd);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
