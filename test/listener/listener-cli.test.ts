@@ -337,14 +337,17 @@ describe("listener check: checkListener's counting, timing and the old port", fu
         const port = await closedPort();
         const one = await lc.checkListener({ host: "127.0.0.1", port, name: "mx1", attempts: 1, delayMs: 0 });
         assert.equal(one.attempts, 1);
-        assert.match(one.message, /connection refused after 1 attempt in 0\.\d s;/);
+        assert.match(one.message, /connection refused after 1 attempt in \d+\.\d s;/);
         const t0 = Date.now();
         const three = await lc.checkListener({ host: "127.0.0.1", port, attempts: 3, delayMs: 100 });
         const took = Date.now() - t0;
         assert.equal(three.attempts, 3);
         assert.ok(three.elapsedMs >= 200 && three.elapsedMs <= took, `elapsedMs ${three.elapsedMs}, took ${took}`);
         assert.ok(took < 1500, `took ${took} ms`);
-        assert.match(three.message, new RegExp(`^listener check failed for \\(127\\.0\\.0\\.1:${port}\\): connection refused after 3 attempts in 0\\.[2-9] s;`));
+        const m = new RegExp(`^listener check failed for \\(127\\.0\\.0\\.1:${port}\\): connection refused after 3 attempts in (\\d+\\.\\d) s;`).exec(three.message);
+        assert.ok(m, three.message);
+        const secs = Number(m[1]);
+        assert.ok(secs >= 0.2 && secs <= took / 1000 + 0.1, `${secs} s, took ${took} ms`);
         assert.deepEqual(Object.keys(three), ["ok", "host", "port", "banner", "attempts", "elapsedMs", "seen", "message"]);
         assert.equal(three.banner, null);
     });
@@ -448,10 +451,10 @@ describe("listener check: checkListener's counting, timing and the old port", fu
         assert.equal(q.seen, "accepted, sent nothing, and hung up on a TLS ClientHello");
         const n = await server(() => undefined);
         const t0 = Date.now();
-        const z = await lc.checkListener({ host: "127.0.0.1", port: n.port, attempts: 1, timeoutMs: 300 });
-        assert.equal(z.seen, "timeout (connected, but no greeting within 300 ms)");
+        const z = await lc.checkListener({ host: "127.0.0.1", port: n.port, attempts: 1, timeoutMs: 200 });
+        assert.equal(z.seen, "timeout (connected, but no greeting within 200 ms)");
         const took = Date.now() - t0;
-        assert.ok(took >= 550 && took < 1500, `the greeting wait, then as long again (not TLS_WAIT_MAX_MS, 2 s) for an answer to the hello: ${took} ms`);
+        assert.ok(took >= 350 && took < 1800, `the greeting wait, then as long again (not TLS_WAIT_MAX_MS, 2 s) for an answer to the hello: ${took} ms`);
     });
 });
 
