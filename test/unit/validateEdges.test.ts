@@ -160,6 +160,17 @@ describe("validate: field by field", () => {
         assert.deepEqual(hostProblems({ verifyAddress: 5 }), [`host "mx1": [verifyAddress] must be auto, a host name or an address (IPv6 may be in brackets), got 5`]);
     });
 
+    it("every fleet-wide and per-host boolean is named when it is not one", () => {
+        for (const field of ["sudo", "verifyOnHost", "requireOldPortClosed", "previewHosts", "failOnDrift"]) {
+            assert.deepEqual(problems({ [field]: "yes" }), [`[${field}] must be true or false, got "yes"`], field);
+            assert.deepEqual(problems({ [field]: false }), [], field);
+        }
+        for (const field of ["sudo", "requireOldPortClosed", "insecureIgnoreHostKey"]) {
+            assert.deepEqual(hostProblems({ [field]: 1 }), [`host "mx1": [${field}] must be true or false, got 1`], field);
+            assert.deepEqual(hostProblems({ [field]: false }), [], field);
+        }
+    });
+
     it("portProblem: 1 to 65535, whole numbers only", () => {
         assert.deepEqual([1, 65535, 25].map(portProblem), [undefined, undefined, undefined]);
         assert.equal(portProblem(0), "must be an integer from 1 to 65535, got 0");
