@@ -163,7 +163,7 @@ export function rolloutDecision(component: string, budget: number, wave: number,
     list("changed", by("changed").map(o => o.name));
     list("already right", by("already right").map(o => o.name));
     for (const s of ["rolled back", "failed", "unreachable"] as HostStatus[]) {
-        for (const o of by(s)) lines.push(`  ${s}: ${o.name}: ${o.detail ?? ""}`.trimEnd());
+        for (const o of by(s)) lines.push(`  ${s}: ${o.name}${o.detail ? `: ${o.detail}` : ""}`);
     }
     list("untouched", untouched);
     return { stop, text: lines.join("\n") };

@@ -394,34 +394,70 @@ async function checkTarget(t, opts) {
 }
 
 /**
- * One JSON line per result on stdout; unless soft, every failure's
- * message on stderr and exit 1.
- * @param {CheckLine[]} results @param {boolean} soft
+ * @typedef {object} CliIo
+ * @property {() => string} readStdin  all of stdin; read only once the arguments are good
+ * @property {(text: string) => void} out  write to stdout
+ * @property {(text: string) => void} err  write to stderr
  */
-function report(results, soft) {
-    const failed = results.filter(r => !r.ok);
-    process.stdout.write(results.map(r => JSON.stringify(r) + "\n").join(""), () => {
-        if (failed.length > 0 && !soft) process.stderr.write(failed.map(r => r.message + "\n").join(""), () => process.exit(1));
-        else process.exit(0);
-    });
-}
 
-async function cli() {
+/**
+ * The command: the arguments after the script's name, stdin and the
+ * outputs given, so it runs in-process as well as from the command line.
+ * One JSON line per result on `out`; unless soft, every failure's message
+ * on `err`, after them.
+ * @param {string[]} argv
+ * @param {CliIo} io
+ * @returns {Promise<number>} the exit code: 0 every host passed (or soft), 1 a host failed, 2 bad arguments or a bad stdin line
+ */
+async function main(argv, io) {
     /** @type {WaveTarget[]} */
-    let targets = [];
+    let targets;
     /** @type {ReturnType<typeof parseArgs>} */
     let args;
     try {
-        args = parseArgs(process.argv.slice(2));
-        targets = parseTargets(require("fs").readFileSync(0, "utf8"));
+        args = parseArgs(argv);
+        targets = parseTargets(io.readStdin());
     } catch (e) {
-        process.stderr.write(`listener-check: ${/** @type {Error} */ (e).message}\n`);
-        process.exit(2);
+        io.err(`listener-check: ${/** @type {Error} */ (e).message}\n`);
+        return 2;
     }
-    const { opts, soft } = args;
-    report(await Promise.all(targets.map(t => checkTarget(t, opts))), soft);
+    const results = await Promise.all(targets.map(t => checkTarget(t, args.opts)));
+    io.out(results.map(r => JSON.stringify(r) + "\n").join(""));
+    const failed = results.filter(r => !r.ok);
+    if (failed.length > 0 && !args.soft) {
+        io.err(failed.map(r => r.message + "\n").join(""));
+        return 1;
+    }
+    return 0;
 }
 
-module.exports = { checkListener, probeOnce, parseArgs, parseTargets, isGreeting, BANNER_MAX };
+/**
+ * Everything readable from a file descriptor, as text (stdin: 0).
+ * @param {number} fd
+ */
+function readAll(fd) {
+    return require("fs").readFileSync(fd, "utf8");
+}
+
+/**
+ * The command line: main on this process, each write flushed before the
+ * next and before exiting. The process and stdin are parameters for tests.
+ * @param {Pick<NodeJS.Process, "argv" | "stdout" | "stderr" | "exit">} proc
+ * @param {() => string} readStdin
+ */
+function cli(proc = process, readStdin = () => readAll(0)) {
+    let flushed = Promise.resolve();
+    /** @param {NodeJS.WritableStream} stream */
+    const writer = stream => (/** @type {string} */ text) => {
+        flushed = flushed.then(() => new Promise(res => { stream.write(text, () => res(undefined)); }));
+    };
+    return main(proc.argv.slice(2), { readStdin, out: writer(proc.stdout), err: writer(proc.stderr) })
+        .then(code => flushed.then(() => proc.exit(code)));
+}
+
+module.exports = {
+    checkListener, probeOnce, parseArgs, parseTargets, isGreeting, BANNER_MAX, main, cli, readAll,
+    connectAddress, endpoint, greetingProbe, tlsAnswerProbe, socketErrorProbe, quoteRead, explain, clientHello,
+};
 
 if (require.main === module) cli();

@@ -1,8 +1,9 @@
 import { strict as assert } from "assert";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { invocation, lookKey, saveLooks, takeLooks } from "../../components/lookCache";
+import { cacheDir, invocation, lookKey, saveLooks, takeLooks } from "../../components/lookCache";
 
 const preview = { wouldChange: false, drift: false, change: "3", servicePort: 17, mtaPort: 17, diff: [], mtaDiff: [] };
 
@@ -56,5 +57,96 @@ describe("looks handed from the preview to the update of one `pulumi up`", () =>
         assert.ok(inv !== undefined, "/proc is there: the invocation must be known");
         assert.match(inv, /^\d+-\d+$/);
         assert.equal(inv.split("-")[0], grandparent);
+    });
+});
+
+describe("look hand-over: folder, file mode, age, a race, bad files", () => {
+    let dir: string;
+    const restore: (() => void)[] = [];
+    beforeEach(() => { dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "looks-test-")), "cache"); });
+    afterEach(() => {
+        while (restore.length > 0) restore.pop()!();
+        fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    });
+
+    it("the folder is smtp-port-<uid> in the temporary folder, smtp-port-user where there are no uids", () => {
+        assert.equal(cacheDir(), path.join(os.tmpdir(), `smtp-port-${process.getuid!()}`));
+        const getuid = process.getuid;
+        (process as any).getuid = undefined;
+        restore.push(() => { process.getuid = getuid; });
+        assert.equal(cacheDir(), path.join(os.tmpdir(), "smtp-port-user"));
+        // Without uids the folder's own owner is taken as ours: a private folder still works.
+        saveLooks("smtp", { mx1: { key: "k1", preview } }, "7-7", dir);
+        assert.deepEqual(takeLooks("smtp", "7-7", dir), { mx1: { key: "k1", preview } });
+    });
+
+    it("writes the hand-over readable by this user only, and no temporary file is left", () => {
+        saveLooks("smtp", { mx1: { key: "k1", preview } }, "1-1", dir);
+        const files = fs.readdirSync(dir);
+        assert.equal(files.length, 1);
+        assert.match(files[0], /^looks-1-1-[0-9a-f]{16}\.json$/);
+        assert.equal(fs.statSync(path.join(dir, files[0])).mode & 0o777, 0o600);
+    });
+
+    it("removes only hand-overs (looks-*) older than an hour, not newer ones, nor other files", () => {
+        const now = 1_700_000_000_000;
+        saveLooks("smtp", { mx1: { key: "k1", preview } }, "1-1", dir);
+        saveLooks("smtp", { mx1: { key: "k2", preview } }, "2-2", dir);
+        saveLooks("smtp", { mx1: { key: "k3", preview } }, "3-3", dir);
+        const [f1, f2, f3] = ["1-1", "2-2", "3-3"].map(inv => fs.readdirSync(dir).find(f => f.startsWith(`looks-${inv}-`))!);
+        const other = path.join(dir, "other.json");
+        fs.writeFileSync(other, "{}");
+        const age = (f: string, ms: number) => fs.utimesSync(f, (now - ms) / 1000, (now - ms) / 1000);
+        age(path.join(dir, f1), 3600_001);  // older than an hour: removed
+        age(path.join(dir, f2), 3600_000);  // exactly an hour: kept
+        age(path.join(dir, f3), 1000);      // fresh: kept
+        age(other, 10 * 3600_000);          // not a hand-over: kept
+        const dateNow = Date.now;
+        Date.now = () => now;
+        restore.push(() => { Date.now = dateNow; });
+        saveLooks("smtp", { mx1: { key: "k4", preview } }, "4-4", dir);
+        const left = fs.readdirSync(dir).sort();
+        assert.deepEqual(left, [f2, f3, fs.readdirSync(dir).find(f => f.startsWith("looks-4-4-"))!, "other.json"].sort());
+        assert.deepEqual(takeLooks("smtp", "2-2", dir), { mx1: { key: "k2", preview } });
+        assert.deepEqual(takeLooks("smtp", "3-3", dir), { mx1: { key: "k3", preview } });
+    });
+
+    it("still gives the looks when the file went away between reading and removing it", function () {
+        this.timeout(10_000);
+        saveLooks("smtp", { mx1: { key: "k1", preview } }, "1-1", dir);
+        const file = path.join(dir, fs.readdirSync(dir)[0]);
+        const text = fs.readFileSync(file, "utf8");
+        fs.rmSync(file);
+        // The hand-over as a FIFO whose writer removes it before writing: when
+        // the read ends (the writer closes), the file is gone, as when another
+        // run took it meanwhile.
+        execFileSync("mkfifo", ["-m", "600", file]);
+        const writer = spawn("sh", ["-c", 'exec 3>"$1"; rm "$1"; printf %s "$2" >&3; exec 3>&-', "sh", file, text], { stdio: "ignore" });
+        try {
+            assert.deepEqual(takeLooks("smtp", "1-1", dir), { mx1: { key: "k1", preview } });
+        } finally {
+            writer.kill();
+        }
+        assert.deepEqual(fs.readdirSync(dir), []);
+    });
+
+    it("a hand-over that is not an object gives no looks (and is removed)", () => {
+        for (const text of ["null", "5", `"x"`, "false", "{not json"]) {
+            saveLooks("smtp", { mx1: { key: "k1", preview } }, "1-1", dir);
+            const file = path.join(dir, fs.readdirSync(dir)[0]);
+            fs.writeFileSync(file, text);
+            assert.deepEqual(takeLooks("smtp", "1-1", dir), {}, text);
+            if (text !== "{not json") assert.deepEqual(fs.readdirSync(dir), [], text);
+            else fs.rmSync(file);
+        }
+    });
+
+    it("no hand-over without a folder of ours: a file in its place, or a missing folder", () => {
+        fs.mkdirSync(path.dirname(dir), { recursive: true });
+        fs.writeFileSync(dir, "not a folder");
+        saveLooks("smtp", { mx1: { key: "k1", preview } }, "1-1", dir);
+        assert.equal(fs.readFileSync(dir, "utf8"), "not a folder");
+        assert.deepEqual(takeLooks("smtp", "1-1", path.join(path.dirname(dir), "missing")), {});
+        assert.deepEqual(takeLooks("smtp", undefined, path.join(path.dirname(dir), "missing")), {});
     });
 });

@@ -1,0 +1,32 @@
+// hostScript.ts's words: several aliases reach the script as one argument,
+// and a missing copy's message says how to copy it again, with or without
+// the step's URN.
+import { strict as assert } from "assert";
+import { resolveHosts } from "../../components/args";
+import { hostCommand, hostScript, missingScriptMessage, remoteScriptPath } from "../../components/hostScript";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
+const host = (over: Record<string, unknown> = {}) =>
+    resolveHosts({ port: 17, aliases: ["mail", "mx-in"], hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY }, ...over }] })[0];
+
+describe("host script words", () => {
+    it("passes several aliases as one space-separated argument", () => {
+        const line = hostCommand("preview", host(), { reportFailure: true, digest: false });
+        assert.ok(line.includes(" --aliases 'mail mx-in' "), line);
+    });
+
+    it("a missing copy's message names the host, the path and how to copy it again", () => {
+        const h = host();
+        assert.equal(missingScriptMessage(h, ".smtp-port/smtp-port-abc.sh"),
+            "smtp-port: mx1: ~/.smtp-port/smtp-port-abc.sh is missing on the host (removed after smtp-port copied it); copy it again with: pulumi up --replace <URN of the host's -script step>");
+        assert.equal(missingScriptMessage(h, ".smtp-port/smtp-port-abc.sh", "pulumi up --replace urn:x"),
+            "smtp-port: mx1: ~/.smtp-port/smtp-port-abc.sh is missing on the host (removed after smtp-port copied it); copy it again with: pulumi up --replace urn:x");
+        assert.match(remoteScriptPath(), new RegExp(`^\\.smtp-port/smtp-port-${hostScript().digest}\\.sh$`));
+    });
+
+    it("the script is read as text once", () => {
+        assert.equal(typeof hostScript().text, "string");
+        assert.ok(hostScript().text.startsWith("#!/bin/sh\n"));
+        assert.equal(hostScript(), hostScript(), "read once");
+    });
+});
