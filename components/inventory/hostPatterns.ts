@@ -1,5 +1,6 @@
 // Inventory host names may carry a port and ranges (`mx[01:03]:2222`):
 // expanded as Ansible expands them, so one pattern gives the same hosts.
+
 const ASCII_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 // Ansible's parse_address (ansible/parsing/utils/addresses.py), with the

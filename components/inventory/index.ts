@@ -13,6 +13,7 @@
 // One module per step, in the order a host list is made; this index exports
 // what the module exported as one file. Types are exported as types, so that
 // a transpiler that sees one file at a time exports no name tsc would not.
+
 export { OpaqueValue, UnsafeString } from "./values";
 export type { Origin, VarValue, Vars } from "./values";
 export { pyLiteral } from "./pythonLiteral";

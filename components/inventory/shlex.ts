@@ -1,5 +1,6 @@
 // Ansible splits INI host lines with Python's shlex: split the same way here,
 // so quotes, backslashes and `#` comments mean what they mean to Ansible.
+
 /**
  * Python's `shlex.split(line, comments=True)` (POSIX mode), which Ansible
  * uses on INI host lines: quotes group, a backslash escapes, `#` starts a

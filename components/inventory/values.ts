@@ -1,5 +1,6 @@
 // The value types every reader and check of an inventory shares, so that a
 // problem can name where a value was written and show it as it was written.
+
 /** A value that smtp-port cannot read as Ansible would (a vaulted value, a Python list...). */
 export class OpaqueValue {
     constructor(readonly what: string) {}

@@ -1,5 +1,6 @@
 // The shape of a `smtp-port:hosts` entry, on its own so that the inventory
 // module can build entries without depending on the config reader.
+
 /** One host as written in stack config (`smtp-port:hosts`). No secrets here. */
 export interface HostConfig {
     name: string;

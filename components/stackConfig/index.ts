@@ -3,6 +3,7 @@
 // exports what the module exported as one file. Types are exported as
 // types, so that a transpiler that sees one file at a time exports no name
 // tsc would not.
+
 export { NAMESPACE, STACK_CONFIG } from "./keys";
 export type { ConfigKeySpec } from "./keys";
 export { HOST_FIELDS } from "./hostConfig";

@@ -1,5 +1,6 @@
 // Every stack config key declared once, so that Pulumi.yaml (held to it by
 // test/unit/stackConfig.test.ts), the reader and its hints cannot disagree.
+
 /** The stack program's config namespace (the project's name). */
 export const NAMESPACE = "smtp-port";
 

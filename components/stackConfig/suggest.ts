@@ -1,5 +1,6 @@
 // A misspelt key or field gets a "did you mean", so that a typo is fixed
 // at once instead of being ignored.
+
 /**
  * Edit distance with adjacent transpositions (optimal string alignment), so
  * that `prot` is one edit from `port`.
