@@ -1,4 +1,4 @@
-// inventory.ts at edges the fixture-based tests do not reach: Python
+// components/inventory/ at edges the fixture-based tests do not reach: Python
 // literal escapes and whitespace, unpadded ranges, IPv6 forms, an empty
 // host name, a group as its own child, a truncated known_hosts key, and
 // the ansible_ssh_port spelling.

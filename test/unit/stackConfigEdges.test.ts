@@ -1,4 +1,4 @@
-// stackConfig.ts's helpers at their edges: suggestions, config keys of
+// The helpers of components/stackConfig/ at their edges: suggestions, config keys of
 // argument paths, the secret-key lookup, inventory problems by file and
 // line, reserved keys, and inventory hosts' problems named where to fix them.
 import { strict as assert } from "assert";
