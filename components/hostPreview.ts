@@ -3,8 +3,9 @@
 // (components/lookSsh.ts) with the pinned host key. It runs the host's copy
 // of the script (the one the reconcile runs) when that copy is there with
 // this version's digest; only otherwise is the script (62 KB) sent, on the
-// session's stdin. Nothing is written on the host. The update run of a `pulumi up` takes the looks its preview took
-// (components/lookCache.ts) instead of looking again.
+// session's stdin. Nothing is written on the host. The update run of a
+// `pulumi up` takes the looks its preview took (components/lookCache.ts)
+// instead of looking again.
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedHost } from "./args";
 import type { ResolvedConnection } from "./connectionCheck";
