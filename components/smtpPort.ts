@@ -82,7 +82,7 @@ export class SmtpPort extends pulumi.ComponentResource {
         return pulumi.all(looks).apply(async all => {
             if (c.dryRun && c.previewHosts) {
                 const found: Record<string, CachedLook> = {};
-                for (const [n, l] of all) if (l.preview && l.key) found[n] = { key: l.key, preview: l.preview };
+                for (const [n, l] of all) if (l.preview && l.key) found[n] = { key: l.key, preview: l.preview, hasCopy: l.hasCopy === true };
                 saveLooks(name, found);
             }
             const drifted = all.filter(([, l]) => l.preview?.drift).map(([n]) => n);
