@@ -71,7 +71,10 @@ export class SmtpPort extends pulumi.ComponentResource {
         this.previews = this.reportLooks(name, c, made.map(m => m.look.apply(l => [m.name, l] as [string, Look])), fleet.failOnDrift);
         this.results = pulumi.all(results).apply(rs => Object.fromEntries(rs.map(r => [r.name, r])));
         this.summary = this.results.apply(rs => Object.values(rs).map(describe).join("\n"));
-        this.registerOutputs({ results: this.results, summary: this.summary, previews: this.previews });
+        // Only the summary goes to the state: the stack program exports the
+        // results (`hosts`), and the state, rewritten after every step,
+        // would otherwise keep them twice, with the looks (~0.9 KB per host).
+        this.registerOutputs({ summary: this.summary });
     }
 
     /**

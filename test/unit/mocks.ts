@@ -82,6 +82,14 @@ export async function copyOnlySsh(t: { host: string }, _stdin: unknown, command:
 }
 hostPreview.sshRunner.run = copyOnlySsh as typeof hostPreview.sshRunner.run;
 
+/** What each component registered as its outputs (the state keeps them), by URN. */
+export const registeredOutputs: Record<string, Record<string, unknown>> = {};
+const originalOutputs = MockMonitor.prototype.registerResourceOutputs;
+MockMonitor.prototype.registerResourceOutputs = function (req: any, callback: any) {
+    registeredOutputs[req.getUrn()] = req.getOutputs()?.toJavaScript() ?? {};
+    return originalOutputs.call(this, req, callback);
+};
+
 pulumi.runtime.setMocks({
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: any } {
         const rec = [...registrations].reverse().find(r => r.name === args.name && r.type === args.type);

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { applyOutputs, copies, failedApply, registrations, valueOf, SECRET_SIG } from "./mocks";
+import { applyOutputs, copies, failedApply, registeredOutputs, registrations, valueOf, SECRET_SIG } from "./mocks";
 import * as hostPreview from "../../components/hostPreview";
 // The component is imported after the mocks are set.
 import { SmtpPort, SmtpPortArgs, SmtpPortArgsError, hostScript, shellQuote } from "../../components";
@@ -63,6 +63,16 @@ describe("SmtpPort (mocked engine)", () => {
             assert.ok(rec.inputs.create.startsWith(`f=${remoteScriptPath()}; `), "it runs the copy, by a path named by the digest");
             assert.ok(!JSON.stringify(rec.raw).includes("set -eu"), "no script text in the reconcile's inputs");
         }
+    });
+
+    it("keeps only the summary as the component's outputs in the state (the program exports the results; the looks are not kept)", async () => {
+        const { c } = await build("fleet1o", fleet());
+        const urn = await valueOf(c.urn);
+        // Registered once every output resolved.
+        await new Promise(res => setTimeout(res, 50));
+        assert.deepEqual(Object.keys(registeredOutputs[urn]), ["summary"]);
+        assert.match(String(registeredOutputs[urn].summary), /^mx1: smtp 25 -> 17 \(changed/);
+        assert.equal(Object.keys(await valueOf(c.results)).length, 2, "the results are still the component's property");
     });
 
     it("parents every child to the component", async () => {
