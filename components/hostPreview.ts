@@ -36,8 +36,12 @@ export interface HostPreview {
     mtaDiff: string[];
 }
 
-/** A look at a host: what it found, or why there is nothing, and what it was taken with. */
-export type Look = { preview: HostPreview | null; error?: string; key?: string };
+/**
+ * A look at a host: what it found, or why there is nothing, and what it was
+ * taken with; `hasCopy`: the host had this script version's copy (the look
+ * ran it rather than being sent the script), so the update needs no copy.
+ */
+export type Look = { preview: HostPreview | null; error?: string; key?: string; hasCopy?: boolean };
 
 /** The preview of one host from the script's output; throws the script's reason when it failed. */
 export function previewOf(host: string, stdout: string): HostPreview {
@@ -89,10 +93,12 @@ export function lookAt(h: ResolvedHost, connection: pulumi.Output<ResolvedConnec
         // What the look depends on (no secrets): where it went and what it ran.
         const hop = (e: { host: string; port: number; user: string; hostKey?: string }) => ({ host: e.host, port: e.port, user: e.user, hostKey: e.hostKey });
         const key = lookKey({ ...hop(target), proxy: target.proxy ? hop(target.proxy) : null, command: cmd, script: script.digest });
-        if (handedOver && handedOver.key === key) return { preview: handedOver.preview, key };
+        if (handedOver && handedOver.key === key) return { preview: handedOver.preview, key, hasCopy: handedOver.hasCopy === true };
         try {
             // The script goes on stdin only when the host asks for it (no copy of this version yet).
-            return { preview: previewOf(h.name, await sshRunner.run(target, { onRequest: SEND_SCRIPT, text: script.text }, cmd)), key };
+            let sent = false;
+            const out = await sshRunner.run(target, { onRequest: SEND_SCRIPT, text: script.text, onSend: () => { sent = true; } }, cmd);
+            return { preview: previewOf(h.name, out), key, hasCopy: !sent };
         } catch (e) {
             return { preview: null, error: (e as Error).message };
         }

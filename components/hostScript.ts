@@ -8,7 +8,7 @@ import { defaults, ResolvedHost } from "./args";
 import { HOST_RESULT_SCHEMA } from "./hostResult";
 import { shellQuote, shellWords } from "./shell";
 
-/** The host script: copied to every host (`remoteScriptPath`), and sent on stdin by a look. */
+/** The host script: copied to every host (`remoteScriptPath`, `copyCommand`), and sent on stdin by a look when the host has no copy. */
 export const hostScriptPath = path.join(__dirname, "host", "smtp-port.sh");
 
 let cached: { text: string; digest: string } | undefined;
@@ -25,7 +25,7 @@ export function hostScript(): { text: string; digest: string } {
 
 /**
  * Where the reconcile finds the script on a host: relative to the login's
- * home, where both SFTP (the copy) and the command start, so it works for
+ * home, where every SSH command starts (the copy's too), so it works for
  * any login user, root or not, with or without sudo (the login's shell
  * opens the file; root never reads a user's home). The digest in the name
  * makes a new script a new path: the copy runs again, and so does every
@@ -56,8 +56,6 @@ export interface RunOptions {
      * login's home) instead of reading it from the session's stdin.
      */
     scriptFile?: string;
-    /** With `scriptFile`: how to copy it again, for the error a missing copy gives (e.g. `pulumi up --replace '<urn>'`). */
-    recopy?: string;
 }
 
 /** `yes`/`no`, as the script's flags spell a boolean. */
@@ -136,10 +134,10 @@ export function hostCommand(action: ScriptAction, h: ResolvedHost, o: RunOptions
         // The digest only marks the script version in Pulumi's diffs.
         return o.digest === false ? line : `${line} # smtp-port.sh ${hostScript().digest}`;
     }
-    // A copy someone removed: say so, and how to copy it again, rather
-    // than the shell's "cannot open". The path is named once ($f): the
-    // line is kept in the state four times per host.
-    const missing = missingScriptMessage(h, PATH_HERE, o.recopy);
+    // A copy someone removed (or that could not be made): say so, and how
+    // to copy it again, rather than the shell's "cannot open". The path is
+    // named once ($f): the line is kept in the state four times per host.
+    const missing = missingScriptMessage(h, PATH_HERE);
     const otherwise = soft
         ? `printf ${shellQuote(`${withPath(missing)}\\n`)} "$f" >&2; printf ${shellQuote(withPath(failedFormat(action, h, missing), false))} "$f"`
         : `printf ${shellQuote(`${withPath(missing)}\\n`)} "$f" >&2; exit 3`;
@@ -163,10 +161,26 @@ export function lookCommand(h: ResolvedHost, scriptFile: string): string {
         `then ${run} < "$f"; else echo ${shellQuote(SEND_SCRIPT)}; ${run}; fi`;
 }
 
+/**
+ * The copy's command line: nothing when the host has this version's copy
+ * (`scriptFile`, checked by digest); else it prints `SEND_SCRIPT`, reads
+ * the script from the session's stdin into a temporary file beside the
+ * copy, and renames it over the copy only once it is whole (its size, and
+ * its digest where `sha256sum` exists): a cut connection never leaves a
+ * truncated script for the reconcile to run. Writes nothing else.
+ */
+export function copyCommand(scriptFile: string): string {
+    const { text, digest } = hostScript();
+    const sum = (file: string) => `"$(sha256sum < "${file}" 2>/dev/null | cut -c1-12)"`;
+    const whole = `[ "$(wc -c < "$t" | tr -d ' ')" = ${Buffer.byteLength(text)} ] && { ! command -v sha256sum >/dev/null || [ ${sum("$t")} = "$d" ]; }`;
+    return `f=${shellQuote(scriptFile)}; d=${shellQuote(digest)}; if [ -f "$f" ] && [ ${sum("$f")} = "$d" ]; then :; ` +
+        `else echo ${shellQuote(SEND_SCRIPT)}; umask 077; mkdir -p "\${f%/*}"; t="$f.$$"; ` +
+        `if cat > "$t" && ${whole}; then mv -f "$t" "$f"; else rm -f "$t"; echo "the copy of the host script to ~/$f did not arrive whole" >&2; exit 1; fi; fi`;
+}
+
 /** What a run says when the copy of the script is not on the host (short: the command is kept in the state, twice). */
-export function missingScriptMessage(h: ResolvedHost, scriptFile: string, recopy?: string): string {
-    return `smtp-port: ${h.name}: ~/${scriptFile} is missing on the host (removed after smtp-port copied it); ` +
-        `copy it again with: ${recopy ?? "pulumi up --replace <URN of the host's -script step>"}`;
+export function missingScriptMessage(h: ResolvedHost, scriptFile: string): string {
+    return `smtp-port: ${h.name}: ~/${scriptFile} is not on the host; pulumi up copies it again`;
 }
 
 /**

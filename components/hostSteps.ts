@@ -1,6 +1,6 @@
 // The steps SmtpPort creates, for the rollout (rollout.ts) to wire: per
-// host a look and a reconcile command, per wave a listener check, and the
-// gates and verdict of a failure budget.
+// host a look, the script's copy and a reconcile command, per wave a
+// listener check, and the gates and verdict of a failure budget.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
@@ -9,10 +9,11 @@ import { CheckLine, checkInput, CheckTarget, decodeCheckLines, missingCheckLine 
 import type { ResolvedConnection } from "./connectionCheck";
 import { changeToken, describePreview, Look, lookAt } from "./hostPreview";
 import { isFailed } from "./hostResult";
-import { hostCommand, hostScriptPath, remoteScriptPath } from "./hostScript";
+import { hostCommand, remoteScriptPath } from "./hostScript";
 import type { CachedLook } from "./lookCache";
 import { withoutPromiseStacks } from "./promiseStacks";
 import { hostReport, SmtpHostResult } from "./report";
+import { copyScript } from "./scriptCopy";
 import { applyResultOf, Dependencies, hostOutcome, HostOutcome, isFailure, RolloutDecision, RolloutHost } from "./rollout";
 import { shellWords } from "./shell";
 
@@ -30,24 +31,22 @@ export interface StepContext {
     attemptMark: string;
 }
 
-/** One host's steps: its look, script copy and reconcile, and what the rollout asks of them. */
+/** One host's steps: its look and reconcile, and what the rollout asks of them. */
 export interface HostSteps extends RolloutHost<pulumi.Output<SmtpHostResult>> {
     look: pulumi.Output<Look>;
-    script: command.remote.CopyToRemote;
     reconcile: command.remote.Command;
 }
 
 /**
- * One host's look (with the checked `connection`), the copy of the host
- * script to it, and the reconcile command that runs that copy. The look
- * decides the change token of the apply: a host that drifted then shows as
- * changing, a host that is right does not.
+ * One host's look (with the checked `connection`), and the reconcile
+ * command that runs the host's copy of the script. The look decides the
+ * change token of the apply: a host that drifted then shows as changing, a
+ * host that is right does not.
  *
- * The script is copied rather than sent on stdin so that the state keeps
- * its hash, not its text (62 KB, twice per host): the checkpoint, written
- * after every step, stays small at hundreds of hosts. The copy costs one
- * SSH connection per host on the first `up` and when the script changes;
- * none on a no-op.
+ * The script is copied (components/scriptCopy.ts) rather than sent on
+ * stdin so that the state keeps its digest, not its text (62 KB, twice per
+ * host). The copy costs one SSH connection per host on the first `up` and
+ * when the script changes; none on a no-op (the look found it there).
  */
 export function hostSteps(
     c: StepContext, h: ResolvedHost, connection: pulumi.Output<ResolvedConnection>,
@@ -56,29 +55,22 @@ export function hostSteps(
     const look = c.previewHosts ? lookAt(h, connection, c.handedOver[h.name]) : pulumi.output<Look>({ preview: null });
     // Known only while updating (a preview may not know the connection).
     const attempted: Promise<boolean> = c.dryRun ? Promise.resolve(true) : new Promise(res => look.apply(l => { res(l.error === undefined); return l; }));
-    // The checked connections gate every copy, and so every reconcile (it
-    // runs after its copy): a bad one registers none. Under a failure
-    // budget, a host the look could not reach gets neither.
+    // The checked connections gate every reconcile: a bad one registers
+    // none. Under a failure budget, a host the look could not reach gets
+    // neither a copy nor a reconcile.
     const after = connection.apply(() => Promise.resolve(dependsOn(attempted)));
     const scriptFile = remoteScriptPath();
-    const script = registerShort(() => new command.remote.CopyToRemote(`${c.component}-${h.name}-script`, {
-        connection: h.connection,
-        // The state keeps the file's hash and path. A moved checkout
-        // (same hash) copies nothing; a new script is a new remotePath.
-        source: new pulumi.asset.FileAsset(hostScriptPath),
-        remotePath: scriptFile,
-    }, { parent: c.parent, dependsOn: after }));
-    const recopy = script.urn.apply(u => `pulumi up --replace ${shellWords([u])}`);
-    const runs = (action: "apply" | "revert", change?: string) => recopy.apply(r =>
-        hostCommand(action, h, { reportFailure: action === "apply" && c.soft, change, scriptFile, recopy: r }));
-    const create = c.previewHosts ? look.apply(l => runs("apply", changeToken(l, c.attemptMark))) : runs("apply");
-    // After its copy, which waits for the checked connection and the
-    // rollout (`after`), so in that order too. Not on `after` as well: each
-    // Output whose value holds resources costs the SDK a walk of every
-    // object reachable from them (containsUnknowns), the whole component,
-    // and one in dependsOn two more: quadratic in the hosts (measured with
-    // the mocked engine at 100 hosts: 5.0 s of the program's CPU -> 1.2 s).
-    // Deleted before the copy; the copy's delete leaves the file anyway.
+    // Only an update writes to the host; its reconcile's command waits for the copy.
+    const copied = c.dryRun ? pulumi.output<void>(undefined) : copyScript(h, connection, look, c.parent, l => c.soft && l.error !== undefined);
+    const runs = (action: "apply" | "revert", change?: string) =>
+        hostCommand(action, h, { reportFailure: action === "apply" && c.soft, change, scriptFile });
+    const create = pulumi.all([look, copied]).apply(([l]) => runs("apply", c.previewHosts ? changeToken(l, c.attemptMark) : undefined));
+    // After the checked connection and the rollout (`after`). Each Output
+    // whose value holds resources costs the SDK a walk of every object
+    // reachable from them (containsUnknowns), the whole component: so one
+    // such Output per host, here, and nowhere else (measured with the
+    // mocked engine at 100 hosts, two per host: 5.0 s of the program's CPU
+    // against 1.2 s).
     const reconcile = registerShort(() => new command.remote.Command(`${c.component}-${h.name}-reconcile`, {
         connection: h.connection,
         create,
@@ -86,7 +78,7 @@ export function hostSteps(
         // Nothing we run reads PULUMI_COMMAND_STDOUT; injecting it only
         // makes servers without AcceptEnv warn.
         addPreviousOutputInEnv: false,
-    }, { parent: c.parent, dependsOn: [script] }));
+    }, { parent: c.parent, dependsOn: after }));
     const applied = pulumi.unsecret(reconcile.stdout).apply(out => applyResultOf(h.name, h.servicesFile, out, c.soft));
     const checkTarget = pulumi.all([pulumi.output(h.checkAddress), applied]).apply(([address, r]): CheckTarget | null =>
         (isFailed(r) ? null : { name: h.name, host: address, port: h.port, oldPort: h.requireOldPortClosed ? r.old_port : null }));
@@ -104,7 +96,7 @@ export function hostSteps(
         const result = pulumi.all([applied, check, look, outcome]).apply(([r, k, l, o]) => hostReport(h, r, k, l, o));
         return { outcome, result };
     };
-    return { name: h.name, look: logLook(c, h, look), script, reconcile, attempted, checkTarget, finish };
+    return { name: h.name, look: logLook(c, h, look), reconcile, attempted, checkTarget, finish };
 }
 
 /**

@@ -18,6 +18,8 @@ import { HostPreview } from "./hostPreview";
 export interface CachedLook {
     key: string;
     preview: HostPreview;
+    /** The host had this script version's copy (the look did not send it); absent: unknown, copy. */
+    hasCopy?: boolean;
 }
 
 const MAX_AGE_MS = 3600_000;

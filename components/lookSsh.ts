@@ -180,6 +180,8 @@ function login(e: SshEndpoint, pin: Pin, field: string, timeoutSeconds: number,
 export interface StdinOnRequest {
     onRequest: string;
     text: string;
+    /** Called when the command asked, and so was sent `text`. */
+    onSend?: () => void;
 }
 
 /**
@@ -253,6 +255,7 @@ function exec(conn: Client, t: SshTarget, stdin: string | StdinOnRequest, comman
                 if (head.length < ask.length && ask.subarray(0, head.length).equals(head)) return;
                 decided = true;
                 asked = head.subarray(0, ask.length).equals(ask);
+                if (asked) stdin.onSend?.();
                 stream.end(asked ? stdin.text : undefined);
             });
             stream.stderr.on("data", (d: Buffer) => { errOut.push(d); });

@@ -71,7 +71,10 @@ export class SmtpPort extends pulumi.ComponentResource {
         this.previews = this.reportLooks(name, c, made.map(m => m.look.apply(l => [m.name, l] as [string, Look])), fleet.failOnDrift);
         this.results = pulumi.all(results).apply(rs => Object.fromEntries(rs.map(r => [r.name, r])));
         this.summary = this.results.apply(rs => Object.values(rs).map(describe).join("\n"));
-        this.registerOutputs({ results: this.results, summary: this.summary, previews: this.previews });
+        // Only the summary goes to the state: the stack program exports the
+        // results (`hosts`), and the state, rewritten after every step,
+        // would otherwise keep them twice, with the looks (~0.9 KB per host).
+        this.registerOutputs({ summary: this.summary });
     }
 
     /**
@@ -82,7 +85,7 @@ export class SmtpPort extends pulumi.ComponentResource {
         return pulumi.all(looks).apply(async all => {
             if (c.dryRun && c.previewHosts) {
                 const found: Record<string, CachedLook> = {};
-                for (const [n, l] of all) if (l.preview && l.key) found[n] = { key: l.key, preview: l.preview };
+                for (const [n, l] of all) if (l.preview && l.key) found[n] = { key: l.key, preview: l.preview, hasCopy: l.hasCopy === true };
                 saveLooks(name, found);
             }
             const drifted = all.filter(([, l]) => l.preview?.drift).map(([n]) => n);

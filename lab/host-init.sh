@@ -95,6 +95,20 @@ configure_postfix() {
     chmod 0755 /var/lib/smtp-port
 }
 
+# /etc and /var are overlays on this machine's own: smtp-port's files there
+# (left by an interrupted host-script test or mutant on this machine, which
+# bind-mounts a test file over /etc/services beside the real /etc) would be
+# every lab host's, and its first apply would refuse the marker of a change
+# it never made. Removed from this host's view only (whiteouts in its upper
+# layers); the machine's files stay as they are.
+hide_machine_state() {
+    for f in /etc/.services.smtp-port* /var/lib/smtp-port/* /var/lib/smtp-port/.[!.]*; do
+        [ -e "$f" ] || [ -L "$f" ] || continue
+        say "hiding this machine's $f from the lab host (smtp-port state left on the machine)"
+        rm -rf -- "$f"
+    done
+}
+
 # Debian's master.cf keeps its default chroot column (y for smtpd and the
 # smtp client), because that is what real Debian hosts run. The init script
 # calls configure-instance.sh, which copies /etc/services into the chroot
@@ -173,6 +187,7 @@ stop_all() {
 
 main() {
     private_mounts
+    hide_machine_state
     hostname "$name.lab.test"
     # lab.sh uses this to find the host's processes when tearing down.
     stat -L -c %i /proc/self/ns/mnt >"$host_dir/mntns"

@@ -59,10 +59,9 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
             assert.match(r.stdout, new RegExp(`smtp-${h}-reconcile`), `${h} in preview`);
         }
         assert.match(r.stdout, /smtp-check/, "one listener check for the fleet (one wave)");
-        // The script is copied to each host (its hash in the state, not its
-        // text), and the reconcile runs that copy.
-        for (const h of HOSTS) assert.match(r.stdout, new RegExp(`smtp-${h}-script`), `${h}'s script copy in preview`);
-        assert.match(r.stdout, /remotePath\s*:\s*"\.smtp-port\/smtp-port-[0-9a-f]{12}\.sh"/);
+        // The reconcile runs the host's copy of the script, named by its
+        // digest; the copy itself is no resource (the update run makes it).
+        for (const h of HOSTS) assert.doesNotMatch(r.stdout, new RegExp(`smtp-${h}-script`), `${h}: no copy step`);
         // Only the flags that differ from the script's defaults; the copy named once ($f).
         assert.match(r.stdout, /create\s*:\s*"f=\.smtp-port\/smtp-port-[0-9a-f]{12}\.sh; if \[ -f \\?"\$f\\?" \]; then sh -s -- apply --port 17 --restart /);
         assert.doesNotMatch(r.stdout, /stdin\s*:\s*\[secret\]/, "no script on stdin");
@@ -162,23 +161,22 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         await must(["preview", "--expect-no-changes"]);
     });
 
-    it("3d. a copy of the script removed from a host: the reconcile fails naming the host and the command that copies it again, which works", async () => {
+    it("3d. a copy of the script removed or altered on a host: the next up copies it again, whole, and repairs the host", async () => {
         const copies = inHost("mx3", "sh", "-c", "ls /root/.smtp-port").trim().split("\n");
         assert.equal(copies.length, 1, `one copy on mx3: ${copies}`);
-        inHost("mx3", "rm", `/root/.smtp-port/${copies[0]}`);
-        // A hand edit, so that the next up runs mx3's reconcile.
-        inHost("mx3", "sh", "-c", "sed 's/^#qotd/qotd/' /etc/services > /tmp/s && cat /tmp/s > /etc/services");
-        const r = await run(["up", "--yes"]);
-        const text = r.stdout + r.stderr;
-        assert.notEqual(r.code, 0, "the up fails");
-        const m = /smtp-port: mx3: ~\/\.smtp-port\/smtp-port-[0-9a-f]{12}\.sh is missing on the host \(removed after smtp-port copied it\); copy it again with: pulumi up --replace '([^']+)'/.exec(text);
-        assert.ok(m, text.slice(-4000));
-        assert.match(m![1], /::smtp-mx3-script$/);
-        assert.equal(getent("mx3", "17/tcp"), "qotd 17/tcp quote", "nothing changed on mx3");
-        await must(["up", "--yes", "--replace", m![1]]);
-        assert.equal(inHost("mx3", "sh", "-c", "ls /root/.smtp-port").trim(), copies[0], "copied again");
-        assert.equal(getent("mx3", "17/tcp"), "smtp 17/tcp mail", "and repaired");
-        await must(["preview", "--expect-no-changes"]);
+        const file = `/root/.smtp-port/${copies[0]}`;
+        const good = inHost("mx3", "cat", file);
+        assert.equal(inHost("mx3", "stat", "-c", "%a", file).trim(), "600");
+        for (const spoil of [`rm ${file}`, `printf 'exit 0\\n' > ${file}`]) {
+            inHost("mx3", "sh", "-c", spoil);
+            // A hand edit, so that the next up runs mx3's reconcile.
+            inHost("mx3", "sh", "-c", "sed 's/^#qotd/qotd/' /etc/services > /tmp/s && cat /tmp/s > /etc/services");
+            await must(["up", "--yes"]);
+            assert.equal(inHost("mx3", "sh", "-c", "ls /root/.smtp-port").trim(), copies[0], `copied again (${spoil}), nothing else left`);
+            assert.equal(inHost("mx3", "cat", file), good, "the whole script");
+            assert.equal(getent("mx3", "17/tcp"), "smtp 17/tcp mail", "and repaired");
+            await must(["preview", "--expect-no-changes"]);
+        }
     });
 
     it("4. port 2525 with 2525 taken on mx2: mx2 rolls itself back, mx1 and mx3 move through the update path", async () => {
@@ -310,8 +308,9 @@ describe("end to end: real engine, real SSH, real Postfix", function () {
         const r = await run(["up", "--yes", "--continue-on-error"]);
         assert.notEqual(r.code, 0);
         const text = r.stdout + r.stderr;
-        // Its script copy is the first step that reaches it.
-        assert.match(text, /smtp-mx9-script/);
+        // The script's copy is the first to try it (a warning), then its reconcile fails.
+        assert.match(text, /mx9: could not copy the host script to ~\/\.smtp-port\/smtp-port-[0-9a-f]{12}\.sh: .*(refused|port 2)/i);
+        assert.match(text, /smtp-mx9-reconcile/);
         assert.match(text, /198\.18\.\d+\.1:2|connection refused/i);
         for (const h of HOSTS) assert.equal(getent(h, "smtp/tcp"), "smtp 17/tcp mail", `${h} converged; up said:\n${text.slice(-4000)}`);
         writeConfig(17);

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { resolveHosts } from "../../components/args";
 import { decodeHostResult } from "../../components/hostResult";
-import { hostCommand, hostScript, lookCommand, remoteScriptPath, SCRIPT_DEFAULTS, SEND_SCRIPT } from "../../components/hostScript";
+import { copyCommand, hostCommand, hostScript, lookCommand, remoteScriptPath, SCRIPT_DEFAULTS, SEND_SCRIPT } from "../../components/hostScript";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 
@@ -130,25 +130,23 @@ describe("host script command lines", () => {
         });
 
         it(`fails with a clear error naming the host and what to do when the copy is missing (${name})`, () => {
-            const line = hostCommand("revert", host(), { reportFailure: false, scriptFile: remoteScriptPath(), recopy: "pulumi up --replace 'urn:pulumi:s::p::t$x::mx1-script'" });
+            const line = hostCommand("revert", host(), { reportFailure: false, scriptFile: remoteScriptPath() });
             const r = runInHome(shell, line, undefined);
             assert.equal(r.status, 3);
             assert.equal(r.stdout, "");
-            assert.equal(r.stderr, `smtp-port: mx1: ~/.smtp-port/smtp-port-${digest}.sh is missing on the host (removed after smtp-port copied it); ` +
-                "copy it again with: pulumi up --replace 'urn:pulumi:s::p::t$x::mx1-script'\n");
+            assert.equal(r.stderr, `smtp-port: mx1: ~/.smtp-port/smtp-port-${digest}.sh is not on the host; pulumi up copies it again\n`);
         });
 
         it(`under a failure budget, a missing copy is a failed host with that reason, not a failed step (${name})`, () => {
             const file = `/etc/odd %s %% \\ \\n 'q' "d"\ttab services`;
-            const line = hostCommand("apply", host({ servicesFile: file }), { reportFailure: true, scriptFile: remoteScriptPath(), recopy: "pulumi up --replace 'urn:%s\\n'" });
+            const line = hostCommand("apply", host({ servicesFile: file }), { reportFailure: true, scriptFile: remoteScriptPath() });
             const r = runInHome(shell, line, undefined);
             assert.equal(r.status, 0, r.stderr);
             assert.deepEqual(decodeHostResult("mx1", "apply", r.stdout), {
                 schema: 1, action: "apply", status: "failed", host: "mx1", file, rolled_back: false,
-                reason: `smtp-port: mx1: ~/.smtp-port/smtp-port-${digest}.sh is missing on the host (removed after smtp-port copied it); ` +
-                    "copy it again with: pulumi up --replace 'urn:%s\\n'",
+                reason: `smtp-port: mx1: ~/.smtp-port/smtp-port-${digest}.sh is not on the host; pulumi up copies it again`,
             });
-            assert.match(r.stderr, /is missing on the host/);
+            assert.equal(r.stderr, `smtp-port: mx1: ~/.smtp-port/smtp-port-${digest}.sh is not on the host; pulumi up copies it again\n`);
         });
 
         it(`under a failure budget, a copy that dies before reporting still ends with a FailedResult (${name})`, () => {
@@ -180,6 +178,48 @@ describe("host script command lines", () => {
                 assert.equal(r.status, 0, r.stderr);
                 assert.equal(r.stdout, `${SEND_SCRIPT}\npreview:preview|preview:--port|preview:17|preview:--file|preview:/etc/my services|preview:--host-label|preview:mx1|preview:--report-failure|preview:yes|\n`);
                 assert.deepEqual(r.after, copy === undefined ? {} : { [remoteScriptPath()]: copy }, "a look writes nothing, not even a missing copy");
+            }
+        });
+    }
+
+    for (const [name, shell] of SHELLS) {
+        const script = hostScript().text;
+        const copy = copyCommand(remoteScriptPath());
+
+        it(`the copy asks for the script and writes it, private, when the host has no copy or another version (${name})`, () => {
+            for (const before of [undefined, `${script}\n# edited\n`, script.slice(0, 1000)]) {
+                const r = runInHome(shell, copy, before, script);
+                assert.equal(r.status, 0, r.stderr);
+                assert.equal(r.stdout, `${SEND_SCRIPT}\n`);
+                assert.equal(r.stderr, "");
+                assert.deepEqual(Object.keys(r.after), [remoteScriptPath()], "no temporary file left");
+                assert.ok(r.after[remoteScriptPath()] === script, "the copy is the script, byte for byte");
+            }
+            const home = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-home-"));
+            try {
+                spawnSync(shell[0], [...shell.slice(1), "-c", copy], { cwd: home, input: script });
+                assert.equal(fs.statSync(path.join(home, ".smtp-port")).mode & 0o777, 0o700);
+                assert.equal(fs.statSync(path.join(home, remoteScriptPath())).mode & 0o777, 0o600);
+            } finally {
+                fs.rmSync(home, { recursive: true, force: true });
+            }
+        });
+
+        it(`the copy does nothing, and reads nothing, when the host has this version (${name})`, () => {
+            const r = runInHome(shell, copy, script, "not the script");
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(r.stdout, "");
+            assert.deepEqual(r.after, { [remoteScriptPath()]: script });
+        });
+
+        it(`a copy cut short or altered on the way is not kept, and the old copy stays (${name})`, () => {
+            const old = `${script}\n# an older version\n`;
+            for (const sent of ["", script.slice(0, script.length - 1), `${script.slice(0, -2)}X\n`]) {
+                const r = runInHome(shell, copy, old, sent);
+                assert.equal(r.status, 1);
+                assert.equal(r.stdout, `${SEND_SCRIPT}\n`);
+                assert.equal(r.stderr, `the copy of the host script to ~/${remoteScriptPath()} did not arrive whole\n`);
+                assert.deepEqual(r.after, { [remoteScriptPath()]: old }, "nothing half-written, no temporary file");
             }
         });
     }

@@ -3,6 +3,8 @@
 // check parenting, ordering and that secrets stay secret. Calls to
 // functions throw: the component must not need any.
 import * as pulumi from "@pulumi/pulumi";
+// Not the component: only the seam its SSH goes through (it loads no resource).
+import * as hostPreview from "../../components/hostPreview";
 
 export interface Registration {
     type: string;
@@ -65,14 +67,34 @@ MockMonitor.prototype.registerResource = function (req: any, callback: any) {
     return original.call(this, req, callback);
 };
 
+/** The script copies the update run made (components/scriptCopy.ts), by host address, in order. */
+export const copies: { host: string; command: string }[] = [];
+
+/**
+ * The unit tests contact no host: SSH goes to this stand-in, which takes
+ * the script's copy (recorded in `copies`) and refuses anything else (a
+ * test that wants looks replaces it, and puts it back).
+ */
+export async function copyOnlySsh(t: { host: string }, _stdin: unknown, command: string): Promise<string> {
+    if (!command.includes("did not arrive whole")) throw new Error(`unexpected SSH command in a unit test: ${command}`);
+    copies.push({ host: t.host, command });
+    return "";
+}
+hostPreview.sshRunner.run = copyOnlySsh as typeof hostPreview.sshRunner.run;
+
+/** What each component registered as its outputs (the state keeps them), by URN. */
+export const registeredOutputs: Record<string, Record<string, unknown>> = {};
+const originalOutputs = MockMonitor.prototype.registerResourceOutputs;
+MockMonitor.prototype.registerResourceOutputs = function (req: any, callback: any) {
+    registeredOutputs[req.getUrn()] = req.getOutputs()?.toJavaScript() ?? {};
+    return originalOutputs.call(this, req, callback);
+};
+
 pulumi.runtime.setMocks({
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: any } {
         const rec = [...registrations].reverse().find(r => r.name === args.name && r.type === args.type);
         if (rec) rec.inputs = args.inputs;
         switch (args.type) {
-            case "command:remote:CopyToRemote":
-                // The provider's outputs are its inputs.
-                return { id: `${args.name}-id`, state: { ...args.inputs } };
             case "command:remote:Command":
                 return { id: `${args.name}-id`, state: { ...args.inputs, stdout: fakeApply(args.inputs.create), stderr: "" } };
             case "command:local:Command": {

@@ -1,9 +1,10 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { applyOutputs, failedApply, registrations, valueOf, SECRET_SIG } from "./mocks";
+import { applyOutputs, copies, failedApply, registeredOutputs, registrations, valueOf, SECRET_SIG } from "./mocks";
 import * as hostPreview from "../../components/hostPreview";
 // The component is imported after the mocks are set.
-import { SmtpPort, SmtpPortArgs, SmtpPortArgsError, hostScript, hostScriptPath, shellQuote } from "../../components";
+import { SmtpPort, SmtpPortArgs, SmtpPortArgsError, hostScript, shellQuote } from "../../components";
+import { copyCommand, remoteScriptPath } from "../../components/hostScript";
 
 const KEY1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 const KEY2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGv8dCT7qk3n3dBsGFZgWk8nN4ayl1Jt8vEbOJH5mJ6C";
@@ -40,33 +41,38 @@ async function build(name: string, args: SmtpPortArgs) {
 }
 
 describe("SmtpPort (mocked engine)", () => {
-    it("creates one script copy and one reconcile command per host, named after the host, and one listener check for the wave", async () => {
+    it("creates one reconcile command per host, named after the host, and one listener check for the wave", async () => {
         const { mine } = await build("fleet1", fleet());
         assert.deepEqual(mine.map(r => `${r.type} ${r.name}`).sort(), [
             "command:local:Command fleet1-check",
             "command:remote:Command fleet1-mx1-reconcile",
             "command:remote:Command fleet1-mx2-reconcile",
-            "command:remote:CopyToRemote fleet1-mx1-script",
-            "command:remote:CopyToRemote fleet1-mx2-script",
             "smtp-port:index:SmtpPort fleet1",
         ]);
     });
 
-    it("copies the script file to a path named by its digest, and runs each host's reconcile after its copy", async () => {
+    it("copies the script to each host (no look: the copy checks its digest there) before the reconcile that runs it is registered", async () => {
+        copies.length = 0;
         const { mine } = await build("fleet1c", fleet());
-        const digest = hostScript().digest;
+        assert.deepEqual(copies.map(c => c.host).sort(), ["198.18.0.11", "198.18.0.12"]);
+        for (const c of copies) assert.equal(c.command, copyCommand(remoteScriptPath()));
         for (const h of ["mx1", "mx2"]) {
-            const copy = mine.find(r => r.name === `fleet1c-${h}-script`)!;
-            assert.equal(copy.inputs.remotePath, `.smtp-port/smtp-port-${digest}.sh`, "relative to the login's home: root or not, sudo or not");
-            // The engine keeps a FileAsset's path and hash, never its text.
-            assert.equal(copy.raw.source.path, hostScriptPath);
-            assert.equal(copy.raw.source.text, undefined);
-            assert.deepEqual(copy.inputs.triggers, undefined, "triggers would replace (two connections); a new script is a new path (an update)");
             const rec = mine.find(r => r.name === `fleet1c-${h}-reconcile`)!;
-            assert.deepEqual(rec.dependencies.map(d => d.split("::").pop()), [`fleet1c-${h}-script`]);
-            assert.equal(rec.inputs.stdin, undefined, "the script no longer travels on stdin");
+            assert.deepEqual(rec.dependencies, [], "one wave: nothing before it");
+            assert.equal(rec.inputs.stdin, undefined, "the script does not travel on stdin");
+            assert.ok(rec.inputs.create.startsWith(`f=${remoteScriptPath()}; `), "it runs the copy, by a path named by the digest");
             assert.ok(!JSON.stringify(rec.raw).includes("set -eu"), "no script text in the reconcile's inputs");
         }
+    });
+
+    it("keeps only the summary as the component's outputs in the state (the program exports the results; the looks are not kept)", async () => {
+        const { c } = await build("fleet1o", fleet());
+        const urn = await valueOf(c.urn);
+        // Registered once every output resolved.
+        await new Promise(res => setTimeout(res, 50));
+        assert.deepEqual(Object.keys(registeredOutputs[urn]), ["summary"]);
+        assert.match(String(registeredOutputs[urn].summary), /^mx1: smtp 25 -> 17 \(changed/);
+        assert.equal(Object.keys(await valueOf(c.results)).length, 2, "the results are still the component's property");
     });
 
     it("parents every child to the component", async () => {
@@ -88,9 +94,8 @@ describe("SmtpPort (mocked engine)", () => {
         const { mine } = await build("fleet4", fleet());
         const mx1 = mine.find(r => r.name === "fleet4-mx1-reconcile")!.inputs;
         const file = `.smtp-port/smtp-port-${hostScript().digest}.sh`;
-        const urn = "urn:pulumi:unit::smtp-port::smtp-port:index:SmtpPort$command:remote:CopyToRemote::fleet4-mx1-script";
         // The path once ($f, printed by %s): the lines are kept in the state four times per host.
-        const message = `smtp-port: mx1: ~/%s is missing on the host (removed after smtp-port copied it); copy it again with: pulumi up --replace '${urn}'\\n`;
+        const message = "smtp-port: mx1: ~/%s is not on the host; pulumi up copies it again\\n";
         const missing = (then: string) => `else printf ${shellQuote(message)} "$f" >&2; ${then}; fi`;
         // Only what differs from the script's defaults (SCRIPT_DEFAULTS, held to the script by test/host/defaults.test.ts).
         assert.equal(mx1.create,
@@ -167,12 +172,9 @@ describe("SmtpPort (mocked engine)", () => {
         args.hosts.push({ name: "mx3", connection: { host: "198.18.0.13", hostKey: KEY1, privateKey: pulumi.secret(PRIVATE) } });
         const { mine } = await build("fleet11", args);
         const deps = (n: string) => mine.find(r => r.name === `fleet11-${n}-reconcile`)!.dependencies.map(d => d.split("::").pop());
-        // Each reconcile runs after its host's copy, which waits for the wave.
-        const copyDeps = (n: string) => mine.find(r => r.name === `fleet11-${n}-script`)!.dependencies.map(d => d.split("::").pop());
-        for (const h of ["mx1", "mx2", "mx3"]) assert.deepEqual(deps(h), [`fleet11-${h}-script`]);
-        assert.deepEqual(copyDeps("mx3"), [], "the canary goes first");
-        assert.deepEqual(copyDeps("mx1"), ["fleet11-wave1-check"], "then mx1, after the canary's check passed");
-        assert.deepEqual(copyDeps("mx2"), ["fleet11-wave2-check"], "then mx2, after mx1's");
+        assert.deepEqual(deps("mx3"), [], "the canary goes first");
+        assert.deepEqual(deps("mx1"), ["fleet11-wave1-check"], "then mx1, after the canary's check passed");
+        assert.deepEqual(deps("mx2"), ["fleet11-wave2-check"], "then mx2, after mx1's");
     });
 
     it("accepts a host without hostKey only when it opts out explicitly", async () => {
@@ -181,7 +183,7 @@ describe("SmtpPort (mocked engine)", () => {
         assert.throws(() => new SmtpPort("fleet9", args), /host "mx1": \[connection.hostKey\] is required/);
         args.hosts[0].insecureIgnoreHostKey = true;
         const { mine } = await build("fleet9b", args);
-        assert.equal(mine.length, 6);
+        assert.equal(mine.length, 4, "the component, two reconciles, one check");
     });
 
     it("creates nothing and names every problem when the input is bad", () => {
@@ -274,9 +276,8 @@ describe("SmtpPort (mocked engine)", () => {
             args.hosts[1].connection = { host: "198.18.0.12", hostKey: pulumi.output(KEY2), privateKey: pulumi.secret(PRIVATE), proxy: { host: "b", hostKey: pulumi.output(KEY1) } };
             const { mine, results } = await build("outconn3", args);
             const deps = (n: string) => mine.find(r => r.name === `outconn3-${n}-reconcile`)!.dependencies.map(d => d.split("::").pop());
-            assert.deepEqual(deps("mx1"), ["outconn3-mx1-script"]);
-            assert.deepEqual(deps("mx2"), ["outconn3-mx2-script"]);
-            assert.deepEqual(mine.find(r => r.name === "outconn3-mx2-script")!.dependencies.map(d => d.split("::").pop()), ["outconn3-wave1-check"]);
+            assert.deepEqual(deps("mx1"), []);
+            assert.deepEqual(deps("mx2"), ["outconn3-wave1-check"]);
             assert.equal(results.mx1.status, "changed");
             const check = mine.find(r => r.name === "outconn3-wave1-check")!;
             assert.deepEqual(JSON.parse(String(check.inputs.stdin)), { name: "mx1", host: "198.18.0.11", port: 17, oldPort: 25 }, "the check's address from the resolved connection");
@@ -320,16 +321,14 @@ describe("SmtpPort (mocked engine)", () => {
         it("puts a gate before every wave after the first and a verdict after the last", async () => {
             const { deps, get, mine } = await budgetFleet("budget1");
             assert.deepEqual(mine.filter(r => /gate|verdict/.test(r.name)).map(r => r.name).sort(), ["budget1-verdict", "budget1-wave2-gate", "budget1-wave3-gate"]);
-            assert.deepEqual(deps("mx1-reconcile"), ["budget1-mx1-script"]);
+            assert.deepEqual(deps("mx1-reconcile"), []);
             assert.deepEqual(deps("wave2-gate"), ["budget1-mx1-reconcile", "budget1-wave1-check"], "wave 2 waits for mx1's steps");
             assert.deepEqual(deps("wave3-gate"), ["budget1-mx1-reconcile", "budget1-wave1-check", "budget1-wave2-check"], "mx2 is unreachable: only its wave's (empty) check");
             assert.deepEqual(deps("wave2-check"), [], "the unreachable host is not in its wave's check");
             assert.equal(get("wave2-check").inputs.stdin, "");
-            assert.deepEqual(deps("mx3-reconcile"), ["budget1-mx3-script"]);
-            assert.deepEqual(deps("mx3-script"), ["budget1-wave3-gate"]);
+            assert.deepEqual(deps("mx3-reconcile"), ["budget1-wave3-gate"]);
             assert.deepEqual(deps("verdict"), ["budget1-mx1-reconcile", "budget1-mx3-reconcile", "budget1-wave1-check", "budget1-wave2-check", "budget1-wave3-check"]);
-            assert.deepEqual(deps("mx2-script"), ["budget1-verdict"], "the unreachable host waits behind the verdict, which fails, so it is never attempted");
-            assert.deepEqual(deps("mx2-reconcile"), ["budget1-mx2-script"], "its reconcile after its copy");
+            assert.deepEqual(deps("mx2-reconcile"), ["budget1-verdict"], "the unreachable host waits behind the verdict, which fails, so it is never attempted");
         });
 
         it("reports a failed host instead of failing its step, and retries it on the next update", async () => {
@@ -338,7 +337,7 @@ describe("SmtpPort (mocked engine)", () => {
             const file = `.smtp-port/smtp-port-${hostScript().digest}.sh`;
             assert.ok(create.startsWith(`f=${file}; `), create);
             assert.ok(create.includes(` --change ${/--change (\S+)/.exec(create)![1]} < "$f" || printf '{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"/etc/services","reason":"the host script exited with %s before reporting","rolled_back":false}\\n' "$?"; else `), create);
-            assert.match(create, /; else printf 'smtp-port: mx1: ~\/%s is missing on the host .*' "\$f" >&2; printf '\{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"\/etc\/services","reason":"smtp-port: mx1: ~\/%s is missing on the host .*' "\$f"; fi$/, "a missing copy is a failed host too");
+            assert.match(create, /; else printf 'smtp-port: mx1: ~\/%s is not on the host; pulumi up copies it again\\n' "\$f" >&2; printf '\{"schema":1,"action":"apply","status":"failed","host":"mx1","file":"\/etc\/services","reason":"smtp-port: mx1: ~\/%s is not on the host; pulumi up copies it again","rolled_back":false\}\\n' "\$f"; fi$/, "a missing copy is a failed host too");
             assert.match(create, / --report-failure yes --change 5@\d{4}-\d\d-\d\dT[0-9:.]+Z < "\$f" \|\| /, "the next change, marked with this attempt");
             assert.match(get("mx3-reconcile").inputs.create, / --change 2 < "\$f" \|\| printf /, "a host that is right keeps its change number: no update");
             assert.match(get("wave1-check").inputs.create, / --soft yes$/);
@@ -366,7 +365,7 @@ describe("SmtpPort (mocked engine)", () => {
 
         it("keeps each resource's source position in the program (the stack-trace speed-up must not lose it)", async () => {
             const { mine } = await budgetFleet("positions");
-            assert.deepEqual(mine.map(r => r.type).sort(), [...Array(6).fill("command:local:Command"), ...Array(3).fill("command:remote:Command"), ...Array(3).fill("command:remote:CopyToRemote")]);
+            assert.deepEqual(mine.map(r => r.type).sort(), [...Array(6).fill("command:local:Command"), ...Array(3).fill("command:remote:Command")]);
             for (const r of mine) {
                 assert.ok(r.sourcePosition, `${r.name}: no source position`);
                 assert.match(r.sourcePosition.uri, /^file:\/\/.*\/components\/hostSteps\.ts$/, `${r.name}: ${r.sourcePosition.uri}`);
