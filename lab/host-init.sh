@@ -14,7 +14,9 @@
 # take down everything the host started.
 #
 # Per-host state, all under HOST_DIR:
-#   /etc        overlay on the real /etc (upper: etc.upper). Gives a private
+#   /etc        overlay on lab.sh's copy of this machine's /etc, taken at
+#               `up` (upper: etc.upper), so what changes in the machine's
+#               /etc while the lab runs stays out of the hosts. Gives a private
 #               /etc/postfix and /etc/mailname, and lets a writer put its
 #               temp file next to /etc/services without touching the real /etc.
 #   /etc/services  bind mount of HOST_DIR/services, like `ip netns exec` does
@@ -51,9 +53,12 @@ private_mounts() {
     mkdir -m 0755 /run/sshd /run/lock
     mount -t tmpfs -o mode=1777,nosuid,nodev smtplab-tmp /tmp
     for dir in etc var; do
+        lower=/$dir
+        # lab.sh's copy of /etc, taken at `up`.
+        if [ "$dir" = etc ] && [ -d "$template_dir/etc" ]; then lower=$template_dir/etc; fi
         mkdir -p "$host_dir/$dir.upper" "$host_dir/$dir.work"
         mount -t overlay "smtplab-$dir" \
-            -o "lowerdir=/$dir,upperdir=$host_dir/$dir.upper,workdir=$host_dir/$dir.work" "/$dir"
+            -o "lowerdir=$lower,upperdir=$host_dir/$dir.upper,workdir=$host_dir/$dir.work" "/$dir"
     done
     mount --bind "$host_dir/services" /etc/services
     # A fresh root home, as on a new Debian host: this machine's own start-up
@@ -95,7 +100,8 @@ configure_postfix() {
     chmod 0755 /var/lib/smtp-port
 }
 
-# /etc and /var are overlays on this machine's own: smtp-port's files there
+# /etc and /var are overlays on this machine's own (/etc on a copy taken
+# at `up`): smtp-port's files there
 # (left by an interrupted host-script test or mutant on this machine, which
 # bind-mounts a test file over /etc/services beside the real /etc) would be
 # every lab host's, and its first apply would refuse the marker of a change

@@ -447,6 +447,12 @@ write_templates() {
         cp -p "$script_dir/$_file" "$_tpl/$_file.tmp"
         mv -f "$_tpl/$_file.tmp" "$_tpl/$_file"
     done
+    # The hosts' /etc is an overlay on this copy, not on the machine's own:
+    # what changes in /etc while the lab runs (a package installed, a file
+    # a test left beside /etc/services) must not show up on the hosts.
+    rm -rf "${_tpl:?}/etc" "${_tpl:?}/etc.tmp"
+    cp -a /etc "$_tpl/etc.tmp"
+    mv "$_tpl/etc.tmp" "$_tpl/etc"
 }
 
 host_create() {
