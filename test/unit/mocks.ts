@@ -90,7 +90,8 @@ MockMonitor.prototype.registerResourceOutputs = function (req: any, callback: an
     return originalOutputs.call(this, req, callback);
 };
 
-pulumi.runtime.setMocks({
+/** The engine's side of the unit tests. */
+export const mocks: pulumi.runtime.Mocks = {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: any } {
         const rec = [...registrations].reverse().find(r => r.name === args.name && r.type === args.type);
         if (rec) rec.inputs = args.inputs;
@@ -114,7 +115,13 @@ pulumi.runtime.setMocks({
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
         throw new Error(`unmocked call ${args.token}`);
     },
-}, "smtp-port", "unit", false);
+};
+
+/** Run what follows as `pulumi preview` runs a program (true) or as an update (false, the default). */
+export function setDryRun(dryRun: boolean): void {
+    pulumi.runtime.setMocks(mocks, "smtp-port", "unit", dryRun);
+}
+setDryRun(false);
 
 /** The value of an Output, for assertions. */
 export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
