@@ -42,10 +42,22 @@ async function closedPort(address = "127.0.0.1"): Promise<number> {
     return s.port;
 }
 
+/**
+ * The environment for the command's process: under StrykerJS, the mutant
+ * active in this process is passed on (StrykerJS's instrumented code reads
+ * `__STRYKER_ACTIVE_MUTANT__`), so these tests judge the mutated command
+ * too; that is the only way a mutant of its `require.main === module` line
+ * can be seen. Outside StrykerJS it is this process's environment.
+ */
+function cliEnv(): NodeJS.ProcessEnv {
+    const active = (globalThis as { __stryker__?: { activeMutant?: string } }).__stryker__?.activeMutant;
+    return active === undefined ? process.env : { ...process.env, __STRYKER_ACTIVE_MUTANT__: active };
+}
+
 /** Run the command with `lines` (one JSON object each) on stdin, without blocking the test's servers. */
 function wave(args: string[], lines: object[] | string): Promise<{ code: number; out: string; err: string }> {
     return new Promise(res => {
-        const p = execFile("node", [CLI, "--attempts", "1", "--delay-ms", "50", ...args],
+        const p = execFile("node", [CLI, "--attempts", "1", "--delay-ms", "50", ...args], { env: cliEnv() },
             (e, out, err) => res({ code: e ? (e as any).code : 0, out, err }));
         track(() => p.kill());
         p.stdin!.end(typeof lines === "string" ? lines : lines.map(l => JSON.stringify(l) + "\n").join(""));

@@ -442,6 +442,20 @@ describe("listener check: checkListener's counting, timing and the old port", fu
         assert.equal(q.seen, `closed after "22"`);
     });
 
+    it("a reset says whether it came before anything, after some bytes, or in answer to our TLS hello", async () => {
+        // A TCP reset from the server (not a FIN): the client sees ECONNRESET.
+        const atOnce = await server(c => c.resetAndDestroy());
+        const a = await lc.checkListener({ host: "127.0.0.1", port: atOnce.port, attempts: 1, timeoutMs: 2000 });
+        assert.equal(a.seen, "reset without a greeting");
+        const afterBytes = await server(c => c.write("22", () => setTimeout(() => c.resetAndDestroy(), 50)));
+        const b = await lc.checkListener({ host: "127.0.0.1", port: afterBytes.port, attempts: 1, timeoutMs: 2000 });
+        assert.equal(b.seen, `reset after "22"`);
+        const onHello = await server(c => c.once("data", () => c.resetAndDestroy()));
+        const h = await lc.checkListener({ host: "127.0.0.1", port: onHello.port, attempts: 1, timeoutMs: 200 });
+        assert.equal(h.seen, "accepted, sent nothing, and reset the connection on a TLS ClientHello");
+        assert.match(h.message, /: accepted, sent nothing, and reset the connection on a TLS ClientHello after 1 attempt in \d+\.\d s; .*Likely cause: the service accepted and hung up: /);
+    });
+
     it("a server that answers our hello with no TLS says so; one that hangs up on it too", async () => {
         const s = await server(c => c.once("data", () => c.write("HTTP/1.0 400 Bad\r\n")));
         const r = await lc.checkListener({ host: "127.0.0.1", port: s.port, attempts: 1, timeoutMs: 200 });

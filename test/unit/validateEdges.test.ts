@@ -157,6 +157,10 @@ describe("validate: field by field", () => {
             `host "mx1": [verifyAddress] must be auto, a host name or an address (IPv6 may be in brackets), got "a;b"`,
         ]);
         assert.deepEqual(hostProblems({ checkAddress: pulumi.output("a b") }), [], "an Output is not known yet");
+        assert.deepEqual(hostProblems({ checkAddress: "", verifyAddress: "" }), [
+            `host "mx1": [checkAddress] must be a host name or an address (IPv6 may be in brackets), got ""`,
+            `host "mx1": [verifyAddress] must be auto, a host name or an address (IPv6 may be in brackets), got ""`,
+        ], "an empty address is refused, not taken for auto");
         assert.deepEqual(hostProblems({ verifyAddress: 5 }), [`host "mx1": [verifyAddress] must be auto, a host name or an address (IPv6 may be in brackets), got 5`]);
     });
 
