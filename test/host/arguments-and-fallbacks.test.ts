@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { SHELLS, Shell, runScript, tempDir } from "../support/hostScript";
+import { SCRIPT, SHELLS, Shell, runScript, tempDir } from "../support/hostScript";
 
 const FIX = path.join(__dirname, "..", "fixtures");
 const SMTPD = "smtp       inet  n       -       y       -       -       smtpd\n";
@@ -332,7 +332,10 @@ for (const shell of SHELLS) {
             const check = ["--verify-address", "127.0.0.1"];
 
             it("python3 (no perl, no nc): verified, and the old port counts as closed", () => withListener(27601, { say: "220 py ESMTP" }, (s, restart) => {
-                const r = runScript(shell, ["apply", "--port", "27602", ...s.args, "--restart", restart, "--verify-timeout", "5", ...check], { env: { PATH: pathWithout(shell, ["perl", "nc"]) } });
+                // busybox's PATH (its applets only) has no python3: the system's.
+                const bin = pathWithout(shell, ["perl", "nc"]);
+                if (!fs.existsSync(path.join(bin, "python3"))) fs.symlinkSync("/usr/bin/python3", path.join(bin, "python3"));
+                const r = runScript(shell, ["apply", "--port", "27602", ...s.args, "--restart", restart, "--verify-timeout", "5", ...check], { env: { PATH: bin } });
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.json.verified, "220 py ESMTP");
             }));
@@ -452,8 +455,17 @@ for (const shell of SHELLS) {
 
         describe("Postfix's chroot copy of /etc/services (a temp file bind-mounted there)", () => {
             const inNs = (shell: Shell, s: ReturnType<typeof setup>, env: Record<string, string>, pathPrefix: string, args: string[]) => {
-                const inner = [...shell.argv, process.env.SMTP_PORT_HOST_SCRIPT ?? path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh"), ...args].map(q).join(" ");
-                const r = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", `mount --bind ${q(s.file)} /etc/services && exec ${inner}`],
+                const inner = [...shell.argv, SCRIPT, ...args].map(q).join(" ");
+                // A private /etc: links to the real one's entries, and the
+                // services file bind-mounted in it. What the script writes
+                // beside /etc/services (its copies, the marker of a managed
+                // file) lands in that temporary folder, never in this
+                // machine's /etc (read-only under the mutation runner).
+                const etc = path.join(s.dir, "etc"), real = path.join(s.dir, "real-etc");
+                const setupEtc = `mkdir -p ${q(etc)} ${q(real)} && mount --bind /etc ${q(real)} && ` +
+                    `for f in ${q(real)}/* ${q(real)}/.[!.]*; do [ ! -e "$f" ] || ln -sfn "$f" ${q(etc)}/"\${f##*/}"; done && ` +
+                    `rm -f ${q(etc)}/services && : > ${q(etc)}/services && mount --bind ${q(etc)} /etc && mount --bind ${q(s.file)} /etc/services`;
+                const r = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", `${setupEtc} && exec ${inner}`],
                     { encoding: "utf8", env: { PATH: `${pathPrefix}:${shell.path}`, LC_ALL: "C", ...env } });
                 return r;
             };
