@@ -280,6 +280,61 @@ for (const shell of SHELLS) {
                 assert.equal(r.stderr, "smtp-port: error: [mta] exim: transport other_smtp sends to port 'smtp', which would follow the services file to 17; set 'port = 25' on other_smtp first\n");
                 assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 25/tcp mail\n");
             });
+            it("--mta postfix whose postconf cannot read the settings: refused before anything changes", () => {
+                const s = setup("smtp 25/tcp mail\n");
+                const d = tempDir();
+                fs.chmodSync(d, 0o755);
+                fs.writeFileSync(path.join(d, "postconf"), "#!/bin/sh\necho 'postconf: fatal: open /etc/postfix/main.cf: No such file or directory' >&2\nexit 1\n", { mode: 0o755 });
+                const r = runScript(shell, ["apply", "--port", "17", ...s.args, "--mta", "postfix", "--restart", "true", "--verify", "no"], { pathPrefix: d });
+                assert.equal(r.code, 1);
+                assert.equal(r.stderr, "smtp-port: error: [mta] postfix: postconf cannot read this host's Postfix settings; run 'postconf mail_version' to see why\n");
+                assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 25/tcp mail\n");
+            });
+            it("main.cf with 'known_tcp_ports =' (Postfix's mapping turned off, printed as 'KEY ='): revert puts back exactly that after a hand change", () => {
+                const s = setup("smtp 25/tcp mail\n");
+                const cf = path.join(s.dir, "main.cf");
+                fs.writeFileSync(cf, "known_tcp_ports =\nmyhostname = mx1\n");
+                fs.writeFileSync(path.join(s.dir, "master"), SMTPD);
+                const d = tempDir();
+                fs.chmodSync(d, 0o755);
+                // A postconf over "KEY = VALUE" and "KEY =" lines that prints
+                // a value set to nothing as "KEY =", as Postfix's does.
+                fs.writeFileSync(path.join(d, "postconf"), [
+                    "#!/bin/sh",
+                    'cf=$FAKE_MAIN_CF',
+                    'has() { grep -q "^$1 =" "$cf"; }',
+                    'val() { sed -n "s/^$1 = //p" "$cf"; }',
+                    "dflt() {",
+                    '    case "$1" in',
+                    '        known_tcp_ports) echo "lmtp=24, smtp=25, smtps=submissions=465, submission=587" ;;',
+                    "        smtp_tcp_port) echo smtp ;;",
+                    "        mail_version) echo 3.7.11 ;;",
+                    "        inet_interfaces | inet_protocols) echo all ;;",
+                    "        queue_directory) echo /nonexistent ;;",
+                    "        *) return 1 ;;",
+                    "    esac",
+                    "}",
+                    'show() { v=$(val "$1"); if [ -n "$v" ]; then echo "$1 = $v"; else echo "$1 ="; fi; }',
+                    'case "$1" in',
+                    '    -M) cat "$FAKE_MASTER" ;;',
+                    '    -n) if has "$2"; then show "$2"; fi ;;',
+                    '    -h) if has "$2"; then val "$2"; else dflt "$2"; fi ;;',
+                    "    -e) key=${2%% =*}; { grep -v \"^$key =\" \"$cf\" || true; printf '%s\\n' \"$2\" | sed 's/ *$//'; } > \"$cf.new\"; mv \"$cf.new\" \"$cf\" ;;",
+                    '    -X) { grep -v "^$2 =" "$cf" || true; } > "$cf.new"; mv "$cf.new" "$cf" ;;',
+                    '    -*) exit 2 ;;',
+                    '    *) for k in "$@"; do if has "$k"; then show "$k"; elif v=$(dflt "$k"); then echo "$k = $v"; fi; done ;;',
+                    "esac",
+                    "",
+                ].join("\n"), { mode: 0o755 });
+                const opts = { env: { FAKE_MAIN_CF: cf, FAKE_MASTER: path.join(s.dir, "master") }, pathPrefix: d };
+                const a = runScript(shell, ["apply", "--port", "17", ...s.args, "--mta", "postfix", "--restart", "true", "--verify", "no"], opts);
+                assert.equal(a.code, 0, a.stderr);
+                assert.equal(fs.readFileSync(cf, "utf8"), "known_tcp_ports =\nmyhostname = mx1\nsmtp_tcp_port = 25\n", "no smtp mapping to remove; the client pinned");
+                fs.writeFileSync(cf, "known_tcp_ports = lmtp=24\nmyhostname = mx1\nsmtp_tcp_port = 25\n");
+                const back = runScript(shell, ["revert", ...s.args, "--mta", "postfix", "--restart", "true"], opts);
+                assert.equal(back.code, 0, back.stderr);
+                assert.deepEqual(fs.readFileSync(cf, "utf8").split("\n").sort(), ["", "known_tcp_ports =", "myhostname = mx1"]);
+            });
             it("a postconf whose 'postconf -n KEY' fails for an unset key: the key is saved as unset and revert puts main.cf back", () => {
                 const s = setup("smtp 25/tcp mail\n");
                 fs.writeFileSync(path.join(s.dir, "main.cf"), "myhostname = mx1\n");
@@ -331,55 +386,55 @@ for (const shell of SHELLS) {
             };
             const check = ["--verify-address", "127.0.0.1"];
 
-            it("python3 (no perl, no nc): verified, and the old port counts as closed", () => withListener(27601, { say: "220 py ESMTP" }, (s, restart) => {
+            it("python3 (no perl, no nc): verified, and the old port counts as closed", () => withListener(27701, { say: "220 py ESMTP" }, (s, restart) => {
                 // busybox's PATH (its applets only) has no python3: the system's.
                 const bin = pathWithout(shell, ["perl", "nc"]);
                 if (!fs.existsSync(path.join(bin, "python3"))) fs.symlinkSync("/usr/bin/python3", path.join(bin, "python3"));
-                const r = runScript(shell, ["apply", "--port", "27602", ...s.args, "--restart", restart, "--verify-timeout", "5", ...check], { env: { PATH: bin } });
+                const r = runScript(shell, ["apply", "--port", "27702", ...s.args, "--restart", restart, "--verify-timeout", "5", ...check], { env: { PATH: bin } });
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.json.verified, "220 py ESMTP");
             }));
-            it("nc only (no perl, no python3): verified, and the old port counts as closed", () => withListener(27603, { say: "220 nc ESMTP" }, (s, restart) => {
-                const r = runScript(shell, ["apply", "--port", "27604", ...s.args, "--restart", restart, "--verify-timeout", "5", ...check], { env: { PATH: pathWithout(shell, ["perl", "python3"]) } });
+            it("nc only (no perl, no python3): verified, and the old port counts as closed", () => withListener(27703, { say: "220 nc ESMTP" }, (s, restart) => {
+                const r = runScript(shell, ["apply", "--port", "27704", ...s.args, "--restart", restart, "--verify-timeout", "5", ...check], { env: { PATH: pathWithout(shell, ["perl", "python3"]) } });
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.json.verified, "220 nc ESMTP");
             }));
-            it("nc only: a listener that accepts and says nothing is a timeout", () => withListener(27605, {}, (s, restart) => {
-                const r = runScript(shell, ["apply", "--port", "27606", ...s.args, "--restart", restart, "--verify-timeout", "1", ...check, "--host-label", "mx1"], { env: { PATH: pathWithout(shell, ["perl", "python3"]) } });
+            it("nc only: a listener that accepts and says nothing is a timeout", () => withListener(27705, {}, (s, restart) => {
+                const r = runScript(shell, ["apply", "--port", "27706", ...s.args, "--restart", restart, "--verify-timeout", "1", ...check, "--host-label", "mx1"], { env: { PATH: pathWithout(shell, ["perl", "python3"]) } });
                 assert.equal(r.code, 1);
-                assert.match(r.stderr, /smtp-port: error: mx1: no SMTP greeting on port 27606 after 1s \(127\.0\.0\.1:27606: timeout\); rolled back in \d+s: /);
-                assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27605/tcp mail\n");
+                assert.match(r.stderr, /smtp-port: error: mx1: no SMTP greeting on port 27706 after 1s \(127\.0\.0\.1:27706: timeout\); rolled back in \d+s: /);
+                assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27705/tcp mail\n");
             }));
-            it("no perl, python3 or nc: apply succeeds at once, not verified, and says why", () => withListener(27607, { say: "220 x" }, (s, restart) => {
+            it("no perl, python3 or nc: apply succeeds at once, not verified, and says why", () => withListener(27707, { say: "220 x" }, (s, restart) => {
                 const t0 = Date.now();
-                const r = runScript(shell, ["apply", "--port", "27608", ...s.args, "--restart", restart, "--verify-timeout", "5", ...check], { env: { PATH: pathWithout(shell, ["perl", "python3", "nc"]) } });
+                const r = runScript(shell, ["apply", "--port", "27708", ...s.args, "--restart", restart, "--verify-timeout", "5", ...check], { env: { PATH: pathWithout(shell, ["perl", "python3", "nc"]) } });
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.json.verified, null);
                 assert.equal(r.json.restarted, true);
                 assert.match(r.stderr, /smtp-port: not verified on the host: no perl, python3 or nc to check with\n/);
                 assert.ok(Date.now() - t0 < 4000, `not after the check timeout: ${Date.now() - t0} ms`);
             }));
-            it("a server that greets only a second after the restart: apply waits for it", () => withListener(27609, { say: "220 late" }, (s) => {
+            it("a server that greets only a second after the restart: apply waits for it", () => withListener(27709, { say: "220 late" }, (s) => {
                 const pid = path.join(s.dir, "mta.pid");
                 const late = listenerRestart(s.file, pid, { say: "220 late", delay: 1.5 });
-                const r = runScript(shell, ["apply", "--port", "27610", ...s.args, "--restart", late, "--verify-timeout", "6", ...check]);
+                const r = runScript(shell, ["apply", "--port", "27710", ...s.args, "--restart", late, "--verify-timeout", "6", ...check]);
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.json.verified, "220 late");
             }));
             it("the restart succeeds but nothing greets on the new port: rolled back", () => {
-                const s = setup("smtp 27611/tcp mail\n");
-                const r = runScript(shell, ["apply", "--port", "27612", ...s.args, "--restart", "true", "--verify-timeout", "1", ...check, "--host-label", "mx1"]);
+                const s = setup("smtp 27711/tcp mail\n");
+                const r = runScript(shell, ["apply", "--port", "27712", ...s.args, "--restart", "true", "--verify-timeout", "1", ...check, "--host-label", "mx1"]);
                 assert.equal(r.code, 1);
-                assert.match(r.stderr, new RegExp(`smtp-port: error: mx1: no SMTP greeting on port 27612 after 1s \\(127\\.0\\.0\\.1:27612: connection refused\\); rolled back in \\d+s: ${s.file} and the none configuration are as before, but no greeting on 27611 yet \\(127\\.0\\.0\\.1:27611: connection refused\\)\\n$`));
+                assert.match(r.stderr, new RegExp(`smtp-port: error: mx1: no SMTP greeting on port 27712 after 1s \\(127\\.0\\.0\\.1:27712: connection refused\\); rolled back in \\d+s: ${s.file} and the none configuration are as before, but no greeting on 27711 yet \\(127\\.0\\.0\\.1:27711: connection refused\\)\\n$`));
                 assert.equal(r.json.rolled_back, true);
-                assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27611/tcp mail\n");
+                assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27711/tcp mail\n");
             });
             it("a rollback where smtp had no entry before: no greeting is awaited on a port it never had", () => {
                 const s = setup("qotd 17/tcp quote\n");
                 const pid = path.join(s.dir, "mta.pid");
-                const restart = listenerRestart(s.file, pid, { say: "220 x", failOn: 27614 });
+                const restart = listenerRestart(s.file, pid, { say: "220 x", failOn: 27714 });
                 try {
-                    const r = runScript(shell, ["apply", "--port", "27614", ...s.args, "--restart", restart, "--verify-timeout", "1", ...check, "--host-label", "mx1"]);
+                    const r = runScript(shell, ["apply", "--port", "27714", ...s.args, "--restart", restart, "--verify-timeout", "1", ...check, "--host-label", "mx1"]);
                     assert.equal(r.code, 1);
                     assert.match(r.stderr, new RegExp(`smtp-port: error: mx1: the restart command failed; rolled back in \\d+s: ${s.file} and the none configuration are as before\\n$`));
                     assert.equal(fs.readFileSync(s.file, "utf8"), "qotd 17/tcp quote\n");
@@ -438,6 +493,28 @@ for (const shell of SHELLS) {
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.json.mode, "none");
                 assert.equal(r.json.changed, false);
+            });
+            it("a state folder left without its checksum and the file as it was: apply to the port smtp has removes the folder", () => {
+                const s = setup("smtp 25/tcp mail\n");
+                assert.equal(runScript(shell, ["apply", "--port", "17", ...s.args]).code, 0);
+                const st = stateDirOf(s.state);
+                fs.rmSync(path.join(st, "written"));
+                fs.writeFileSync(s.file, "smtp 25/tcp mail\n");
+                const r = runScript(shell, ["apply", "--port", "25", ...s.args]);
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.json.changed, false);
+                assert.ok(!fs.existsSync(st), "the state folder is gone");
+            });
+            it("a rollback with --verify no awaits no greeting on the old port", () => {
+                const s = setup("smtp 27715/tcp mail\n");
+                const pid = path.join(s.dir, "mta.pid");
+                const restart = listenerRestart(s.file, pid, { say: "220 x", failOn: 27716 });
+                try {
+                    const r = runScript(shell, ["apply", "--port", "27716", ...s.args, "--restart", restart, "--verify", "no", "--verify-timeout", "1", "--verify-address", "127.0.0.1", "--host-label", "mx1"]);
+                    assert.equal(r.code, 1);
+                    assert.match(r.stderr, new RegExp(`smtp-port: error: mx1: the restart command failed; rolled back in \\d+s: ${s.file} and the none configuration are as before\\n$`));
+                    assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27715/tcp mail\n");
+                } finally { stop(pid); }
             });
             it("revert with --mta postfix and no --restart runs the default restart (service postfix restart)", () => {
                 const s = setup("smtp 25/tcp mail\n");
