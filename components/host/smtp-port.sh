@@ -1060,7 +1060,7 @@ detect_mta() {
             ;;
         postfix)
             command -v postconf >/dev/null 2>&1 || err "[mta] postfix: postconf is not installed on this host"
-            pf_read || true
+            pf_read || err "[mta] postfix: postconf cannot read this host's Postfix settings; run 'postconf mail_version' to see why"
             ;;
         exim)
             exim_bin >/dev/null || err "[mta] exim: neither exim4 nor exim is installed on this host"
@@ -1167,14 +1167,14 @@ pf_known_ports() {
           if (out != "" && mode == "without") { printf "%s%s", sep, out p[n]; sep = ", " } }'
 }
 
-# pf_save KEY: "KEY<TAB>set<TAB>VALUE" or "KEY<TAB>unset", as main.cf has it.
+# pf_save KEY: "KEY<TAB>set<TAB>VALUE" ("KEY =": set to nothing) or "KEY<TAB>unset", as main.cf has it.
 pf_save() {
     line=$(postconf -n "$1" 2>/dev/null || true)
-    if [ -n "$line" ]; then
-        printf '%s%sset%s%s\n' "$1" "$TAB" "$TAB" "${line#*= }"
-    else
-        printf '%s%sunset\n' "$1" "$TAB"
-    fi
+    case "$line" in
+        '') printf '%s%sunset\n' "$1" "$TAB" ;;
+        *" = "*) printf '%s%sset%s%s\n' "$1" "$TAB" "$TAB" "${line#*" = "}" ;;
+        *) printf '%s%sset%s\n' "$1" "$TAB" "$TAB" ;;
+    esac
 }
 
 # One postconf run reads every setting the adapter needs: each run costs
