@@ -118,7 +118,7 @@ const OWN_FRAMES = 3;
  * rollout's and the program's, the same for every host. Also without the
  * SDK's per-input promise stacks (withoutPromiseStacks).
  */
-function registerShort<T>(register: () => T): T {
+export function registerShort<T>(register: () => T): T {
     const prepare = Error.prepareStackTrace;
     Error.prepareStackTrace = (err, frames) => {
         const kept = frames.slice(0, SDK_FRAMES + OWN_FRAMES);
@@ -146,7 +146,7 @@ function logLook(c: StepContext, h: ResolvedHost, look: pulumi.Output<Look>): pu
 
 /** Where the listener check script is, as the command line names it (relative: stable across checkouts). */
 function checkScript(): string {
-    return path.relative(process.cwd(), path.join(__dirname, "listener", "listener-check.js")) || "listener-check.js";
+    return path.relative(process.cwd(), path.join(__dirname, "listener", "listener-check.js"));
 }
 
 /**

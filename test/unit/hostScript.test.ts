@@ -60,6 +60,8 @@ describe("host script command lines", () => {
             `sh -s -- apply --port 17 --host-label mx1 --change 3 # smtp-port.sh ${digest}`);
         assert.equal(hostCommand("revert", host({ sudo: true }), { reportFailure: false }),
             `sudo -n sh -s -- revert --host-label mx1 # smtp-port.sh ${digest}`);
+        assert.equal(hostCommand("revert", host(), { reportFailure: false, change: "3" }),
+            `sh -s -- revert --host-label mx1 # smtp-port.sh ${digest}`, "a revert records no change token");
         assert.equal(hostCommand("preview", host(), { reportFailure: true, digest: false }),
             "sh -s -- preview --port 17 --host-label mx1 --report-failure yes",
             "a look reports a failed preview as a result; one that dies fails with its stderr");

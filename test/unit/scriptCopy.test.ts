@@ -5,6 +5,7 @@ import { resolveHosts } from "../../components/args";
 import * as hostPreview from "../../components/hostPreview";
 import { copyCommand, hostScript, remoteScriptPath, SEND_SCRIPT } from "../../components/hostScript";
 import { copyScript } from "../../components/scriptCopy";
+import { registerShort } from "../../components/hostSteps";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 const h = resolveHosts({ port: 17, hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY } }] })[0];
@@ -80,5 +81,53 @@ describe("the script's copy (scriptCopy.ts)", () => {
             assert.equal(handed.hasCopy, hasCopy === true, "the preview's look, handed over, says what it found (unknown: copy)");
         }
         assert.deepEqual(calls, [], "a handed-over look contacts nothing");
+        answer = async () => preview;
+        const other = await valueOf(hostPreview.lookAt(h, conn, { key: "another look's key", preview: JSON.parse("{}"), hasCopy: false }));
+        assert.equal(calls.length, 1, "a look taken with other settings is taken again");
+        assert.equal(other.preview?.change, "2");
+        assert.equal(other.hasCopy, true);
+    });
+
+    it("a look's key depends on where it went: host, port, user and pinned key", async () => {
+        answer = async () => JSON.stringify({
+            schema: 1, action: "preview", status: "no_change", host: "mx1", file: "/etc/services", port: 17,
+            drift: false, change: "2", service_port: 17, mta: "postfix", mta_port: 17, diff: [], mta_diff: [],
+        });
+        const keyOf = async (c: Record<string, unknown>) => (await valueOf(hostPreview.lookAt(h, pulumi.output({ host: "198.18.0.11", hostKey: KEY, privateKey: "k", ...c }) as any, undefined))).key;
+        const base = await keyOf({});
+        assert.equal(await keyOf({}), base, "the same settings, the same key");
+        for (const c of [{ host: "198.18.0.12" }, { port: 2222 }, { user: "deploy" }, { hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGv8dCT7qk3n3dBsGFZgWk8nN4ayl1Jt8vEbOJH5mJ6C" }]) {
+            assert.notEqual(await keyOf(c), base, JSON.stringify(c));
+        }
+        assert.equal(await keyOf({ privateKey: "another" }), base, "no secret in it");
+    });
+});
+
+describe("registerShort (the host resources' stack traces)", () => {
+    it("keeps the SDK's frames and three of ours, formatted as V8 formats them, when nothing else formats stack traces", () => {
+        const saved = Error.prepareStackTrace;
+        Error.prepareStackTrace = undefined as unknown as typeof Error.prepareStackTrace;
+        try {
+            // As the SDK takes a resource's trace: with the limit lifted (withoutPromiseStacks set it to 0).
+            const trace = () => {
+                const limit = Error.stackTraceLimit;
+                Error.stackTraceLimit = 50;
+                try {
+                    return String(new Error("here").stack);
+                } finally {
+                    Error.stackTraceLimit = limit;
+                }
+            };
+            const deep = (n: number): string => (n === 0 ? registerShort(trace) : deep(n - 1));
+            const stack = deep(12);
+            const lines = stack.split("\n");
+            assert.equal(lines[0], "Error: here");
+            assert.equal(lines.length, 1 + 8, stack);
+            for (const l of lines.slice(1)) assert.match(l, /^ {4}at \S/);
+            assert.equal(Error.prepareStackTrace, undefined, "put back as it was");
+            assert.ok(String(new Error("after").stack).split("\n").length > 9, "outside, whole traces again");
+        } finally {
+            Error.prepareStackTrace = saved;
+        }
     });
 });

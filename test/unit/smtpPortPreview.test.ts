@@ -97,16 +97,38 @@ describe("SmtpPort in a preview (mocked engine, dry run)", () => {
 
     it("with failOnDrift, drift fails the program with one error naming every drifted host", async () => {
         answers["198.18.0.11"] = { out: preview("mx1", { wouldChange: true, drift: true, change: "3" }) };
+        answers["198.18.0.12"] = { out: preview("mx2", { wouldChange: true, drift: true, change: "1" }) };
         process.exitCode = 0;
         const c = new SmtpPort("pv4", { ...fleet(), failOnDrift: true, hosts: fleet().hosts.slice(0, 2) });
-        // run() would reset mx1's answer: build by hand.
+        // run() would reset the answers: built by hand.
         await valueOf(c.previews);
         assert.equal(process.exitCode, 32, "32: the error is already reported");
         assert.deepEqual(logged.filter(l => l.level === "error"), [{
             level: "error",
-            text: `smtp-port "pv4": drift on mx1: the services file or MTA settings were changed on the host since smtp-port wrote them (failOnDrift)`,
+            text: `smtp-port "pv4": drift on mx1, mx2: the services file or MTA settings were changed on the host since smtp-port wrote them (failOnDrift)`,
         }]);
         process.exitCode = 0;
+    });
+
+    it("with failOnDrift and no drift, the preview passes", async () => {
+        answers["198.18.0.11"] = { out: preview("mx1", { wouldChange: true, change: "3" }) };
+        answers["198.18.0.12"] = { out: preview("mx2", { wouldChange: false, change: "1" }) };
+        process.exitCode = 0;
+        const c = new SmtpPort("pv4b", { ...fleet(), failOnDrift: true, hosts: fleet().hosts.slice(0, 2) });
+        await valueOf(c.previews);
+        await new Promise(res => setTimeout(res, 20));
+        assert.equal(process.exitCode, 0);
+        assert.deepEqual(logged.filter(l => l.level === "error"), []);
+    });
+
+    it("under a failure budget, a preview attempts every host (nothing waits on the verdict) and warns only of the looks", async () => {
+        const { create } = await run("pv6", fleet({ rollout: { failureBudget: 1 } }));
+        const deps = (h: string) => registrations.find(r => r.name === `pv6-${h}-reconcile`)!.dependencies;
+        for (const h of ["mx1", "mx2", "mx3"]) assert.deepEqual(deps(h), [], `${h}: one wave, nothing before it`);
+        assert.match(create("mx3"), / --change unknown /);
+        assert.deepEqual(logged.filter(l => l.level !== "info"), [
+            { level: "warn", text: "mx3: could not look at the host for this preview: ssh: connect to host 198.18.0.13 port 22: No route to host" },
+        ], "no per-host failure warnings in a preview: nothing ran");
     });
 
     it("without failOnDrift, drift is shown but does not fail", async () => {
