@@ -33,6 +33,30 @@ describe("looks handed from the preview to the update of one `pulumi up`", () =>
         assert.deepEqual(takeLooks("smtp", "1-1", dir), {});
     });
 
+    it("an update run creates no folder: it only takes what a preview left", () => {
+        assert.deepEqual(takeLooks("smtp", "1-1", dir), {});
+        assert.equal(fs.existsSync(dir), false);
+    });
+
+    it("ignores a private folder that another user owns (root included, it could plant looks)", function () {
+        if (process.getuid?.() !== 0) this.skip();
+        saveLooks("smtp", { mx1: { key: "k1", preview } }, "1-1", dir);
+        fs.chownSync(dir, 4321, 4321);
+        assert.deepEqual(takeLooks("smtp", "1-1", dir), {}, "not read");
+        assert.equal(fs.readdirSync(dir).length, 1, "and not removed");
+        saveLooks("smtp", { mx2: { key: "k2", preview } }, "2-2", dir);
+        assert.equal(fs.readdirSync(dir).length, 1, "nothing written there either");
+        fs.chownSync(dir, 0, 0);
+        assert.deepEqual(Object.keys(takeLooks("smtp", "1-1", dir)), ["mx1"], "control: as root's, it is read");
+    });
+
+    it("ignores a file where the folder should be", () => {
+        fs.writeFileSync(dir, "", { mode: 0o700 });
+        saveLooks("smtp", { mx1: { key: "k1", preview } }, "1-1", dir);
+        assert.deepEqual(takeLooks("smtp", "1-1", dir), {});
+        assert.equal(fs.readFileSync(dir, "utf8"), "");
+    });
+
     it("removes hand-overs older than an hour", () => {
         saveLooks("smtp", { mx1: { key: "k1", preview } }, "1-1", dir);
         const old = path.join(dir, fs.readdirSync(dir)[0]);
