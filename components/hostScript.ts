@@ -144,6 +144,11 @@ export function hostCommand(action: ScriptAction, h: ResolvedHost, o: RunOptions
     return `f=${shellQuote(o.scriptFile)}; if [ -f "$f" ]; then ${line}; else ${otherwise}; fi`;
 }
 
+/** Shell words giving the short digest (as `hostScript().digest`) of `file` (a shell word itself), or nothing without sha256sum. */
+function digestOf(file: string): string {
+    return `"$(sha256sum < "${file}" 2>/dev/null | cut -c1-12)"`;
+}
+
 /** What the look's first stdout line is when the host has no good copy of the script and waits for it on stdin. */
 export const SEND_SCRIPT = "#smtp-port: send the script";
 
@@ -157,7 +162,7 @@ export const SEND_SCRIPT = "#smtp-port: send the script";
  */
 export function lookCommand(h: ResolvedHost, scriptFile: string): string {
     const run = shellWords(runWords("preview", h, { reportFailure: true }));
-    return `f=${shellQuote(scriptFile)}; if [ -f "$f" ] && [ "$(sha256sum < "$f" 2>/dev/null | cut -c1-12)" = ${shellQuote(hostScript().digest)} ]; ` +
+    return `f=${shellQuote(scriptFile)}; if [ -f "$f" ] && [ ${digestOf("$f")} = ${shellQuote(hostScript().digest)} ]; ` +
         `then ${run} < "$f"; else echo ${shellQuote(SEND_SCRIPT)}; ${run}; fi`;
 }
 
@@ -171,9 +176,8 @@ export function lookCommand(h: ResolvedHost, scriptFile: string): string {
  */
 export function copyCommand(scriptFile: string): string {
     const { text, digest } = hostScript();
-    const sum = (file: string) => `"$(sha256sum < "${file}" 2>/dev/null | cut -c1-12)"`;
-    const whole = `[ "$(wc -c < "$t" | tr -d ' ')" = ${Buffer.byteLength(text)} ] && { ! command -v sha256sum >/dev/null || [ ${sum("$t")} = "$d" ]; }`;
-    return `f=${shellQuote(scriptFile)}; d=${shellQuote(digest)}; if [ -f "$f" ] && [ ${sum("$f")} = "$d" ]; then :; ` +
+    const whole = `[ "$(wc -c < "$t" | tr -d ' ')" = ${Buffer.byteLength(text)} ] && { ! command -v sha256sum >/dev/null || [ ${digestOf("$t")} = "$d" ]; }`;
+    return `f=${shellQuote(scriptFile)}; d=${shellQuote(digest)}; if [ -f "$f" ] && [ ${digestOf("$f")} = "$d" ]; then :; ` +
         `else echo ${shellQuote(SEND_SCRIPT)}; umask 077; mkdir -p "\${f%/*}"; t="$f.$$"; ` +
         `if cat > "$t" && ${whole}; then mv -f "$t" "$f"; else rm -f "$t"; echo "the copy of the host script to ~/$f did not arrive whole" >&2; exit 1; fi; fi`;
 }

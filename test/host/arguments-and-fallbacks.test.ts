@@ -546,15 +546,19 @@ for (const shell of SHELLS) {
                     { encoding: "utf8", env: { PATH: `${pathPrefix}:${shell.path}`, LC_ALL: "C", ...env } });
                 return r;
             };
-            it("apply, a failed apply's rollback and revert refresh the copy; with no copy none is made", () => {
-                const s = setup("smtp 25/tcp mail\n");
+            /** A Postfix (the fake postconf's files) whose chroot holds a copy of the services file. */
+            const chrootFixture = (s: ReturnType<typeof setup>) => {
                 fs.writeFileSync(path.join(s.dir, "main.cf"), "myhostname = mx1\n");
                 fs.writeFileSync(path.join(s.dir, "master"), SMTPD);
                 const queue = path.join(s.dir, "queue");
                 fs.mkdirSync(path.join(queue, "etc"), { recursive: true });
                 const copy = path.join(queue, "etc", "services");
                 fs.writeFileSync(copy, "smtp 25/tcp mail\n");
-                const env = { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master"), FAKE_QUEUE: queue };
+                return { copy, env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master"), FAKE_QUEUE: queue } };
+            };
+            it("apply, a failed apply's rollback and revert refresh the copy; with no copy none is made", () => {
+                const s = setup("smtp 25/tcp mail\n");
+                const { copy, env } = chrootFixture(s);
                 const bin = postconfBin();
                 const common = ["--file", "/etc/services", "--state-dir", s.state, "--mta", "postfix", "--verify", "no"];
                 const a = inNs(shell, s, env, bin, ["apply", "--port", "17", ...common, "--restart", "true"]);
@@ -574,13 +578,7 @@ for (const shell of SHELLS) {
             });
             it("with --file not /etc/services the chroot copy is left alone", () => {
                 const s = setup("smtp 25/tcp mail\n");
-                fs.writeFileSync(path.join(s.dir, "main.cf"), "myhostname = mx1\n");
-                fs.writeFileSync(path.join(s.dir, "master"), SMTPD);
-                const queue = path.join(s.dir, "queue");
-                fs.mkdirSync(path.join(queue, "etc"), { recursive: true });
-                const copy = path.join(queue, "etc", "services");
-                fs.writeFileSync(copy, "smtp 25/tcp mail\n");
-                const env = { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master"), FAKE_QUEUE: queue };
+                const { copy, env } = chrootFixture(s);
                 const r = runScript(shell, ["apply", "--port", "17", ...s.args, "--mta", "postfix", "--restart", "true", "--verify", "no"], { env, pathPrefix: postconfBin() });
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(fs.readFileSync(copy, "utf8"), "smtp 25/tcp mail\n");

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 // Not the component: only the seam its SSH goes through (it loads no resource).
 import * as hostPreview from "../../components/hostPreview";
+import { copyCommand, remoteScriptPath } from "../../components/hostScript";
 
 export interface Registration {
     type: string;
@@ -76,7 +77,7 @@ export const copies: { host: string; command: string }[] = [];
  * test that wants looks replaces it, and puts it back).
  */
 export async function copyOnlySsh(t: { host: string }, _stdin: unknown, command: string): Promise<string> {
-    if (!command.includes("did not arrive whole")) throw new Error(`unexpected SSH command in a unit test: ${command}`);
+    if (command !== copyCommand(remoteScriptPath())) throw new Error(`unexpected SSH command in a unit test: ${command}`);
     copies.push({ host: t.host, command });
     return "";
 }
