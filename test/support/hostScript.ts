@@ -16,12 +16,35 @@ export interface Shell {
     path: string;
 }
 
+// Every folder made here is removed when the test process exits, whatever
+// the tests' outcome: a run of the host layer makes hundreds.
+const made: string[] = [];
+process.on("exit", () => {
+    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+function madeDir(prefix: string, mode?: number): string {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    made.push(d);
+    if (mode !== undefined) fs.chmodSync(d, mode);
+    return d;
+}
+
+let workDir: string | undefined;
+/**
+ * The script's working directory: an empty folder, so that a relative path
+ * in the script (or in a mutant of it) lands in a temporary folder, not in
+ * the checkout the tests run from.
+ */
+function scriptCwd(): string {
+    workDir ??= madeDir("smtp-port-cwd-", 0o755);
+    return workDir;
+}
+
 let busyboxBin: string | undefined;
 /** A folder where every tool is a busybox applet, as on Alpine or in an initramfs. */
 function busyboxPath(): string {
     if (!busyboxBin) {
-        busyboxBin = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-busybox-"));
-        fs.chmodSync(busyboxBin, 0o755); // tests also run it as nobody
+        busyboxBin = madeDir("smtp-port-busybox-", 0o755); // tests also run it as nobody
         const applets = spawnSync("busybox", ["--list"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
         for (const a of applets) fs.symlinkSync("/bin/busybox", path.join(busyboxBin, a));
     }
@@ -35,8 +58,7 @@ let mawkBin: string | undefined;
  */
 function debianAwk(): string {
     if (!mawkBin) {
-        mawkBin = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-mawk-"));
-        fs.chmodSync(mawkBin, 0o755); // tests also run it as nobody
+        mawkBin = madeDir("smtp-port-mawk-", 0o755); // tests also run it as nobody
         fs.symlinkSync("/usr/bin/mawk", path.join(mawkBin, "awk"));
     }
     return mawkBin;
@@ -71,6 +93,7 @@ export function runScript(shell: Shell, args: string[], opts: { env?: Record<str
     const argv = [...(opts.prefix ?? []), ...shell.argv, SCRIPT, ...args, ...extra];
     const r: SpawnSyncReturns<string> = spawnSync(argv[0], argv.slice(1), {
         encoding: "utf8",
+        cwd: scriptCwd(),
         env: { PATH: (opts.pathPrefix ? opts.pathPrefix + ":" : "") + shell.path, LC_ALL: "C", ...opts.env },
         timeout: 60_000,
     });
@@ -104,6 +127,7 @@ export function resolvedName(file: string, port: number, proto = "tcp"): string 
     return r === null ? null : r.split(" ")[0];
 }
 
+/** A new temporary folder, removed when the test process exits. */
 export function tempDir(): string {
-    return fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-test-"));
+    return madeDir("smtp-port-test-");
 }
