@@ -67,6 +67,29 @@ source_hash() {
     } | sha256sum | cut -c1-32
 }
 
+# file_hash FILE: the binary's own digest, to know it is the one we built.
+file_hash() { sha256sum "$1" | cut -c1-64; }
+
+# may_replace NAME OUT: refuse to overwrite a plugin this script did not
+# build (one put there by hand, such as Pulumi's own build for a check), or
+# one another checkout built from other sources into a shared
+# SMTP_PORT_ENGINE_DIR: replacing either mid-run would make another test run
+# use a binary it did not ask for.
+may_replace() {
+    name="$1" out="$2"
+    [ -e "$out" ] || return 0
+    if [ -f "$STAMPS/$name.bin-sha256" ]; then
+        [ "$(cat "$STAMPS/$name.bin-sha256")" = "$(file_hash "$out")" ] \
+            || err "$name: $out is not the binary engine/build.sh built there; remove it to build ours, or set SMTP_PORT_ENGINE_DIR to another folder"
+    elif [ ! -f "$STAMPS/$name.src-sha256" ]; then
+        # (A source stamp alone: built before binaries were stamped.)
+        err "$name: $out was not built by engine/build.sh; remove it to build ours, or set SMTP_PORT_ENGINE_DIR to another folder"
+    fi
+    by="$(cat "$STAMPS/$name.built-by" 2>/dev/null || true)"
+    [ -z "$by" ] || [ "$by" = "$ROOT" ] \
+        || err "$name: $out was built from $by, whose sources differ from $ROOT's; give this checkout its own SMTP_PORT_ENGINE_DIR"
+}
+
 # build_plugin NAME SOURCE_DIR OUT LDFLAGS: build a plugin from our source
 # (its own module; go.sum is committed, so the build is -mod=readonly).
 build_plugin() {
@@ -78,12 +101,15 @@ build_plugin() {
         say "$name: up to date ($out)"
         return 0
     fi
+    may_replace "$name" "$out"
     mkdir -p "$(dirname "$out")"
     say "$name: building from $src"
     (cd "$src" && CGO_ENABLED=0 go build -mod=readonly -buildvcs=false -trimpath \
         -ldflags "$ldflags" -o "$out.tmp" .) || err "$name: go build failed"
     mv "$out.tmp" "$out"
     printf '%s\n' "$hash" > "$stamp"
+    file_hash "$out" > "$STAMPS/$name.bin-sha256"
+    printf '%s\n' "$ROOT" > "$STAMPS/$name.built-by"
     say "$name: built $out"
 }
 
