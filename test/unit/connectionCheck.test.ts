@@ -39,4 +39,9 @@ describe("connection checks once the values resolve", () => {
         const proxied = await credentialSecrecy({ host: "a", proxy: pulumi.secret({ host: "b", privateKey: "k" }) });
         assert.deepEqual([proxied["proxy.privateKey"], proxied.privateKey], [true, false]);
     });
+
+    it("a bastion given as null has no credentials to tell", async () => {
+        const s = await credentialSecrecy({ host: "a", privateKey: pulumi.secret("k"), proxy: null as any });
+        assert.deepEqual(s, { privateKey: true, password: false, privateKeyPassword: false });
+    });
 });
