@@ -164,11 +164,11 @@ function main() {
     const L = [];
     L.push("# Mutation testing: latest summary", "");
     L.push(`Made by \`npm run mutation\` (docs/mutation.md) on the code of commit ${commit}${dirty}, ${summary.generated.slice(0, 16).replace("T", " ")} UTC. Target: at least ${TARGET}% killed for the TypeScript/JS components and for the host script, every other survivor listed in test/mutation/equivalent.json with why.`, "");
-    L.push("Score = (killed + timed out) / (killed + timed out + survived + no coverage); equivalent mutants are left out, and so are mutants the type checker rejects (invalid).", "");
+    L.push("Score = (killed + timed out) / (killed + timed out + survived + no coverage); equivalent mutants are left out, and so are mutants the type checker rejects (invalid) and static mutants a run with `ignoreStatic` did not run (not run).", "");
     L.push("## Scores", "");
-    L.push("| file | mutants | killed | timed out | survived | no coverage | equivalent | invalid | score |");
-    L.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    const row = (name, t) => L.push(`| ${name} | ${t.mutants} | ${t.killed} | ${t.timeout} | ${t.survived} | ${t["no coverage"]} | ${t.equivalent} | ${t.invalid} | ${t.score ?? "-"}% |`);
+    L.push("| file | mutants | killed | timed out | survived | no coverage | equivalent | invalid | not run | score |");
+    L.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    const row = (name, t) => L.push(`| ${name} | ${t.mutants} | ${t.killed} | ${t.timeout} | ${t.survived} | ${t["no coverage"]} | ${t.equivalent} | ${t.invalid} | ${t.ignored} | ${t.score ?? "-"}% |`);
     for (const p of perFile.filter(p => !p.file.startsWith("components/host/"))) row(p.file, p);
     if (stryker) row("**TypeScript/JS (StrykerJS)**", tsTotal);
     if (host) row(`**${host.file}** (own runner${hostSampled ? `, sample of ${host.run} of ${host.total}` : ""})`, shTotal);
