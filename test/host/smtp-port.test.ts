@@ -287,6 +287,8 @@ for (const shell of SHELLS) {
             assert.equal(r.status, 0, r.stderr);
             assert.equal(resultOf(r.stdout).changed, true);
             assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+            // The copy that could not be renamed over it is not left beside it.
+            assert.deepEqual(fs.readdirSync(dir).filter(f => f.includes(".smtp-port.")), []);
         });
 
         describe("errors leave the file byte-identical", () => {

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 
 /** The script under test (SMTP_PORT_HOST_SCRIPT: another version, to see a test fail before a fix; the mutation runner's mutants). */
-export const SCRIPT = process.env.SMTP_PORT_HOST_SCRIPT ?? path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh");
+export const SCRIPT = path.resolve(process.env.SMTP_PORT_HOST_SCRIPT ?? path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh"));
 
 /** A shell and the tools the script finds on PATH. */
 export interface Shell {
