@@ -400,9 +400,12 @@ for (const shell of SHELLS) {
                 assert.equal(r.json.verified, "220 nc ESMTP");
             }));
             it("nc only: a listener that accepts and says nothing is a timeout", () => withListener(27705, {}, (s, restart) => {
-                const r = runScript(shell, ["apply", "--port", "27706", ...s.args, "--restart", restart, "--verify-timeout", "1", ...check, "--host-label", "mx1"], { env: { PATH: pathWithout(shell, ["perl", "python3"]) } });
+                // 3 s, not 1: the restart starts the silent listener in the
+                // background, and under load it once took over a second to
+                // listen (the last attempt then said "connection refused").
+                const r = runScript(shell, ["apply", "--port", "27706", ...s.args, "--restart", restart, "--verify-timeout", "3", ...check, "--host-label", "mx1"], { env: { PATH: pathWithout(shell, ["perl", "python3"]) } });
                 assert.equal(r.code, 1);
-                assert.match(r.stderr, /smtp-port: error: mx1: no SMTP greeting on port 27706 after 1s \(127\.0\.0\.1:27706: timeout\); rolled back in \d+s: /);
+                assert.match(r.stderr, /smtp-port: error: mx1: no SMTP greeting on port 27706 after 3s \(127\.0\.0\.1:27706: timeout\); rolled back in \d+s: /);
                 assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27705/tcp mail\n");
             }));
             it("no perl, python3 or nc: apply succeeds at once, not verified, and says why", () => withListener(27707, { say: "220 x" }, (s, restart) => {
