@@ -1,16 +1,16 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { defaults, resolveFleet, resolveHosts, SmtpPortArgs } from "../../components/args";
+import { HOST_KEY } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 
 function args(over: Partial<SmtpPortArgs> = {}): SmtpPortArgs {
     return {
         port: 17,
         hosts: [
-            { name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY } },
+            { name: "mx1", connection: { host: "198.18.0.11", hostKey: HOST_KEY } },
             {
-                name: "mx2", connection: { host: "198.18.0.12", hostKey: KEY }, port: 2525, servicesFile: "/srv/services", restartCommand: "rc",
+                name: "mx2", connection: { host: "198.18.0.12", hostKey: HOST_KEY }, port: 2525, servicesFile: "/srv/services", restartCommand: "rc",
                 sudo: true, mta: "exim", stateDir: "/srv/state", requireOldPortClosed: false, checkAddress: "mx2.example", verifyAddress: "::1",
                 insecureIgnoreHostKey: true,
             },
@@ -22,7 +22,7 @@ function args(over: Partial<SmtpPortArgs> = {}): SmtpPortArgs {
 describe("resolveHosts: every setting decided once", () => {
     it("gives a host without settings every default, from `defaults`", () => {
         assert.deepEqual(resolveHosts(args())[0], {
-            name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY }, insecureIgnoreHostKey: false,
+            name: "mx1", connection: { host: "198.18.0.11", hostKey: HOST_KEY }, insecureIgnoreHostKey: false,
             port: 17, servicesFile: "/etc/services", service: "smtp", protocol: "tcp", aliases: ["mail"], conflicts: "comment",
             restartCommand: null, sudo: false, mta: "auto", stateDir: "/var/lib/smtp-port", verifyOnHost: true, verifyTimeout: 20,
             verifyAddress: "auto", requireOldPortClosed: true, checkAddress: "198.18.0.11",
@@ -52,7 +52,7 @@ describe("resolveHosts: every setting decided once", () => {
     });
 
     it("checks a host given by an Output at its resolved address", async () => {
-        const [h] = resolveHosts({ port: 17, hosts: [{ name: "mx1", connection: pulumi.output({ host: "10.0.0.9", hostKey: KEY, privateKey: pulumi.secret("k") }) }] });
+        const [h] = resolveHosts({ port: 17, hosts: [{ name: "mx1", connection: pulumi.output({ host: "10.0.0.9", hostKey: HOST_KEY, privateKey: pulumi.secret("k") }) }] });
         const address = await new Promise(res => pulumi.output(h.checkAddress).apply(res));
         assert.equal(address, "10.0.0.9");
         assert.equal(await pulumi.isSecret(pulumi.output(h.checkAddress)), false, "an address is not a secret, even next to a key");

@@ -1,16 +1,16 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { connectionProblems, credentialSecrecy } from "../../components/connectionCheck";
+import { HOST_KEY } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 const PIN = "is required: pin the host's SSH key (ssh-keyscan), or set insecureIgnoreHostKey: true to accept any key";
 const PLAIN = "must be a Pulumi secret (pulumi.secret(...) or `pulumi config set --secret`), not a plain string";
 
 describe("connection checks once the values resolve", () => {
     it("requires the host's pinned key and the bastion's, unless the host opts out", () => {
         assert.deepEqual(connectionProblems("mx1", { host: "a", privateKey: "k" }, false, { privateKey: true }), [`host "mx1": [connection.hostKey] ${PIN}`]);
-        assert.deepEqual(connectionProblems("mx1", { host: "a", hostKey: KEY, proxy: { host: "bastion" } }, false, {}), [`host "mx1": [connection.proxy.hostKey] ${PIN}`]);
-        assert.deepEqual(connectionProblems("mx1", { host: "a", hostKey: KEY, proxy: { host: "bastion", hostKey: KEY } }, false, {}), []);
+        assert.deepEqual(connectionProblems("mx1", { host: "a", hostKey: HOST_KEY, proxy: { host: "bastion" } }, false, {}), [`host "mx1": [connection.proxy.hostKey] ${PIN}`]);
+        assert.deepEqual(connectionProblems("mx1", { host: "a", hostKey: HOST_KEY, proxy: { host: "bastion", hostKey: HOST_KEY } }, false, {}), []);
         assert.deepEqual(connectionProblems("mx1", { host: "a", proxy: { host: "bastion" } }, true, {}), [], "the same explicit opt-out covers the bastion");
     });
 
@@ -20,7 +20,7 @@ describe("connection checks once the values resolve", () => {
     });
 
     it("refuses credentials that did not reach the program as secrets, the bastion's too", () => {
-        const conn = { host: "a", hostKey: KEY, privateKey: "k", password: "p", proxy: { host: "b", hostKey: KEY, privateKey: "k2" } };
+        const conn = { host: "a", hostKey: HOST_KEY, privateKey: "k", password: "p", proxy: { host: "b", hostKey: HOST_KEY, privateKey: "k2" } };
         assert.deepEqual(connectionProblems("mx1", conn, false, { privateKey: true, password: false, "proxy.privateKey": false }), [
             `host "mx1": [connection.password] ${PLAIN}`,
             `host "mx1": [connection.proxy.privateKey] ${PLAIN}`,

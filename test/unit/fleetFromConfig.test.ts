@@ -5,19 +5,19 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { booleanFromConfig, fleetFromConfig, FleetSecrets, HostConfig, wholeNumberFromConfig } from "../../components/stackConfig";
 import { isSecret, valueOf } from "./mocks";
+import { HOST_KEY } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 
 describe("stack config to the component's arguments (fleetFromConfig)", () => {
     it("maps every field of a host entry, numbers and booleans from strings", () => {
-        const entry = { name: "mx1", host: "10.0.0.1", sshPort: "2222", user: "admin", hostKey: KEY, dialErrorLimit: "3", perDialTimeout: " 20 ",
+        const entry = { name: "mx1", host: "10.0.0.1", sshPort: "2222", user: "admin", hostKey: HOST_KEY, dialErrorLimit: "3", perDialTimeout: " 20 ",
             insecureIgnoreHostKey: "false", port: "2525", servicesFile: "/etc/services.mx1", restartCommand: "systemctl restart exim4",
             sudo: "true", checkAddress: "198.18.0.1", verifyAddress: "::1", stateDir: "/var/lib/smtp-port-mx1", mta: "exim",
             requireOldPortClosed: "false" } as unknown as HostConfig;
         const args = fleetFromConfig({ port: "17", hosts: [entry] }, {});
         assert.deepEqual(args.hosts, [{
             name: "mx1",
-            connection: { host: "10.0.0.1", port: 2222, user: "admin", hostKey: KEY, dialErrorLimit: 3, perDialTimeout: 20, privateKey: undefined, password: undefined },
+            connection: { host: "10.0.0.1", port: 2222, user: "admin", hostKey: HOST_KEY, dialErrorLimit: 3, perDialTimeout: 20, privateKey: undefined, password: undefined },
             insecureIgnoreHostKey: false, port: 2525, servicesFile: "/etc/services.mx1", restartCommand: "systemctl restart exim4", sudo: true,
             checkAddress: "198.18.0.1", verifyAddress: "::1", stateDir: "/var/lib/smtp-port-mx1", mta: "exim", requireOldPortClosed: false,
         }]);

@@ -6,11 +6,11 @@ import * as path from "path";
 import { resolveHosts } from "../../components/args";
 import { decodeHostResult } from "../../components/hostResult";
 import { copyCommand, hostCommand, hostScript, lookCommand, remoteScriptPath, SCRIPT_DEFAULTS, SEND_SCRIPT } from "../../components/hostScript";
+import { HOST_KEY } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 
 function host(over: Record<string, unknown> = {}) {
-    return resolveHosts({ port: 17, hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY }, ...over }] })[0];
+    return resolveHosts({ port: 17, hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: HOST_KEY }, ...over }] })[0];
 }
 
 /** The shells a remote login may run the command line with. */
@@ -74,7 +74,7 @@ describe("host script command lines", () => {
         });
         const other = resolveHosts({
             port: 2525, service: "submission", protocol: "udp", aliases: ["a", "b"], conflicts: "fail", verifyOnHost: false, verifyTimeout: 7,
-            hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY } }],
+            hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: HOST_KEY } }],
         })[0];
         assert.equal(hostCommand("preview", h, { reportFailure: true, digest: false }),
             "sh -s -- preview --port 17 --file /srv/etc/services --restart 'rc-service postfix restart' --state-dir /root/smtp-port-state --mta postfix " +

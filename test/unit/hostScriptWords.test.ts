@@ -4,10 +4,10 @@
 import { strict as assert } from "assert";
 import { resolveHosts } from "../../components/args";
 import { hostCommand, hostScript, missingScriptMessage, remoteScriptPath } from "../../components/hostScript";
+import { HOST_KEY } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 const host = (over: Record<string, unknown> = {}) =>
-    resolveHosts({ port: 17, aliases: ["mail", "mx-in"], hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY }, ...over }] })[0];
+    resolveHosts({ port: 17, aliases: ["mail", "mx-in"], hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: HOST_KEY }, ...over }] })[0];
 
 describe("host script words", () => {
     it("passes several aliases as one space-separated argument", () => {

@@ -8,14 +8,14 @@ import { registrations, valueOf } from "./mocks";
 import * as hostPreview from "../../components/hostPreview";
 // The component is imported after the mocks are set.
 import { SmtpPort, SmtpPortArgs } from "../../components";
+import { HOST_KEY } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 const fleet = (over: Partial<SmtpPortArgs> = {}): SmtpPortArgs => ({
     port: 17,
     previewHosts: false,
     hosts: [
-        { name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY, privateKey: pulumi.secret("k") } },
-        { name: "mx2", connection: { host: "198.18.0.12", hostKey: KEY, privateKey: pulumi.secret("k") } },
+        { name: "mx1", connection: { host: "198.18.0.11", hostKey: HOST_KEY, privateKey: pulumi.secret("k") } },
+        { name: "mx2", connection: { host: "198.18.0.12", hostKey: HOST_KEY, privateKey: pulumi.secret("k") } },
     ],
     ...over,
 });

@@ -8,12 +8,9 @@
 import { strict as assert } from "assert";
 import { configKeyOfArg, describeConfigProblem, HostConfig, inventoryProblem, readStackConfig } from "../../components/stackConfig";
 import { inventoryHostProblem } from "../../components/stackConfig/problemKey";
+import { HOST_KEY, privateKey, configValues, secretKeys } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
-const PRIVATE = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-problemKey\n-----END OPENSSH PRIVATE KEY-----";
-const asConfig = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
-const values = (set: Record<string, unknown>) => Object.fromEntries(Object.entries(set).map(([k, v]) => [`smtp-port:${k}`, asConfig(v)]));
-const secretKeys = (...keys: string[]) => (k: string) => keys.includes(k);
+const PRIVATE = privateKey("problemKey");
 
 /** A named function: it has a string `name` but is not a host entry. */
 function mx1(): void {}
@@ -72,13 +69,13 @@ describe("problem keys: inventory lines", () => {
 
 describe("problem keys: an inventory host's problems", () => {
     const files = { inventory: "hosts.ini", knownHosts: "known_hosts" };
-    const hosts = [{ name: "mx1", host: "10.0.0.1", hostKey: KEY }] as HostConfig[];
+    const hosts = [{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY }] as HostConfig[];
 
     it("a dial setting is named at the host's smtp-port:hosts entry, or at the inventory under the entry's field name", () => {
         const read = (entries: unknown[]) => readStackConfig(
-            values({ port: "17", privateKey: PRIVATE, inventory: "hosts.ini", knownHosts: "known_hosts", hosts: entries }),
+            configValues({ port: "17", privateKey: PRIVATE, inventory: "hosts.ini", knownHosts: "known_hosts", hosts: entries }),
             secretKeys("smtp-port:privateKey"), "dev",
-            { baseDir: "/nowhere", readHosts: () => ({ hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: KEY, dialErrorLimit: 0 }], warnings: [] }) },
+            { baseDir: "/nowhere", readHosts: () => ({ hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY, dialErrorLimit: 0 }], warnings: [] }) },
         ).problems.map(describeConfigProblem);
         assert.deepEqual(read([{ name: "mx1", dialErrorLimit: 0 }]), ["smtp-port:hosts[0].dialErrorLimit (mx1) must be a positive integer, got 0"]);
         assert.deepEqual(read([]), [`smtp-port:inventory: hosts.ini: host "mx1": [dialErrorLimit] must be a positive integer, got 0`]);

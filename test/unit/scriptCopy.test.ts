@@ -6,10 +6,10 @@ import * as hostPreview from "../../components/hostPreview";
 import { copyCommand, hostScript, remoteScriptPath, SEND_SCRIPT } from "../../components/hostScript";
 import { copyScript } from "../../components/scriptCopy";
 import { registerShort } from "../../components/hostSteps";
+import { HOST_KEY } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
-const h = resolveHosts({ port: 17, hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: KEY } }] })[0];
-const conn = pulumi.secret({ host: "198.18.0.11", hostKey: KEY, privateKey: "k" });
+const h = resolveHosts({ port: 17, hosts: [{ name: "mx1", connection: { host: "198.18.0.11", hostKey: HOST_KEY } }] })[0];
+const conn = pulumi.secret({ host: "198.18.0.11", hostKey: HOST_KEY, privateKey: "k" });
 const parent = new pulumi.ComponentResource("smtp-port:test:Parent", "copy-parent");
 
 describe("the script's copy (scriptCopy.ts)", () => {
@@ -93,7 +93,7 @@ describe("the script's copy (scriptCopy.ts)", () => {
             schema: 1, action: "preview", status: "no_change", host: "mx1", file: "/etc/services", port: 17,
             drift: false, change: "2", service_port: 17, mta: "postfix", mta_port: 17, diff: [], mta_diff: [],
         });
-        const keyOf = async (c: Record<string, unknown>) => (await valueOf(hostPreview.lookAt(h, pulumi.output({ host: "198.18.0.11", hostKey: KEY, privateKey: "k", ...c }) as any, undefined))).key;
+        const keyOf = async (c: Record<string, unknown>) => (await valueOf(hostPreview.lookAt(h, pulumi.output({ host: "198.18.0.11", hostKey: HOST_KEY, privateKey: "k", ...c }) as any, undefined))).key;
         const base = await keyOf({});
         assert.equal(await keyOf({}), base, "the same settings, the same key");
         for (const c of [{ host: "198.18.0.12" }, { port: 2222 }, { user: "deploy" }, { hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGv8dCT7qk3n3dBsGFZgWk8nN4ayl1Jt8vEbOJH5mJ6C" }]) {

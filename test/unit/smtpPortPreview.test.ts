@@ -7,12 +7,12 @@ import { copies, registrations, setDryRun, valueOf } from "./mocks";
 import * as hostPreview from "../../components/hostPreview";
 import { takeLooks } from "../../components/lookCache";
 import { SmtpPort, SmtpPortArgs } from "../../components";
+import { HOST_KEY } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
 const PRIVATE = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-private-key-7f3a\n-----END OPENSSH PRIVATE KEY-----\n";
 
 function fleet(over: Partial<SmtpPortArgs> = {}): SmtpPortArgs {
-    const host = (name: string, last: number) => ({ name, connection: { host: `198.18.0.${last}`, user: "root", hostKey: KEY, privateKey: pulumi.secret(PRIVATE) } });
+    const host = (name: string, last: number) => ({ name, connection: { host: `198.18.0.${last}`, user: "root", hostKey: HOST_KEY, privateKey: pulumi.secret(PRIVATE) } });
     return { port: 17, restartCommand: "service postfix restart", hosts: [host("mx1", 11), host("mx2", 12), host("mx3", 13)], ...over };
 }
 

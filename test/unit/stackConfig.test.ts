@@ -9,17 +9,16 @@ import {
 } from "../../components/stackConfig";
 import { InventoryError, StackHostsConfig } from "../../components/inventory";
 import { SmtpPortArgsError, assertValidSmtpPortArgs } from "../../components/validate";
+import { HOST_KEY, privateKey, asConfig, secretKeys } from "../support/testConfig";
 
 // js-yaml comes with @pulumi/pulumi; only the tests read YAML.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const yaml = require("js-yaml");
 
 const ROOT = path.join(__dirname, "..", "..");
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
-const PRIVATE = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-recognisable-7731\n-----END OPENSSH PRIVATE KEY-----";
+const PRIVATE = privateKey("recognisable-7731");
 
 /** A value as Pulumi passes it to the program: strings as they are, anything else as JSON. */
-const asConfig = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
 
 /** Pulumi.yaml's `config:` block. */
 function projectConfig(): Record<string, any> {
@@ -35,11 +34,10 @@ function passed(set: Record<string, unknown>): Record<string, string> {
 }
 
 const HOSTS = [
-    { name: "mx1", host: "10.0.0.1", hostKey: KEY },
-    { name: "mx2", host: "10.0.0.2", hostKey: KEY },
+    { name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY },
+    { name: "mx2", host: "10.0.0.2", hostKey: HOST_KEY },
 ];
 const hosts = (over: Record<string, unknown> = {}, i = 1) => HOSTS.map((h, j) => (j === i ? { ...h, ...over } : h));
-const secretKeys = (...keys: string[]) => (k: string) => keys.includes(k);
 const lines = (set: Record<string, unknown>, secret: string[] = ["smtp-port:privateKey"]) =>
     readStackConfig(passed(set), secretKeys(...secret), "dev").problems.map(describeConfigProblem);
 const ok = { port: "17", hosts: HOSTS, privateKey: PRIVATE };
@@ -203,7 +201,7 @@ describe("stack config: what the user is told", () => {
     });
 
     it("refuses an unknown field of a host or of rollout, without also asking for the field it misspells", () => {
-        assert.deepEqual(lines({ ...ok, hosts: hosts({ hostKey: undefined, hostkey: KEY }) }), [
+        assert.deepEqual(lines({ ...ok, hosts: hosts({ hostKey: undefined, hostkey: HOST_KEY }) }), [
             "smtp-port:hosts[1].hostkey (mx2) is not a field of a host: did you mean smtp-port:hosts[1].hostKey?",
         ]);
         assert.deepEqual(lines({ ...ok, hosts: hosts({ colour: 1 }) }), [
@@ -359,7 +357,7 @@ describe("stack config: hosts from an Ansible inventory (smtp-port:inventory, kn
     });
 
     it("refuses connection fields in smtp-port:hosts (the inventory and known_hosts give them) and entries naming no inventory host", () => {
-        assert.deepEqual(said({ ...inv, hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: KEY, port: "2525" }, { name: "mx9", mta: "exim" }, { name: "web1" }] }), [
+        assert.deepEqual(said({ ...inv, hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY, port: "2525" }, { name: "mx9", mta: "exim" }, { name: "web1" }] }), [
             "smtp-port:hosts[0].host (mx1) comes from ansible_host when smtp-port:inventory is set: remove it here",
             "smtp-port:hosts[0].hostKey (mx1) comes from known_hosts when smtp-port:inventory is set: remove it here",
             `smtp-port:hosts[1].name (mx9) no host "mx9" in ${FLEET_INI} (with an inventory, hosts entries only override inventory hosts)`,
@@ -473,7 +471,7 @@ describe("stack config: hosts from an Ansible inventory (smtp-port:inventory, kn
         const calls: [StackHostsConfig, string][] = [];
         const readHosts = (cfg: StackHostsConfig, baseDir: string) => {
             calls.push([cfg, baseDir]);
-            return { hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: KEY, port: 2525 } as HostConfig], warnings: ["note"] };
+            return { hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY, port: 2525 } as HostConfig], warnings: ["note"] };
         };
         const r = readStackConfig(passed({ ...inv, hosts: [{ name: "mx1", port: "2525" }] }), secretKeys("smtp-port:privateKey"), "dev", { baseDir: "/nowhere", readHosts });
         assert.deepEqual(r.problems, []);

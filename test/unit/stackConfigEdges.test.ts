@@ -6,12 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     closest, configIsSecret, configKeyOfArg, describeConfigProblem, editDistance, HostConfig, inventoryProblem, readStackConfig, STACK_CONFIG,
 } from "../../components/stackConfig";
+import { HOST_KEY, privateKey, configValues, secretKeys } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
-const PRIVATE = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-edges\n-----END OPENSSH PRIVATE KEY-----";
-const asConfig = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
-const values = (set: Record<string, unknown>) => Object.fromEntries(Object.entries(set).map(([k, v]) => [`smtp-port:${k}`, asConfig(v)]));
-const secretKeys = (...keys: string[]) => (k: string) => keys.includes(k);
+const PRIVATE = privateKey("edges");
 
 describe("stack config edges: suggestions", () => {
     it("editDistance: insertions, deletions, substitutions, and a transposition anywhere as one", () => {
@@ -135,14 +132,14 @@ describe("stack config edges: inventory problems by key, file and line", () => {
 });
 
 describe("stack config edges: readStackConfig", () => {
-    const HOSTS = [{ name: "mx1", host: "10.0.0.1", hostKey: KEY }];
+    const HOSTS = [{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY }];
 
     it("a reserved key set to anything but empty is refused, naming what to do", () => {
         STACK_CONFIG.legacyKey = { type: "string", description: "gone", reserved: "the hosts come from smtp-port:hosts now" };
         try {
-            const r = readStackConfig(values({ port: "17", hosts: HOSTS, privateKey: PRIVATE, legacyKey: "x" }), secretKeys("smtp-port:privateKey"));
+            const r = readStackConfig(configValues({ port: "17", hosts: HOSTS, privateKey: PRIVATE, legacyKey: "x" }), secretKeys("smtp-port:privateKey"));
             assert.deepEqual(r.problems.map(describeConfigProblem), ["smtp-port:legacyKey is not read by this version: the hosts come from smtp-port:hosts now; remove it"]);
-            const empty = readStackConfig(values({ port: "17", hosts: HOSTS, privateKey: PRIVATE, legacyKey: "" }), secretKeys("smtp-port:privateKey"));
+            const empty = readStackConfig(configValues({ port: "17", hosts: HOSTS, privateKey: PRIVATE, legacyKey: "" }), secretKeys("smtp-port:privateKey"));
             assert.deepEqual(empty.problems, [], "Pulumi.yaml's empty default");
         } finally {
             delete STACK_CONFIG.legacyKey;
@@ -150,7 +147,7 @@ describe("stack config edges: readStackConfig", () => {
     });
 
     it("an unknown field of a named host carries the host; of an unnamed one, none", () => {
-        const r = readStackConfig(values({ port: "17", privateKey: PRIVATE, hosts: [{ ...HOSTS[0], colour: "red" }, { name: "", host: "h", hostKey: KEY, sudoo: true }] }), secretKeys("smtp-port:privateKey"));
+        const r = readStackConfig(configValues({ port: "17", privateKey: PRIVATE, hosts: [{ ...HOSTS[0], colour: "red" }, { name: "", host: "h", hostKey: HOST_KEY, sudoo: true }] }), secretKeys("smtp-port:privateKey"));
         const byKey = Object.fromEntries(r.problems.map(p => [p.key, p]));
         assert.equal(byKey["smtp-port:hosts[0].colour"].host, "mx1");
         assert.equal(byKey["smtp-port:hosts[1].sudoo"].host, undefined);
@@ -159,11 +156,11 @@ describe("stack config edges: readStackConfig", () => {
 
     it("an inventory host's connection problems are named at the inventory variable or known_hosts", () => {
         const readHosts = () => ({
-            hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: KEY, sshPort: 70000, user: "" } as unknown as HostConfig,
+            hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY, sshPort: 70000, user: "" } as unknown as HostConfig,
                 { name: "mx2", host: "", hostKey: "not a key" } as unknown as HostConfig],
             warnings: [],
         });
-        const r = readStackConfig(values({ port: "17", privateKey: PRIVATE, inventory: "hosts.ini", knownHosts: "known_hosts", hosts: [] }),
+        const r = readStackConfig(configValues({ port: "17", privateKey: PRIVATE, inventory: "hosts.ini", knownHosts: "known_hosts", hosts: [] }),
             secretKeys("smtp-port:privateKey"), "dev", { baseDir: "/nowhere", readHosts });
         assert.deepEqual(r.problems.map(describeConfigProblem).sort(), [
             `smtp-port:inventory: hosts.ini: host "mx1": [ansible_port] must be an integer from 1 to 65535, got 70000`,
@@ -175,14 +172,14 @@ describe("stack config edges: readStackConfig", () => {
 
     it("an inventory host's own setting is named at its smtp-port:hosts entry if one names it, else at the inventory; its name always at the inventory", () => {
         const read = (hosts: unknown[], entries: unknown[]) => readStackConfig(
-            values({ port: "17", privateKey: PRIVATE, inventory: "hosts.ini", knownHosts: "known_hosts", hosts: entries }),
+            configValues({ port: "17", privateKey: PRIVATE, inventory: "hosts.ini", knownHosts: "known_hosts", hosts: entries }),
             secretKeys("smtp-port:privateKey"), "dev", { baseDir: "/nowhere", readHosts: () => ({ hosts: hosts as HostConfig[], warnings: [] }) },
         ).problems.map(describeConfigProblem);
-        assert.deepEqual(read([{ name: "mx1", host: "10.0.0.1", hostKey: KEY, sudo: "maybe" }], []),
+        assert.deepEqual(read([{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY, sudo: "maybe" }], []),
             [`smtp-port:inventory: hosts.ini: host "mx1": [sudo] must be true or false, got "maybe"`]);
-        assert.deepEqual(read([{ name: "mx1", host: "10.0.0.1", hostKey: KEY, sudo: "maybe" }], [{ name: "mx1" }]),
+        assert.deepEqual(read([{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY, sudo: "maybe" }], [{ name: "mx1" }]),
             [`smtp-port:hosts[0].sudo (mx1) must be true or false, got "maybe"`]);
-        assert.deepEqual(read([{ name: "mx@1", host: "10.0.0.1", hostKey: KEY }], [{ name: "mx@1" }]),
+        assert.deepEqual(read([{ name: "mx@1", host: "10.0.0.1", hostKey: HOST_KEY }], [{ name: "mx@1" }]),
             [`smtp-port:inventory: hosts.ini: host "mx@1": [name] must be letters, digits, . _ -, got "mx@1"`]);
     });
 });

@@ -9,16 +9,13 @@ import {
 } from "../../components/stackConfig";
 import { InventoryError } from "../../components/inventory";
 import { CheckLinesError, decodeCheckLines } from "../../components/checkLines";
+import { HOST_KEY, privateKey, configValues, secretKeys } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
-const PRIVATE = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-problems\n-----END OPENSSH PRIVATE KEY-----";
-const asConfig = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
-const values = (set: Record<string, unknown>) => Object.fromEntries(Object.entries(set).map(([k, v]) => [`smtp-port:${k}`, asConfig(v)]));
-const secretKeys = (...keys: string[]) => (k: string) => keys.includes(k);
+const PRIVATE = privateKey("problems");
 const SECRETS = secretKeys("smtp-port:privateKey", "smtp-port:hostSecrets");
-const host = (name: string, i: number) => ({ name, host: `198.18.0.${10 + i}`, hostKey: KEY });
+const host = (name: string, i: number) => ({ name, host: `198.18.0.${10 + i}`, hostKey: HOST_KEY });
 const fleet = (n: number) => Array.from({ length: n }, (_, i) => host(`mx${i + 1}`, i));
-const read = (set: Record<string, unknown>, isSecret = SECRETS) => readStackConfig(values({ port: "17", privateKey: PRIVATE, ...set }), isSecret, "dev");
+const read = (set: Record<string, unknown>, isSecret = SECRETS) => readStackConfig(configValues({ port: "17", privateKey: PRIVATE, ...set }), isSecret, "dev");
 const said = (set: Record<string, unknown>, isSecret = SECRETS) => read(set, isSecret).problems.map(describeConfigProblem);
 
 describe("stack config problems: host entries", () => {
@@ -36,7 +33,7 @@ describe("stack config problems: host entries", () => {
     });
 
     it("a private key in a nameless entry: the secret's path says NAME", () => {
-        const r = read({ hosts: [{ host: "198.18.0.10", hostKey: KEY, privateKey: "k" }] });
+        const r = read({ hosts: [{ host: "198.18.0.10", hostKey: HOST_KEY, privateKey: "k" }] });
         const p = r.problems.find(x => x.key === "smtp-port:hosts[0].privateKey");
         assert.ok(p, JSON.stringify(r.problems));
         assert.match(p.message, /pulumi config set --secret --path 'smtp-port:hostSecrets\.NAME\.privateKey' < KEYFILE/);
@@ -51,7 +48,7 @@ describe("stack config problems: hostSecrets", () => {
     });
 
     it("a host without a name does not break the list of names", () => {
-        assert.deepEqual(said({ hosts: [{ host: "198.18.0.10", hostKey: KEY }, host("mx2", 1)], hostSecrets: { mx9: { password: "p" } } })
+        assert.deepEqual(said({ hosts: [{ host: "198.18.0.10", hostKey: HOST_KEY }, host("mx2", 1)], hostSecrets: { mx9: { password: "p" } } })
             .filter(s => s.startsWith("smtp-port:hostSecrets")), [
             "smtp-port:hostSecrets.mx9 names no host of smtp-port:hosts: did you mean mx2?",
         ]);
@@ -70,7 +67,7 @@ describe("stack config problems: hostSecrets", () => {
     });
 
     it("with knownHosts but no inventory, the hosts as written are still checked against hostSecrets", () => {
-        const r = readStackConfig(values({ port: "17", privateKey: PRIVATE, hosts: fleet(2), knownHosts: "known_hosts", hostSecrets: { mx9: { password: "p" } } }), SECRETS, "dev");
+        const r = readStackConfig(configValues({ port: "17", privateKey: PRIVATE, hosts: fleet(2), knownHosts: "known_hosts", hostSecrets: { mx9: { password: "p" } } }), SECRETS, "dev");
         assert.deepEqual(r.problems.map(describeConfigProblem), [
             "smtp-port:knownHosts is read only with smtp-port:inventory (set both, or neither)",
             "smtp-port:hostSecrets.mx9 names no host of smtp-port:hosts: did you mean mx1?",
@@ -105,7 +102,7 @@ describe("stack config problems: keys of the wrong shape", () => {
     });
 
     it("without a stack name, messages name Pulumi.<stack>.yaml", () => {
-        const r = readStackConfig(values({ port: "17", hosts: fleet(1), privateKey: PRIVATE }), () => false);
+        const r = readStackConfig(configValues({ port: "17", hosts: fleet(1), privateKey: PRIVATE }), () => false);
         assert.deepEqual(r.problems.map(describeConfigProblem), [
             "smtp-port:privateKey must be a secret, but it is in plain text in Pulumi.<stack>.yaml: set it again with pulumi config set --secret smtp-port:privateKey < KEYFILE (and replace the credential if that file was shared)",
         ]);
@@ -117,7 +114,7 @@ describe("stack config problems: an inventory's vars files", () => {
     // folder; the problem is the inventory's, at that file and line.
     for (const dir of ["group_vars", "host_vars"]) {
         it(`a problem in ${dir}/ is the inventory's, at the file and line`, () => {
-            const r = readStackConfig(values({ port: "17", privateKey: PRIVATE, inventory: "inv/hosts.ini", knownHosts: "known_hosts" }), SECRETS, "dev", {
+            const r = readStackConfig(configValues({ port: "17", privateKey: PRIVATE, inventory: "inv/hosts.ini", knownHosts: "known_hosts" }), SECRETS, "dev", {
                 baseDir: "/project",
                 readHosts: () => { throw new InventoryError([`inv/${dir}/mail.yml:3: host "mx1": [ansible_port] must be an integer from 1 to 65535, got "x"`]); },
             });
@@ -130,7 +127,7 @@ describe("stack config problems: an inventory's vars files", () => {
 
     it("a line of another file in the inventory's folder is shown as the inventory module wrote it", () => {
         const text = "inv/notes.yml:1: something about notes";
-        const r = readStackConfig(values({ port: "17", privateKey: PRIVATE, inventory: "inv/hosts.ini", knownHosts: "known_hosts" }), SECRETS, "dev", {
+        const r = readStackConfig(configValues({ port: "17", privateKey: PRIVATE, inventory: "inv/hosts.ini", knownHosts: "known_hosts" }), SECRETS, "dev", {
             baseDir: "/project",
             readHosts: () => { throw new InventoryError([text]); },
         });
@@ -138,7 +135,7 @@ describe("stack config problems: an inventory's vars files", () => {
     });
 
     it("an inventory that yields no host: the host list's own problem, not a host's", () => {
-        const r = readStackConfig(values({ port: "17", privateKey: PRIVATE, inventory: "hosts.ini", knownHosts: "known_hosts" }), SECRETS, "dev", {
+        const r = readStackConfig(configValues({ port: "17", privateKey: PRIVATE, inventory: "hosts.ini", knownHosts: "known_hosts" }), SECRETS, "dev", {
             readHosts: () => ({ hosts: [], warnings: [] }),
         });
         assert.deepEqual(r.problems.map(p => p.key), ["smtp-port:hosts"]);
@@ -161,12 +158,12 @@ describe("stack config problems: the order they are listed in", () => {
     });
 
     it("a key that is not a word after the namespace sorts first, with the unknown keys", () => {
-        const keys = readStackConfig({ ...values({ port: "0", privateKey: PRIVATE, hosts: fleet(1) }), "smtp-port:-x": "1" }, SECRETS, "dev").problems.map(p => p.key);
+        const keys = readStackConfig({ ...configValues({ port: "0", privateKey: PRIVATE, hosts: fleet(1) }), "smtp-port:-x": "1" }, SECRETS, "dev").problems.map(p => p.key);
         assert.deepEqual(keys, ["smtp-port:-x", "smtp-port:port"]);
     });
 
     it("problems of one key keep the order they were found in", () => {
-        const r = readStackConfig(values({ port: "17", privateKey: PRIVATE, hosts: fleet(1) }), SECRETS, "dev", {
+        const r = readStackConfig(configValues({ port: "17", privateKey: PRIVATE, hosts: fleet(1) }), SECRETS, "dev", {
             readHosts: () => { throw new InventoryError(["[knownHosts] first", "[knownHosts] second", "[knownHosts] third"]); },
         });
         assert.deepEqual(r.problems.map(describeConfigProblem), [

@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateSmtpPortArgs, SmtpPortArgs } from "../../components";
 import { smtpPortArgsProblems, describeArgProblem } from "../../components/validate";
 import { fleetFromConfig, wholeNumberFromConfig } from "../../components/stackConfig";
+import { HOST_KEY } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
-const ok = (): SmtpPortArgs => ({ port: 17, hosts: [{ name: "mx1", connection: { host: "mx1.example.net", hostKey: KEY } }] });
+const ok = (): SmtpPortArgs => ({ port: 17, hosts: [{ name: "mx1", connection: { host: "mx1.example.net", hostKey: HOST_KEY } }] });
 const problems = (over: any) => validateSmtpPortArgs({ ...ok(), ...over });
 
 describe("validateSmtpPortArgs", () => {
@@ -28,7 +28,7 @@ describe("validateSmtpPortArgs", () => {
     });
 
     it("rejects empty and duplicate host names, naming both places", () => {
-        const c = { host: "h", hostKey: KEY };
+        const c = { host: "h", hostKey: HOST_KEY };
         assert.deepEqual(problems({ hosts: [{ name: "", connection: c }, { name: "mx1", connection: c }, { name: "mx1", connection: c }] }), [
             "hosts[0]: [name] is required",
             `host "mx1": [name] is used twice (hosts[1] and hosts[2])`,
@@ -44,7 +44,7 @@ describe("validateSmtpPortArgs", () => {
 
     it("rejects relative services paths, fleet-wide and per host", () => {
         assert.deepEqual(problems({ servicesFile: "etc/services" }), [`[servicesFile] must be an absolute path, got "etc/services"`]);
-        const p = problems({ hosts: [{ name: "mx1", connection: { host: "h", hostKey: KEY }, servicesFile: "services", port: 0 }] });
+        const p = problems({ hosts: [{ name: "mx1", connection: { host: "h", hostKey: HOST_KEY }, servicesFile: "services", port: 0 }] });
         assert.deepEqual(p, [`host "mx1": [port] must be an integer from 1 to 65535, got 0`, `host "mx1": [servicesFile] must be an absolute path, got "services"`]);
     });
 
@@ -57,7 +57,7 @@ describe("validateSmtpPortArgs", () => {
     });
 
     it("refuses plain-text private keys and passwords", () => {
-        assert.deepEqual(problems({ hosts: [{ name: "mx1", connection: { host: "h", hostKey: KEY, privateKey: "-----BEGIN", password: pulumi.secret("x") } }] }),
+        assert.deepEqual(problems({ hosts: [{ name: "mx1", connection: { host: "h", hostKey: HOST_KEY, privateKey: "-----BEGIN", password: pulumi.secret("x") } }] }),
             [`host "mx1": [connection.privateKey] must be a Pulumi secret (pulumi.secret(...) or \`pulumi config set --secret\`), not a plain string`]);
     });
 
@@ -69,14 +69,14 @@ describe("validateSmtpPortArgs", () => {
     });
 
     it("rejects an unknown mail server, fleet-wide and per host", () => {
-        assert.deepEqual(problems({ mta: "qmail", hosts: [{ name: "mx1", connection: { host: "h", hostKey: KEY }, mta: "courier" }] }), [
+        assert.deepEqual(problems({ mta: "qmail", hosts: [{ name: "mx1", connection: { host: "h", hostKey: HOST_KEY }, mta: "courier" }] }), [
             `[mta] must be one of postfix, exim, sendmail, auto, none, got "qmail"`,
             `host "mx1": [mta] must be one of postfix, exim, sendmail, auto, none, got "courier"`,
         ]);
     });
 
     it("names wrongly typed booleans and connection fields, fleet-wide and per host", () => {
-        assert.deepEqual(problems({ sudo: "yes", previewHosts: 1, hosts: [{ name: "mx1", connection: { host: 5, hostKey: KEY, user: "", perDialTimeout: 1.5 }, sudo: "no", checkAddress: "" }] }), [
+        assert.deepEqual(problems({ sudo: "yes", previewHosts: 1, hosts: [{ name: "mx1", connection: { host: 5, hostKey: HOST_KEY, user: "", perDialTimeout: 1.5 }, sudo: "no", checkAddress: "" }] }), [
             `[sudo] must be true or false, got "yes"`,
             "[previewHosts] must be true or false, got 1",
             `host "mx1": [sudo] must be true or false, got "no"`,
@@ -93,7 +93,7 @@ describe("validateSmtpPortArgs", () => {
     });
 
     it("gives each problem with the path of its field (the structured form validateSmtpPortArgs prints)", () => {
-        const args: any = { ...ok(), port: 0, aliases: ["a b"], rollout: { canary: "mx9" }, hosts: [{ name: "mx1", connection: { host: "h", hostKey: KEY, port: 70000 } }, "x"] };
+        const args: any = { ...ok(), port: 0, aliases: ["a b"], rollout: { canary: "mx9" }, hosts: [{ name: "mx1", connection: { host: "h", hostKey: HOST_KEY, port: 70000 } }, "x"] };
         const found = smtpPortArgsProblems(args);
         assert.deepEqual(found.map(p => p.path), [["port"], ["aliases", 0], ["hosts", 0, "connection", "port"], ["hosts", 1], ["rollout", "canary"]]);
         assert.deepEqual(found.map(p => describeArgProblem(p, args)), validateSmtpPortArgs(args));
@@ -120,7 +120,7 @@ describe("stack config", () => {
     });
 
     it("maps hosts to connections with the fleet-wide secret key", async () => {
-        const args = fleetFromConfig({ port: "2525", hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: KEY, port: "26" }] },
+        const args = fleetFromConfig({ port: "2525", hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY, port: "26" }] },
             { privateKey: pulumi.secret("k") });
         assert.equal(args.port, 2525);
         assert.equal(args.hosts[0].port, 26);
@@ -129,9 +129,9 @@ describe("stack config", () => {
     });
 
     it("reads a failure budget set with `config set --path` (a string) as a number", () => {
-        const args = fleetFromConfig({ port: 17, hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: KEY }], rollout: { batchSize: "10%", failureBudget: "3" as any } }, {});
+        const args = fleetFromConfig({ port: 17, hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY }], rollout: { batchSize: "10%", failureBudget: "3" as any } }, {});
         assert.deepEqual(args.rollout, { batchSize: "10%", failureBudget: 3 });
-        const bad = fleetFromConfig({ port: 17, hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: KEY }], rollout: { failureBudget: "three" as any } }, {});
+        const bad = fleetFromConfig({ port: 17, hosts: [{ name: "mx1", host: "10.0.0.1", hostKey: HOST_KEY }], rollout: { failureBudget: "three" as any } }, {});
         assert.deepEqual(validateSmtpPortArgs(bad), [`[rollout.failureBudget] must be a whole number of hosts, at least 1, got "three"`]);
     });
 });

@@ -6,9 +6,9 @@ import { SmtpPortArgs } from "../../components/args";
 import {
     assertValidSmtpPortArgs, describeArgProblem, portProblem, SmtpPortArgsError, smtpPortArgsProblems, validateSmtpPortArgs,
 } from "../../components/validate";
+import { HOST_KEY } from "../support/testConfig";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxh0oP0cn6JpoFvD7PBbsYybx9fS0XbO7wW+9yYSbMN";
-const conn = { host: "mx1.example.net", hostKey: KEY };
+const conn = { host: "mx1.example.net", hostKey: HOST_KEY };
 const ok = (): SmtpPortArgs => ({ port: 17, hosts: [{ name: "mx1", connection: conn }] });
 const problems = (over: any) => validateSmtpPortArgs({ ...ok(), ...over });
 /** The problems of a fleet whose one host has `over` (its connection merged with `connOver`). */
@@ -41,7 +41,7 @@ describe("validate: field by field", () => {
 
     it("host keys: every OpenSSH type, with or without a comment; nothing before the type or after the key", () => {
         const good = ["ssh-ed25519 AAAA", "ssh-rsa AAAA+/09==", "ssh-dss AAAA=", "ecdsa-sha2-nistp256 AAAA", "ecdsa-sha2-nistp384 AAAA", "ecdsa-sha2-nistp521 AAAA",
-            "sk-ssh-ed25519@openssh.com AAAA", "sk-ecdsa-sha2-nistp256@openssh.com AAAA", `${KEY} root@mx1 (2024)`, ` ${KEY} `, "ssh-ed25519 AAA==="];
+            "sk-ssh-ed25519@openssh.com AAAA", "sk-ecdsa-sha2-nistp256@openssh.com AAAA", `${HOST_KEY} root@mx1 (2024)`, ` ${HOST_KEY} `, "ssh-ed25519 AAA==="];
         for (const hostKey of good) assert.deepEqual(hostProblems({}, { hostKey }), [], hostKey);
         const bad = ["x ssh-ed25519 AAAA", "ssh-ed25519 AAAA!bad", "ssh-ed25519 AAAA====", "ssh-ed448 AAAA", "ecdsa-sha2-nistp128 AAAA", "sk- AAAA",
             "sk-SSH AAAA", "ssh-ed25519", "ssh-ed25519  AAAA", "AAAA"];
