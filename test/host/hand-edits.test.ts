@@ -742,6 +742,18 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), debian);
         });
 
+        it("state of an older smtp-port: a revert rebuilds it for a one-letter service too (the port is the added line's second field)", () => {
+            const s = setup("qotd 17/tcp quote\nx 25/tcp\n");
+            assert.equal(s.run("apply", "--port", "2525", "--service", "x", "--verify", "no").code, 0);
+            assert.equal(s.read(), "qotd 17/tcp quote\n#x 25/tcp\nx\t\t2525/tcp\t\tmail\n");
+            fs.rmSync(path.join(stateFolder(s.state), "managed"));
+            s.edit("qotd 17/tcp quote\n", "qotd 17/tcp quote\nfoo 99/tcp\n");
+            const back = s.run("revert", "--service", "x");
+            assert.equal(back.code, 0, back.stderr);
+            assert.doesNotMatch(back.stderr, /older version/);
+            assert.equal(s.read(), "qotd 17/tcp quote\nfoo 99/tcp\nx 25/tcp\n");
+        });
+
         it("state of an older smtp-port that cannot be rebuilt (other options): falls back to undoing its edits by their text, and says so", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
             assert.equal(s.run("apply", "--port", "2525", "--aliases", "mail mailer", "--verify", "no").code, 0);
