@@ -408,6 +408,21 @@ for (const shell of SHELLS) {
                 assert.equal(fs.lstatSync(lock, { throwIfNoEntry: false }), undefined, "the lock is released");
             });
 
+            it("a stray file where the journal goes does not block the next write", () => {
+                const { file, state } = setup("smtp 25/tcp mail\n");
+                const args = ["--file", file, "--state-dir", state];
+                assert.equal(runScript(shell, ["apply", "--port", "17", ...args, "--verify", "no"]).code, 0);
+                const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
+                // Not a folder, so not a journal to recover: the write makes its own.
+                fs.writeFileSync(path.join(state, key, "txn"), "debris\n");
+                const r = runScript(shell, ["apply", "--port", "2525", ...args, "--verify", "no"]);
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(resolvedPort(file), 2525);
+                assert.ok(!fs.existsSync(path.join(state, key, "txn")), "the journal is gone after the write");
+                assert.equal(runScript(shell, ["revert", ...args]).code, 0);
+                assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
+            });
+
             it("an edit made while it works is never overwritten", async () => {
                 const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
                 // The edit lands while the script computes the new file: the
