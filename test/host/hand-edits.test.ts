@@ -764,5 +764,17 @@ for (const shell of SHELLS) {
             assert.match(back.stderr, /no copy of what smtp-port last wrote \(state of an older version\): undoing its edits by their text/);
             assert.equal(s.read(), "qotd 17/tcp quote\nfoo 99/tcp\nsmtp 25/tcp mail\n");
         });
+
+        it("undoing an older version's edits by their text keeps CRLF line ends and the user's own commented lines", () => {
+            const before = "qotd 17/tcp quote\r\n#foo 99/tcp\r\nsmtp 25/tcp mail\r\n";
+            const s = setup(before);
+            assert.equal(s.run("apply", "--port", "2525", "--aliases", "mail mailer", "--verify", "no").code, 0);
+            fs.rmSync(path.join(stateFolder(s.state), "managed"));
+            s.edit("qotd 17/tcp quote\r\n", "qotd 17/tcp quote\r\nbar 98/tcp\r\n");
+            const back = s.run("revert");
+            assert.equal(back.code, 0, back.stderr);
+            assert.match(back.stderr, /undoing its edits by their text/);
+            assert.equal(s.read(), "qotd 17/tcp quote\r\nbar 98/tcp\r\n#foo 99/tcp\r\nsmtp 25/tcp mail\r\n");
+        });
     });
 }
