@@ -713,6 +713,35 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\nsubmission 587/tcp\n");
         });
 
+        // An entry that changed is matched first by name and protocol (in its
+        // run, then anywhere: a move), and by the name alone only after that.
+        describe("which deleted line a changed line is taken to be", () => {
+            const before = "smtp 25/tcp mail\nqotd 17/tcp quote\nsmtp 26/sctp foo\n";
+            const converged = "#smtp 25/tcp mail\nsmtp 2525/tcp mail\nqotd 17/tcp quote\n";
+            const repaired = (s: ReturnType<typeof setup>, line: number, text: string) => {
+                const r = s.run("apply", "--port", "2525", "--verify", "no");
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                    `smtp-port: line ${line}: "${text}" is an edit of smtp-port's own line "smtp 2525/tcp mail": not kept as yours\n`);
+                assert.equal(s.read(), converged, "smtp-port's line is back; the user's deletion stays");
+            };
+
+            it("its protocol changed: smtp-port's line of that name in the same run, not the user's line of that name deleted elsewhere", () => {
+                const s = setup(before);
+                assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+                assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 2525/tcp mail\nqotd 17/tcp quote\nsmtp 26/sctp foo\n");
+                s.edit("smtp 2525/tcp mail\nqotd 17/tcp quote\nsmtp 26/sctp foo\n", "smtp 2525/udp mail\nqotd 17/tcp quote\n");
+                repaired(s, 2, "smtp 2525/udp mail");
+            });
+
+            it("moved over a deleted line of the user with the same name: a move of smtp-port's line, not an edit of the user's", () => {
+                const s = setup(before);
+                assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+                s.edit("smtp 2525/tcp mail\nqotd 17/tcp quote\nsmtp 26/sctp foo\n", "qotd 17/tcp quote\nsmtp 2525/tcp mail\n");
+                repaired(s, 3, "smtp 2525/tcp mail");
+            });
+        });
+
         it("refuses a changed line that could be an edit of smtp-port's line or of the user's", () => {
             const s = setup("qotd 17/tcp quote\nqotd 18/tcp other\nsmtp 25/tcp mail\n");
             assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
