@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { SCRIPT, SHELLS, Shell, runScript, tempDir } from "../support/hostScript";
+import { SCRIPT, SHELLS, Shell, resultOf, runScript, tempDir } from "../support/hostScript";
 
 const FIX = path.join(__dirname, "..", "fixtures");
 const SMTPD = "smtp       inet  n       -       y       -       -       smtpd\n";
@@ -578,6 +578,20 @@ for (const shell of SHELLS) {
                 const again = inNs(shell, s, env, bin, ["apply", "--port", "17", ...common, "--restart", "true"]);
                 assert.equal(again.status, 0, again.stderr);
                 assert.ok(!fs.existsSync(copy), "no copy made where there was none");
+            });
+            it("a postconf that cannot tell the queue_directory leaves the copy alone and the apply goes on", () => {
+                const s = setup("smtp 25/tcp mail\n");
+                const { copy, env } = chrootFixture(s);
+                const shim = path.join(s.dir, "shim");
+                fs.mkdirSync(shim);
+                // Fails for queue_directory only, as a damaged main.cf would make it; the rest is the fake postconf.
+                fs.writeFileSync(path.join(shim, "postconf"), `#!/bin/sh\nPATH=\${PATH#*:}\n[ "$*" != "-h queue_directory" ] || exit 1\nexec postconf "$@"\n`, { mode: 0o755 });
+                const a = inNs(shell, s, env, `${shim}:${postconfBin()}`,
+                    ["apply", "--port", "17", "--file", "/etc/services", "--state-dir", s.state, "--mta", "postfix", "--verify", "no", "--restart", "true"]);
+                assert.equal(a.status, 0, a.stderr);
+                assert.equal(resultOf(a.stdout).changed, true);
+                assert.equal(fs.readFileSync(s.file, "utf8"), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+                assert.equal(fs.readFileSync(copy, "utf8"), "smtp 25/tcp mail\n");
             });
             it("with --file not /etc/services the chroot copy is left alone", () => {
                 const s = setup("smtp 25/tcp mail\n");

@@ -713,6 +713,47 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\nsubmission 587/tcp\n");
         });
 
+        // An entry that changed is matched first by name and protocol (in its
+        // run, then anywhere: a move), and by the name alone only after that.
+        describe("which deleted line a changed line is taken to be", () => {
+            const before = "smtp 25/tcp mail\nqotd 17/tcp quote\nsmtp 26/sctp foo\n";
+            const converged = "#smtp 25/tcp mail\nsmtp 2525/tcp mail\nqotd 17/tcp quote\n";
+            const repaired = (s: ReturnType<typeof setup>, line: number, text: string) => {
+                const r = s.run("apply", "--port", "2525", "--verify", "no");
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                    `smtp-port: line ${line}: "${text}" is an edit of smtp-port's own line "smtp 2525/tcp mail": not kept as yours\n`);
+                assert.equal(s.read(), converged, "smtp-port's line is back; the user's deletion stays");
+            };
+
+            it("its protocol changed: smtp-port's line of that name in the same run, not the user's line of that name deleted elsewhere", () => {
+                const s = setup(before);
+                assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+                assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 2525/tcp mail\nqotd 17/tcp quote\nsmtp 26/sctp foo\n");
+                s.edit("smtp 2525/tcp mail\nqotd 17/tcp quote\nsmtp 26/sctp foo\n", "smtp 2525/udp mail\nqotd 17/tcp quote\n");
+                repaired(s, 2, "smtp 2525/udp mail");
+            });
+
+            it("moved over a deleted line of the user with the same name: a move of smtp-port's line, not an edit of the user's", () => {
+                const s = setup(before);
+                assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+                s.edit("smtp 2525/tcp mail\nqotd 17/tcp quote\nsmtp 26/sctp foo\n", "qotd 17/tcp quote\nsmtp 2525/tcp mail\n");
+                repaired(s, 3, "smtp 2525/tcp mail");
+            });
+        });
+
+        it("lines added at both ends of a file with a repeated line of smtp-port's: kept, and no edit of smtp-port's lines reported", () => {
+            const s = setup("x 1/tcp\nsmtp 25/tcp mail\nsmtp 25/tcp mail\nqotd 17/tcp quote\n");
+            assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+            const converged = s.read();
+            assert.equal(converged, "x 1/tcp\n#smtp 25/tcp mail\nsmtp 2525/tcp mail\n#smtp 25/tcp mail\nqotd 17/tcp quote\n");
+            fs.writeFileSync(s.file, `new1 3/tcp\n${converged}new2 4/tcp\n`);
+            const r = s.run("apply", "--port", "2525", "--verify", "no");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n`);
+            assert.equal(s.read(), `new1 3/tcp\n${converged}new2 4/tcp\n`);
+        });
+
         it("refuses a changed line that could be an edit of smtp-port's line or of the user's", () => {
             const s = setup("qotd 17/tcp quote\nqotd 18/tcp other\nsmtp 25/tcp mail\n");
             assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
@@ -742,6 +783,18 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), debian);
         });
 
+        it("state of an older smtp-port: a revert rebuilds it for a one-letter service too (the port is the added line's second field)", () => {
+            const s = setup("qotd 17/tcp quote\nx 25/tcp\n");
+            assert.equal(s.run("apply", "--port", "2525", "--service", "x", "--verify", "no").code, 0);
+            assert.equal(s.read(), "qotd 17/tcp quote\n#x 25/tcp\nx\t\t2525/tcp\t\tmail\n");
+            fs.rmSync(path.join(stateFolder(s.state), "managed"));
+            s.edit("qotd 17/tcp quote\n", "qotd 17/tcp quote\nfoo 99/tcp\n");
+            const back = s.run("revert", "--service", "x");
+            assert.equal(back.code, 0, back.stderr);
+            assert.doesNotMatch(back.stderr, /older version/);
+            assert.equal(s.read(), "qotd 17/tcp quote\nfoo 99/tcp\nx 25/tcp\n");
+        });
+
         it("state of an older smtp-port that cannot be rebuilt (other options): falls back to undoing its edits by their text, and says so", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
             assert.equal(s.run("apply", "--port", "2525", "--aliases", "mail mailer", "--verify", "no").code, 0);
@@ -751,6 +804,18 @@ for (const shell of SHELLS) {
             assert.equal(back.code, 0, back.stderr);
             assert.match(back.stderr, /no copy of what smtp-port last wrote \(state of an older version\): undoing its edits by their text/);
             assert.equal(s.read(), "qotd 17/tcp quote\nfoo 99/tcp\nsmtp 25/tcp mail\n");
+        });
+
+        it("undoing an older version's edits by their text keeps CRLF line ends and the user's own commented lines", () => {
+            const before = "qotd 17/tcp quote\r\n#foo 99/tcp\r\nsmtp 25/tcp mail\r\n";
+            const s = setup(before);
+            assert.equal(s.run("apply", "--port", "2525", "--aliases", "mail mailer", "--verify", "no").code, 0);
+            fs.rmSync(path.join(stateFolder(s.state), "managed"));
+            s.edit("qotd 17/tcp quote\r\n", "qotd 17/tcp quote\r\nbar 98/tcp\r\n");
+            const back = s.run("revert");
+            assert.equal(back.code, 0, back.stderr);
+            assert.match(back.stderr, /undoing its edits by their text/);
+            assert.equal(s.read(), "qotd 17/tcp quote\r\nbar 98/tcp\r\n#foo 99/tcp\r\nsmtp 25/tcp mail\r\n");
         });
     });
 }

@@ -190,6 +190,19 @@ for (const shell of SHELLS) {
             assert.equal(fs.readFileSync(log, "utf8"), "restarted\nrestarted\n");
         });
 
+        it("runs the restart command with the admin's umask and locale, not the script's own", () => {
+            const { dir, file, state } = setup("smtp 25/tcp mail\n");
+            const seen = path.join(dir, "seen");
+            // The script itself runs with umask 077 and LC_ALL=C; the restart
+            // command (and the service it starts) must not inherit either.
+            const restart = `{ umask; printf '%s\\n' "\${LC_ALL-unset}"; } >> '${seen}'`;
+            const args = ["--file", file, "--state-dir", state, "--restart", restart, "--verify", "no"];
+            const withUmask = (mask: string, ...env: string[]) => ["/bin/sh", "-c", `umask ${mask}; exec /usr/bin/env ${env.join(" ")} "$@"`, "sh"];
+            assert.equal(runScript(shell, ["apply", "--port", "17", ...args], { prefix: withUmask("022", "LC_ALL=C.UTF-8") }).code, 0);
+            assert.equal(runScript(shell, ["revert", ...args], { prefix: withUmask("027", "-u", "LC_ALL") }).code, 0);
+            assert.equal(fs.readFileSync(seen, "utf8"), "0022\nC.UTF-8\n0027\nunset\n");
+        });
+
         it("fails clearly when the restart command fails, and says how to undo", () => {
             const { file, state } = setup("smtp 25/tcp mail\n");
             const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state, "--restart", "exit 3", "--host-label", "mx7"]);
@@ -371,6 +384,43 @@ for (const shell of SHELLS) {
                 const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]);
                 assert.equal(r.code, 0, r.stderr);
                 assert.match(r.stderr, /removing stale lock of process 999999/);
+            });
+
+            it("waits for a live run's lock, sleeping between attempts, and goes on once it is released", () => {
+                const { dir, file, state } = setup("smtp 25/tcp mail\n");
+                const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
+                const lock = path.join(state, `${key}.lock`);
+                fs.mkdirSync(state, { mode: 0o700 });
+                fs.symlinkSync(String(process.pid), lock); // held by a live process: this test
+                const sleeps = path.join(dir, "sleeps");
+                const clock = path.join(dir, "clock");
+                // The shimmed sleep releases the lock, as the other run would;
+                // the shimmed clock moves 1 s per reading, so a loop that never
+                // sleeps reaches its 60 s deadline after 60 attempts, not 60 s.
+                const shims = shimDir({
+                    sleep: `printf '%s\\n' "$*" >> '${sleeps}'; rm -f '${lock}'`,
+                    date: `[ "$1" = +%s ] || exec date "$@"; n=$(cat '${clock}' 2>/dev/null || echo 1000000); echo $((n + 1)) > '${clock}'; echo "$n"`,
+                });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: shims });
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.json.changed, true);
+                assert.equal(fs.readFileSync(sleeps, "utf8"), "0.1\n");
+                assert.equal(fs.lstatSync(lock, { throwIfNoEntry: false }), undefined, "the lock is released");
+            });
+
+            it("a stray file where the journal goes does not block the next write", () => {
+                const { file, state } = setup("smtp 25/tcp mail\n");
+                const args = ["--file", file, "--state-dir", state];
+                assert.equal(runScript(shell, ["apply", "--port", "17", ...args, "--verify", "no"]).code, 0);
+                const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
+                // Not a folder, so not a journal to recover: the write makes its own.
+                fs.writeFileSync(path.join(state, key, "txn"), "debris\n");
+                const r = runScript(shell, ["apply", "--port", "2525", ...args, "--verify", "no"]);
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(resolvedPort(file), 2525);
+                assert.ok(!fs.existsSync(path.join(state, key, "txn")), "the journal is gone after the write");
+                assert.equal(runScript(shell, ["revert", ...args]).code, 0);
+                assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
             });
 
             it("an edit made while it works is never overwritten", async () => {
