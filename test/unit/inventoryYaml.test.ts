@@ -79,7 +79,10 @@ const SCALARS_YAML = ["all:", "  hosts:", "    h:", ...SCALARS.map(([text], i) =
 /** Explicit tags, !vault and !unsafe, with what ansible-inventory gives (a vault value is opaque here: no password). */
 const TAGGED: [string, unknown][] = [
     ["!!null ''", null], ["!!bool 'yes'", true], ["!!int '0x1F'", 31], ["!!float '1.5'", 1.5], ["!!str 12", "12"],
-    ["!unsafe x", new UnsafeString("x")], ["!unsafe '{{ x }}'", new UnsafeString("{{ x }}")],
+    ["!unsafe x", new UnsafeString("x")], ["!unsafe '{{ x }}'", new UnsafeString("{{ x }}")], ["!unsafe '1e3'", new UnsafeString("1e3")],
+    // ansible-core 2.19 resolves an !unsafe scalar as a plain one, quoted or not: only a string stays unsafe.
+    ["!unsafe", null], ["!unsafe ''", null], ["!unsafe '~'", null], ["!unsafe 2222", 2222], ["!unsafe '2222'", 2222], ["!unsafe 022", 18],
+    ["!unsafe 0x1F", 31], ["!unsafe 1:20", 80], ["!unsafe 1.5", 1.5], ["!unsafe yes", true], ["!unsafe 'off'", false],
 ];
 const TAGGED_YAML = ["all:", "  hosts:", "    t:", ...TAGGED.map(([text], i) => `      ${key(i)}: ${text}`)].join("\n") + "\n";
 
@@ -90,7 +93,7 @@ describe("inventory YAML: scalars as ansible-core 2.19 (PyYAML, YAML 1.1) reads 
         assert.equal(Object.keys(got).length, SCALARS.length);
     });
 
-    it("reads explicit YAML tags, keeps !unsafe text as written, and !vault opaque", () => {
+    it("reads explicit YAML tags, !unsafe as a plain scalar whose strings stay unsafe, and !vault opaque", () => {
         const got = valuesOf(freshParse()(TAGGED_YAML, "t.yml"), "t");
         TAGGED.forEach(([text, want], i) => assert.deepEqual(got[key(i)], want, text));
         const vault = valuesOf(freshParse()("all:\n  hosts:\n    v:\n      pw: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n        3132\n", "v.yml"), "v");
