@@ -3,7 +3,7 @@
 import { OpaqueValue, UnsafeString, VarValue } from "./values";
 
 interface JsYamlType {
-    new(tag: string, opts: { kind: "scalar" | "sequence" | "mapping"; resolve?: (d: any) => boolean; construct?: (d: any) => unknown }): unknown;
+    new(tag: string, opts: { kind: "scalar" | "sequence" | "mapping"; resolve?: (d: any) => boolean; construct?: (d: any) => unknown }): { resolve(d: any): boolean; construct(d: any): unknown };
 }
 interface JsYamlSchema {
     extend(types: { implicit?: unknown[]; explicit?: unknown[] }): JsYamlSchema;
@@ -14,10 +14,10 @@ interface JsYaml {
     FAILSAFE_SCHEMA: JsYamlSchema;
     types: { merge: unknown };
 }
-// Ansible reads YAML with PyYAML, which resolves plain scalars by YAML 1.1
-// (yes/no/on/off are booleans, 022 is octal 18, 1:20 is 80, 1e3 is a
-// string); js-yaml's default schema is YAML 1.2. These are PyYAML's
-// resolvers, so that `ansible_port: 022` means here what it means there.
+// Ansible reads YAML with PyYAML, which resolves plain scalars by YAML 1.1 (yes/no/on/off are
+// booleans, 022 is octal 18, 1:20 is 80, 1e3 is a string); js-yaml's default schema is YAML 1.2.
+// These are PyYAML's resolvers, so that `ansible_port: 022` means here what it means there; since
+// ansible-core 2.19 they resolve an `!unsafe` scalar too (`!unsafe 022` is 18): only a string stays unsafe.
 let yaml11: { js: JsYaml; schema: JsYamlSchema } | undefined;
 /** js-yaml and the schema, loaded on first use: a stack without an inventory never pays for them (start-up time, README Benchmarks). */
 function yaml(): { js: JsYaml; schema: JsYamlSchema } {
@@ -73,7 +73,7 @@ function yaml(): { js: JsYaml; schema: JsYamlSchema } {
         },
     });
     const vault = new T("!vault", { kind: "scalar", construct: () => new OpaqueValue("a vault-encrypted value (!vault)") });
-    const unsafe = new T("!unsafe", { kind: "scalar", construct: (d: string | null) => new UnsafeString(d ?? "") });
+    const unsafe = new T("!unsafe", { kind: "scalar", construct: (d: string | null) => { const s = d ?? ""; const t = [nul, bool, int, float].find(x => x.resolve(s)); return t ? t.construct(s) : new UnsafeString(s); } });
     yaml11 = { js: jsYaml, schema: jsYaml.FAILSAFE_SCHEMA.extend({ implicit: [nul, bool, int, float, jsYaml.types.merge], explicit: [vault, unsafe] }) };
     return yaml11;
 }
