@@ -112,6 +112,17 @@ const EXPANDS: [string, string[], number?][] = [
     ["st4[1:30:10]", ["st41", "st411", "st421"]],
     ["big[0:400:1000]", ["big0"]],
     ["hi[99990:99992]", ["hi99990", "hi99991", "hi99992"]],
+    // The bounds too, as Python's int() reads them: spaces, a sign, "_" between digits.
+    ["sp[1: 3]", ["sp1", "sp2", "sp3"]],
+    ["tab[\t1:2]", ["tab1", "tab2"]],
+    ["plus[+1:3]", ["plus1", "plus2", "plus3"]],
+    ["neg[-1:1]", ["neg-1", "neg0", "neg1"]],
+    ["u[1_0:1_2]", ["u10", "u11", "u12"]],
+    ["w[1_00:1_02]", ["w100", "w101", "w102"]],
+    ["stu[1:30:1_0]", ["stu1", "stu11", "stu21"]],
+    // Padding to the begin's length counts the "_", and keeps a minus sign in front (Python's zfill).
+    ["h[0_9:1_1]", ["h009", "h010", "h011"]],
+    ["z[000:-12:-1]", ["z000", "z-01", "z-02", "z-03", "z-04", "z-05", "z-06", "z-07", "z-08", "z-09", "z-10"]],
     // Ports after ranges.
     ["bk[01:03].example.net:2201", ["bk01.example.net", "bk02.example.net", "bk03.example.net"], 2201],
     // Not an address (a label cannot end in "_"): the whole text is the name, ":2200" and all.
@@ -133,6 +144,10 @@ const REFUSED: [string, string][] = [
     ["mx[1x:3]", `host range bounds must be numbers or letters, got "1x:3"`],
     ["mx[1:3x]", `host range bounds must be numbers or letters, got "1:3x"`],
     ["mx[1:x3]", `host range bounds must be numbers or letters, got "1:x3"`],
+    ["mx[1:2_]", `host range bounds must be numbers or letters, got "1:2_"`],
+    ["mx[1__0:12]", `host range bounds must be numbers or letters, got "1__0:12"`],
+    ["mx[_1:3]", `host range bounds must be numbers or letters, got "_1:3"`],
+    ["mx[1:3:1_]", `host range step must be a number, got "1_"`],
 ];
 
 describe("inventory host patterns: ranges and ports as Ansible expands them", () => {
