@@ -27,6 +27,11 @@ const ADDRESS = {
     hostname: new RegExp(String.raw`^${LABEL}(?:\.${LABEL})*$`, "iu"),
 };
 
+/** Python's int() of a text (ASCII digits): spaces around, a sign, "_" between digits; undefined when it is not a number. */
+function pyInt(text: string): number | undefined {
+    return /^\s*[-+]?[0-9]+(?:_[0-9]+)*\s*$/.test(text) ? Number(text.replace(/_/g, "")) : undefined;
+}
+
 /** Ansible's expand_hostname_range: `mx[01:03]` is mx01, mx02, mx03; `[a:c]` letters; `[1:9:2]` a step. */
 export function expandHostRange(pattern: string): string[] {
     if (!pattern.includes("[")) return [pattern];
@@ -39,13 +44,17 @@ export function expandHostRange(pattern: string): string[] {
     const end = bounds[1];
     const stepText = bounds[2] ?? "1";
     if (!end) throw new Error("host range must specify end value");
-    if (!/^\s*[-+]?[0-9]+\s*$/.test(stepText)) throw new Error(`host range step must be a number, got ${JSON.stringify(stepText)}`);
-    const step = Number(stepText);
+    const step = pyInt(stepText);
+    if (step === undefined) throw new Error(`host range step must be a number, got ${JSON.stringify(stepText)}`);
     if (step === 0) throw new Error("host range step must not be zero");
     let fill = (x: string | number) => String(x);
     if (beg[0] === "0" && beg.length > 1) {
         if (beg.length !== end.length) throw new Error("host range must specify equal-length begin and end formats");
-        fill = x => String(x).padStart(beg.length, "0");
+        fill = x => {
+            const s = String(x);
+            // Python's zfill: a minus sign stays in front of the zeros.
+            return s.startsWith("-") ? "-" + s.slice(1).padStart(beg.length - 1, "0") : s.padStart(beg.length, "0");
+        };
     }
     let seq: (string | number)[] = [];
     const iBeg = ASCII_LETTERS.indexOf(beg);
@@ -55,8 +64,9 @@ export function expandHostRange(pattern: string): string[] {
         // Python's slice [beg:end+1:step]: empty for a negative step.
         if (step > 0) for (let k = iBeg; k <= iEnd; k += step) seq.push(ASCII_LETTERS[k]);
     } else {
-        if (!/^[0-9]+$/.test(beg) || !/^[0-9]+$/.test(end)) throw new Error(`host range bounds must be numbers or letters, got ${JSON.stringify(nrange)}`);
-        const b = Number(beg), e = Number(end);
+        // Python's int(), as Ansible reads them: " 3", "+1", "-1" and "1_0" are numbers too.
+        const b = pyInt(beg), e = pyInt(end);
+        if (b === undefined || e === undefined) throw new Error(`host range bounds must be numbers or letters, got ${JSON.stringify(nrange)}`);
         if (Math.abs((e - b) / step) > 100000) throw new Error("host range expands to more than 100000 hosts");
         // Python's range(b, e + 1, step): empty when the step points away.
         if (step > 0) for (let k = b; k <= e; k += step) seq.push(k);
