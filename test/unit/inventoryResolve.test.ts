@@ -161,7 +161,7 @@ describe("loadInventory: the group_vars/ and host_vars/ folders as Ansible reads
             fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
             fs.writeFileSync(path.join(dir, p), text);
         };
-        w("hosts.ini", "[g]\nh1\n/mx1\n[empty]\nh1\n");
+        w("hosts.ini", "[g]\nh1\n/mx1\n[empty]\nh1\n[order]\nh9\n");
         // Written out of order: the folder is read sorted by name, the last file winning.
         w("group_vars/g/b.yml", "ansible_user: b\n");
         w("group_vars/g/c.yml", "ansible_user: c\n");
@@ -173,6 +173,12 @@ describe("loadInventory: the group_vars/ and host_vars/ folders as Ansible reads
         w("group_vars/g/sub/z.yml", "sub: 1\n");
         w("group_vars/g/sub.d/q.yml", "subd: 1\n");
         w("group_vars/g/other.txt", "txt: 1\n");
+        // v1.yml ... v5.yml: file k sets order_i_j (i < j) to k wherever k is i or j, so that any order but
+        // the sorted one leaves some order_i_j at i; Ansible gives every one j.
+        for (let k = 1; k <= 5; k++) {
+            const pairs = [1, 2, 3, 4, 5].filter(o => o !== k).map(o => `order_${Math.min(k, o)}_${Math.max(k, o)}: ${k}\n`);
+            w(`group_vars/order/v${k}.yml`, pairs.join(""));
+        }
         // A host name starting with / is never looked up in host_vars/ (Ansible's host_group_vars).
         w("host_vars/mx1.yml", "ansible_user: wrong\n");
     });
@@ -186,9 +192,57 @@ describe("loadInventory: the group_vars/ and host_vars/ folders as Ansible reads
         const want = { ansible_user: "c", noext: 1, sub: 1, tilde: 1 };
         assert.deepEqual(vars("h1"), want);
         assert.deepEqual(vars("/mx1"), want);
+        const want9: Record<string, number> = {};
+        for (let i = 1; i <= 5; i++) for (let j = i + 1; j <= 5; j++) want9[`order_${i}_${j}`] = j;
+        assert.deepEqual(vars("h9"), want9);
         // Only the names that have files are in the maps.
-        assert.deepEqual([...loaded.groupVars.keys()], ["g"]);
+        assert.deepEqual([...loaded.groupVars.keys()], ["g", "order"]);
         assert.deepEqual([...loaded.hostVars.keys()], []);
+    });
+
+    it("a folder's files apply in code point order, as Python sorts names (not in UTF-16 order, as .sort() would)", () => {
+        const d = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-vars-"));
+        try {
+            fs.writeFileSync(path.join(d, "hosts.ini"), "[g]\nh1\n");
+            fs.mkdirSync(path.join(d, "group_vars", "g"), { recursive: true });
+            // U+FF21 sorts before U+1F600 by code point, after it by UTF-16 unit (0xFF21 > 0xD83D).
+            fs.writeFileSync(path.join(d, "group_vars", "g", "\uFF21.yml"), "x: fullwidth\n");
+            fs.writeFileSync(path.join(d, "group_vars", "g", "\u{1F600}.yml"), "x: emoji\n");
+            // ansible-inventory --list: x is emoji.
+            assert.equal(resolveInventory(loadInventory(path.join(d, "hosts.ini"))).hosts[0].vars.get("x")?.value, "emoji");
+        } finally {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
+    });
+
+    it("the inventory path is normalized as written (`..` after a symlink), and a symlink whose target has `..` resolves as the system resolves it", () => {
+        const d = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-links-"));
+        const w = (p: string, text: string) => {
+            fs.mkdirSync(path.dirname(path.join(d, p)), { recursive: true });
+            fs.writeFileSync(path.join(d, p), text);
+        };
+        try {
+            // T/L -> R/sub: T/L/../hosts.ini is T/hosts.ini for Ansible (the system would open R/hosts.ini).
+            w("R/sub/.keep", "");
+            w("R/hosts.ini", "hreal\n");
+            w("R/group_vars/all.yml", "ansible_user: real\n");
+            w("T/hosts.ini", "hlex\n");
+            w("T/group_vars/all.yml", "ansible_user: lexical\n");
+            fs.symlinkSync("../R/sub", path.join(d, "T", "L"));
+            // D/L -> X/.., D/X -> ../A/B: D/L is A, for the system and Python's realpath (Node's fs.realpathSync says D).
+            w("A/B/.keep", "");
+            w("A/hosts.ini", "h1\n");
+            w("A/group_vars/all.yml", "ansible_user: physical\n");
+            w("D/group_vars/all.yml", "ansible_user: lexical\n");
+            fs.symlinkSync("../A/B", path.join(d, "D", "X"));
+            fs.symlinkSync("X/..", path.join(d, "D", "L"));
+            const users = (file: string) => resolveInventory(loadInventory(file)).hosts.map(h => [h.name, h.user]);
+            // ansible-inventory -i each path --list gives these.
+            assert.deepEqual(users(`${d}/T/L/../hosts.ini`), [["hlex", "lexical"]]);
+            assert.deepEqual(users(`${d}/D/L/hosts.ini`), [["h1", "physical"]]);
+        } finally {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
     });
 
     it("a host_vars that is a file, not a folder, is skipped (Ansible warns), even for a host named '.'", () => {
