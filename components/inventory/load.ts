@@ -10,7 +10,8 @@ import { VarsLayer, mergeLayers, parseVarsFile } from "./varsFiles";
 /** Ansible's DataLoader.find_vars_files: `name`, `name.yml`, `.yaml`, `.json`, the first that exists; a folder gives all its files, sorted. */
 export function findVarsFiles(dir: string, name: string): string[] {
     const exts = [".yml", ".yaml", ".json"];
-    const inFolder = (d: string): string[] => fs.readdirSync(d).sort().flatMap(e => {
+    // Sorted as Python sorts str (by code point, which is UTF-8 byte order), not by UTF-16 units as .sort() does.
+    const inFolder = (d: string): string[] => fs.readdirSync(d).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).flatMap(e => {
         if (e.startsWith(".") || e.endsWith("~")) return [];
         const full = path.join(d, e);
         const ext = path.extname(e);
@@ -34,13 +35,15 @@ export function findVarsFiles(dir: string, name: string): string[] {
  */
 export function loadInventory(file: string, baseDir?: string): LoadedInventory {
     const shown = (p: string) => (baseDir ? path.relative(baseDir, p) || p : p);
-    const inventory = parseInventory(fs.readFileSync(file, "utf8"), shown(file));
-    // Ansible looks in the real folder (symlinks resolved); names are shown
-    // under the folder as given.
+    // Ansible normalizes the path as written (`..` drops the name before it,
+    // even a symlink), then looks in the real folder (symlinks resolved as
+    // the system resolves them, which fs.realpathSync does not do for a link
+    // whose target has `..`); names are shown under the folder as given.
+    const inventory = parseInventory(fs.readFileSync(path.resolve(file), "utf8"), shown(file));
     const given = path.dirname(file);
     let real = given;
     try {
-        real = fs.realpathSync(given);
+        real = fs.realpathSync.native(path.resolve(given));
     } catch {
         // A folder that cannot be resolved has no vars folders to read.
     }
