@@ -67,7 +67,7 @@ export function expandHostRange(pattern: string): string[] {
         // Python's int(), as Ansible reads them: " 3", "+1", "-1" and "1_0" are numbers too.
         const b = pyInt(beg), e = pyInt(end);
         if (b === undefined || e === undefined) throw new Error(`host range bounds must be numbers or letters, got ${JSON.stringify(nrange)}`);
-        if (Math.abs((e - b) / step) > 100000) throw new Error("host range expands to more than 100000 hosts");
+        if (Math.floor(Math.abs((e - b) / step)) + 1 > 100000) throw new Error("host range expands to more than 100000 hosts");
         // Python's range(b, e + 1, step): empty when the step points away.
         if (step > 0) for (let k = b; k <= e; k += step) seq.push(k);
         else for (let k = b; k > e + 1; k += step) seq.push(k);
