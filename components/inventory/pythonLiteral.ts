@@ -90,7 +90,8 @@ function pyStringToken(rest: string): PyTokenRead | typeof NOT_LITERAL | undefin
     let j = str[0].length;
     let body: string | undefined;
     while (j < rest.length) {
-        if (q.length === 1 && rest[j] === "\\") {
+        // A backslash escapes the next character in every kind of quote, raw and triple-quoted included.
+        if (rest[j] === "\\") {
             j += 2;
             continue;
         }
@@ -121,7 +122,8 @@ function pyNumberToken(rest: string): PyTokenRead | typeof NOT_LITERAL | undefin
     else if (/^0[bB]/.test(lit)) value = parseInt(lit.slice(2), 2);
     else {
         // Python refuses leading zeros in decimal integers (022), not in floats.
-        if (/^0+[0-9]+$/.test(lit) && !/^0+$/.test(lit)) return NOT_LITERAL;
+        // An imaginary number may have them (08j is 8j).
+        if (num[1] === undefined && /^0+[0-9]+$/.test(lit) && !/^0+$/.test(lit)) return NOT_LITERAL;
         value = Number(lit);
     }
     return { token: { kind: "num", value, imaginary: num[1] !== undefined }, length: num[0].length };

@@ -24,15 +24,11 @@ export function parseVarsFile(text: string, file: string): VarsLayer {
     }
     let doc: YamlDoc;
     try {
-        // Ansible reads .json files with a JSON parser first.
-        if (file.toLowerCase().endsWith(".json")) {
-            try {
-                const data = JSON.parse(text);
-                doc = { data, lines: new WeakMap(), text: text.split(/\r\n|\n|\r/), json: true };
-            } catch {
-                doc = loadYaml(text, file);
-            }
-        } else {
+        // Ansible reads every vars file (.yml, .yaml, .json or none) with a JSON parser first, then YAML.
+        try {
+            const data = JSON.parse(text);
+            doc = { data, lines: new WeakMap(), text: text.split(/\r\n|\n|\r/), json: true };
+        } catch {
             doc = loadYaml(text, file);
         }
     } catch (e) {
