@@ -268,7 +268,7 @@ describe("hostsFromInventory: which connection values a host can use", () => {
         assert.deepEqual(hostsFromInventory(inv, KH).hosts, [{ name: "mx1", host: "198.18.0.11", sshPort: 22, user: "deploy", hostKey: KEY }]);
     });
 
-    it("takes !unsafe text as written, and refuses it empty or with spaces", () => {
+    it("takes !unsafe text as written and refuses it with spaces; an empty !unsafe is null (ansible-core 2.19), so unset", () => {
         const r = hostsFromInventory(yaml([
             "all:",
             "  hosts:",
@@ -280,10 +280,12 @@ describe("hostsFromInventory: which connection values a host can use", () => {
             "    mx3:",
             "      ansible_host: !unsafe ''",
         ].join("\n")), KH);
-        assert.deepEqual(r.hosts, [{ name: "mx1", host: "mx1.example.net", sshPort: 22, user: "deploy", hostKey: KEY }]);
+        assert.deepEqual(r.hosts, [
+            { name: "mx1", host: "mx1.example.net", sshPort: 22, user: "deploy", hostKey: KEY },
+            { name: "mx3", host: "mx3", sshPort: 22, hostKey: KEY },
+        ]);
         assert.deepEqual(r.problems, [
             `hosts.yml:7: host "mx2": [ansible_user] must be a user name without spaces, got "ad min"`,
-            `hosts.yml:9: host "mx3": [ansible_host] must be an address without spaces, got ""`,
         ]);
     });
 

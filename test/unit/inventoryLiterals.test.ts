@@ -114,7 +114,7 @@ const OPAQUE: [string, string][] = [
     ["[1, 2]", "a Python list, tuple, set or dict"], ["{'a': 1}", "a Python list, tuple, set or dict"], ["(1, 2)", "a Python list, tuple, set or dict"],
 ];
 
-/** Values Ansible read and smtp-port did not until issue 18 (triple-quoted strings with an escaped quote, an imaginary number with leading zeros). */
+/** Values Ansible read and smtp-port once did not (triple-quoted strings with an escaped quote, an imaginary number with leading zeros). */
 const FIXED: [string, unknown][] = [[String.raw`'''a\''''`, "a'"], [String.raw`"""a\""""`, "a\""]];
 const FIXED_OPAQUE: [string, string][] = [["08j", "a Python complex number"]];
 
@@ -162,7 +162,7 @@ describe("INI values and host lines: the same as ansible-inventory --list", func
         assert.deepEqual(Object.fromEntries([...q1.vars].map(([k, v]) => [k, v.value])), HOST_LINE_VARS);
     });
 
-    describe("values smtp-port read differently from Ansible until issue 18", () => {
+    describe("values smtp-port once read differently from Ansible", () => {
         it("a triple-quoted string ends at an unescaped closing quote", () => {
             for (const [text, want] of FIXED) {
                 assert.deepEqual(plain(ansible.h0[key(text)]), want, `ansible-inventory on ${text}`);
@@ -238,7 +238,7 @@ describe("group_vars/ and host_vars/ files: JSON first, then YAML, whatever the 
         assert.equal(ansible.mx3.ansible_host, "10.0.0.3");
     });
 
-    it("a .yml file or one with no extension that is JSON is read as JSON too (until issue 18 smtp-port read it as YAML)", () => {
+    it("a .yml file or one with no extension that is JSON is read as JSON too (smtp-port once read it as YAML only)", () => {
         assert.deepEqual(ansible.mx1, { ansible_port: 2200, ansible_user: "a/b", x: 1000 });
         for (const file of ["group_vars/mx.yml", "group_vars/mx"]) {
             const layer = parseVarsFile(JSON_VARS, file);
