@@ -754,6 +754,17 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), `new1 3/tcp\n${converged}new2 4/tcp\n`);
         });
 
+        it("the user's first line deleted and a line added at the end, around a repeated line of smtp-port's: no edit of smtp-port's lines reported", () => {
+            const s = setup("x 1/tcp\nsmtp 25/tcp mail\nsmtp 25/tcp mail\nqotd 17/tcp quote\n");
+            assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
+            const edited = "#smtp 25/tcp mail\nsmtp 2525/tcp mail\n#smtp 25/tcp mail\nqotd 17/tcp quote\nnew2 4/tcp\n";
+            s.edit("x 1/tcp\n#smtp 25/tcp mail\nsmtp 2525/tcp mail\n#smtp 25/tcp mail\nqotd 17/tcp quote\n", edited);
+            const r = s.run("apply", "--port", "2525", "--verify", "no");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n`);
+            assert.equal(s.read(), edited);
+        });
+
         it("refuses a changed line that could be an edit of smtp-port's line or of the user's", () => {
             const s = setup("qotd 17/tcp quote\nqotd 18/tcp other\nsmtp 25/tcp mail\n");
             assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
