@@ -75,6 +75,18 @@ function lex(src) {
             const before = src.slice(from, i);
             const kind = /\bawk\b/.test(before) ? "awk" : /\bperl\b/.test(before) ? "perl" : /\bpython3?\b/.test(before) ? "python" : "";
             for (let k = i + 1; k < stop; k++) { ctx[k] = SQ; sqKind[k] = kind; }
+            // An awk comment (# after a blank, outside a string) is not code:
+            // its numbers are not constants to change.
+            if (kind === "awk") {
+                for (let k = i + 1; k < stop; k++) {
+                    if (src[k] !== "#" || !/\s/.test(src[k - 1])) continue;
+                    const ls = Math.max(src.lastIndexOf("\n", k - 1) + 1, i + 1);
+                    if ((src.slice(ls, k).match(/"/g) || []).length % 2) continue;
+                    const e = src.indexOf("\n", k);
+                    const end = e === -1 || e > stop ? stop : e;
+                    for (; k < end; k++) ctx[k] = COMMENT;
+                }
+            }
             if (stop < n) { ctx[stop] = CODE; top[stop] = top[i]; }
             i = stop + 1;
             continue;
