@@ -53,6 +53,26 @@ for (const shell of SHELLS) {
             assert.equal(w.mainCf(), before);
         });
 
+        it("postfix, found by a preview: the main.cf changes an apply would make, none once made, and what a move back to 25 would undo", () => {
+            const w = world();
+            const first = w.run("preview", "--port", "17", "--mta", "auto");
+            assert.equal(first.code, 0, first.stderr);
+            assert.equal(first.json.mta, "postfix");
+            assert.deepEqual(first.json.mta_diff, [
+                "postfix known_tcp_ports: lmtp=24, smtp=25, smtps=submissions=465, submission=587 -> lmtp=24, smtps=submissions=465, submission=587",
+                "postfix smtp_tcp_port: smtp -> 25",
+            ]);
+            assert.equal(w.mainCf(), "myhostname = mx1\n", "a preview changes nothing");
+            assert.equal(w.run("apply", "--port", "17", "--mta", "auto").code, 0);
+            assert.deepEqual(w.run("preview", "--port", "17", "--mta", "auto").json.mta_diff, []);
+            const back = w.run("preview", "--port", "25", "--mta", "auto");
+            assert.equal(back.json.status, "would_change");
+            assert.deepEqual(back.json.mta_diff, [
+                "postfix known_tcp_ports: lmtp=24, smtps=submissions=465, submission=587 -> (default)",
+                "postfix smtp_tcp_port: 25 -> (default)",
+            ]);
+        });
+
         it("postfix: settings made by the admin are kept and put back as they were", () => {
             const w = world(SMTPD, "known_tcp_ports = smtp=25, submission=587\nsmtp_tcp_port = 2525\n");
             const before = w.mainCf();
