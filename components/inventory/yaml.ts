@@ -49,6 +49,11 @@ interface YamlReading {
 /** One group (`name: {hosts, vars, children}`), and its children groups in turn. */
 function yamlGroup(rd: YamlReading, name: string, gd: unknown, origin: Origin): void {
     const { inv, doc, file } = rd;
+    // Ansible refuses the whole file ("Invalid empty/false group name provided").
+    if (name === "") {
+        inv.problems.push(`${where(origin)}: empty group name`);
+        return;
+    }
     if (gd !== null && !isMapping(gd)) {
         inv.problems.push(`${where(origin)}: group "${name}" must be a mapping with hosts, vars and children, got ${show(gd)}`);
         return;

@@ -35,9 +35,13 @@ describe("inventory edges", () => {
         assert.deepEqual(expandHostPattern("mx1:2222"), { names: ["mx1"], port: 2222 });
     });
 
-    it("an empty host name is a problem naming the file and line, in INI and YAML", () => {
+    it("an empty host name is a problem naming the file and line, in INI and YAML; so is an empty YAML group name", () => {
         assert.deepEqual(parseIniInventory("[g]\n\"\"\n", "hosts.ini").problems, ["hosts.ini:2: empty host name"]);
         assert.deepEqual(parseYamlInventory("all:\n  hosts:\n    \"\":\n", "hosts.yml").problems, ["hosts.yml:3: empty host name"]);
+        const g = parseYamlInventory("all:\n  children:\n    \"\":\n      hosts:\n        mx1:\n", "hosts.yml");
+        assert.deepEqual(g.problems, ["hosts.yml:3: empty group name"]);
+        assert.equal(g.groups.has(""), false);
+        assert.equal(g.hosts.has("mx1"), false, "nothing under the empty group is read");
     });
 
     it("a group cannot be its own child", () => {
