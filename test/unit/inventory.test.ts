@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { execFile, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -11,6 +11,7 @@ import {
     lookupKnownHosts, parseIniInventory, parseInventory, parseKnownHosts, parseVarsFile, parseYamlInventory, pinHostKey, pyLiteral,
     readKnownHosts, resolveInventory, ResolvedHost, ResolvedInventory, shlexSplit, stackHosts, UnsafeString, OpaqueValue,
 } from "../../components/inventory";
+import { AnsibleList, ansibleInventory, tool } from "../support/ansible";
 
 const ROOT = path.join(__dirname, "..", "..");
 const FIX = path.join(ROOT, "test", "fixtures", "inventory");
@@ -37,49 +38,8 @@ const KEY = {
 
 // ------------------------------------------------------------ the tools --
 
-/**
- * A command of ansible-core or OpenSSH: $SMTP_PORT_ANSIBLE_BIN, then the
- * benchmark's venv (bench/.venv/bin), then PATH. Missing is a failure, not
- * a skip: .ci/run installs ansible-core.
- */
-function tool(name: string): string {
-    const dirs = [process.env.SMTP_PORT_ANSIBLE_BIN, path.join(ROOT, "bench", ".venv", "bin"), ...(process.env.PATH ?? "").split(path.delimiter)];
-    for (const d of dirs) {
-        if (!d) continue;
-        const p = path.join(d, name);
-        try {
-            fs.accessSync(p, fs.constants.X_OK);
-            return p;
-        } catch {
-            // next
-        }
-    }
-    throw new Error(`${name} not found (looked in $SMTP_PORT_ANSIBLE_BIN, bench/.venv/bin and PATH): the inventory tests compare with ` +
-        (name === "ssh-keygen" ? "OpenSSH's ssh-keygen (apt-get install openssh-client)"
-            : "ansible-core's ansible-inventory; install it: python3 -m venv bench/.venv && bench/.venv/bin/pip install ansible-core==2.19.14"));
-}
-
-interface AnsibleList {
-    _meta: { hostvars: Record<string, Record<string, unknown>> };
-    [group: string]: { hosts?: string[]; children?: string[] } | AnsibleList["_meta"];
-}
-
-/** `ansible-inventory -i FILE --list [...more]` in an empty folder, with no ansible.cfg, failing when the file does not parse. */
-function ansibleList(file: string, ...more: string[]): Promise<{ code: number; out: string; err: string }> {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-ansible-"));
-    fs.writeFileSync(path.join(tmp, "ansible.cfg"), "");
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("ANSIBLE_")) env[k] = v;
-    Object.assign(env, {
-        ANSIBLE_CONFIG: path.join(tmp, "ansible.cfg"), ANSIBLE_HOME: path.join(tmp, "home"), ANSIBLE_LOCAL_TEMP: path.join(tmp, "tmp"),
-        ANSIBLE_INVENTORY_UNPARSED_FAILED: "true", ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0",
-    });
-    const bin = tool("ansible-inventory");
-    return new Promise(res => execFile(bin, ["-i", file, "--list", ...more], { cwd: tmp, env, timeout: 120000 }, (e, out, err) => {
-        fs.rmSync(tmp, { recursive: true, force: true });
-        res({ code: e ? (typeof e.code === "number" ? e.code : 1) : 0, out, err });
-    }));
-}
+/** `ansible-inventory -i FILE --list [...more]` (test/support/ansible.ts). */
+const ansibleList = (file: string, ...more: string[]) => ansibleInventory(file, { more });
 
 /** What Ansible's ssh connection would use for each host, from `ansible-inventory --list`. */
 function fromAnsible(list: AnsibleList) {

@@ -5,60 +5,17 @@
 // `ansible-inventory --list`; each refused one was checked by hand to be
 // refused by ansible-inventory too (the problem texts are smtp-port's).
 import { strict as assert } from "assert";
-import { execFile } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import {
     expandHostPattern, expandHostRange, hostsFromInventory, Inventory, parseIniInventory, parseKnownHosts, parseVarsFile, parseYamlInventory,
     resolveInventory, ResolvedInventory, VarsLayer,
 } from "../../components/inventory";
+import { AnsibleList, ansibleListOf } from "../support/ansible";
 
-const ROOT = path.join(__dirname, "..", "..");
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILjNwcLboLmh0YSQ6xnBl7ybwz6Erw0gh0YXTdsE3Mgx";
 /** A known_hosts file that has the key for every host on every port. */
 const KH = parseKnownHosts(`* ${KEY}\n`, "kh");
 
 // ------------------------------------------------------------ ansible --
-
-/** ansible-inventory: $SMTP_PORT_ANSIBLE_BIN, then bench/.venv/bin, then PATH (missing is a failure, as in inventory.test.ts). */
-function ansibleInventoryBin(): string {
-    const dirs = [process.env.SMTP_PORT_ANSIBLE_BIN, path.join(ROOT, "bench", ".venv", "bin"), ...(process.env.PATH ?? "").split(path.delimiter)];
-    for (const d of dirs) {
-        if (!d) continue;
-        const p = path.join(d, "ansible-inventory");
-        try {
-            fs.accessSync(p, fs.constants.X_OK);
-            return p;
-        } catch {
-            // next
-        }
-    }
-    throw new Error("ansible-inventory not found (looked in $SMTP_PORT_ANSIBLE_BIN, bench/.venv/bin and PATH): install ansible-core==2.19.14");
-}
-
-interface AnsibleList {
-    _meta: { hostvars: Record<string, Record<string, unknown>> };
-    [group: string]: { hosts?: string[]; children?: string[] } | AnsibleList["_meta"];
-}
-
-/** `ansible-inventory -i FILE --list` on `text` in an empty folder, with no ansible.cfg and a clean ANSIBLE_* environment. */
-function ansibleList(text: string, name: string): Promise<AnsibleList> {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-ansible-"));
-    fs.writeFileSync(path.join(tmp, "ansible.cfg"), "");
-    fs.writeFileSync(path.join(tmp, name), text);
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("ANSIBLE_")) env[k] = v;
-    Object.assign(env, {
-        ANSIBLE_CONFIG: path.join(tmp, "ansible.cfg"), ANSIBLE_HOME: path.join(tmp, "home"), ANSIBLE_LOCAL_TEMP: path.join(tmp, "tmp"),
-        ANSIBLE_INVENTORY_UNPARSED_FAILED: "true", ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0", ANSIBLE_DEPRECATION_WARNINGS: "false",
-    });
-    return new Promise((res, rej) => execFile(ansibleInventoryBin(), ["-i", name, "--list"], { cwd: tmp, env, timeout: 120000 }, (e, out, err) => {
-        fs.rmSync(tmp, { recursive: true, force: true });
-        if (e) rej(new Error(`ansible-inventory refused ${name}: ${err}`));
-        else res(JSON.parse(out) as AnsibleList);
-    }));
-}
 
 /** Per host of an ansible-inventory listing: its groups (through children, with all) and its variables. */
 function ansibleHosts(list: AnsibleList): Record<string, { groups: string[]; vars: Record<string, unknown> }> {
@@ -160,7 +117,7 @@ describe("inventory host patterns: ranges and ports as Ansible expands them", ()
     it("ansible-inventory gives the same hosts and ports for every one of those patterns", async function () {
         this.timeout(120000);
         const ini = EXPANDS.map(([p], i) => `[g${i}]\n"${p}"\n`).join("");
-        const list = await ansibleList(ini, "ranges.ini");
+        const list = await ansibleListOf(ini, "ranges.ini");
         EXPANDS.forEach(([pattern, names, port], i) => {
             const got = ((list[`g${i}`] as { hosts?: string[] } | undefined)?.hosts ?? []);
             assert.deepEqual(got, names, pattern);
@@ -222,7 +179,7 @@ describe("INI inventory lines as Ansible's ini plugin reads them", () => {
 
     it("ansible-inventory reads that file the same", async function () {
         this.timeout(120000);
-        assert.deepEqual(ourHosts(parseIniInventory(INI, "hosts.ini")), ansibleHosts(await ansibleList(INI, "hosts.ini")));
+        assert.deepEqual(ourHosts(parseIniInventory(INI, "hosts.ini")), ansibleHosts(await ansibleListOf(INI, "hosts.ini")));
     });
 
     it("refuses what Ansible refuses, naming the line", () => {

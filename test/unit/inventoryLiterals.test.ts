@@ -8,49 +8,18 @@
 // on the whole file, or trims them) were checked by hand against Python 3.11's
 // ast.literal_eval and shlex.split(comments=True), the calls Ansible makes.
 import { strict as assert } from "assert";
-import { execFile } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { OpaqueValue, parseIniInventory, parseVarsFile, pyLiteral, shlexSplit } from "../../components/inventory";
 import { show, where } from "../../components/inventory/values";
+import { AnsibleList, ansibleInventory } from "../support/ansible";
 
-const ROOT = path.join(__dirname, "..", "..");
 
-/** ansible-inventory from $SMTP_PORT_ANSIBLE_BIN, bench/.venv/bin or PATH; missing is a failure, as in inventory.test.ts. */
-function ansibleInventory(): string {
-    for (const d of [process.env.SMTP_PORT_ANSIBLE_BIN, path.join(ROOT, "bench", ".venv", "bin"), ...(process.env.PATH ?? "").split(path.delimiter)]) {
-        if (!d) continue;
-        const p = path.join(d, "ansible-inventory");
-        try {
-            fs.accessSync(p, fs.constants.X_OK);
-            return p;
-        } catch {
-            // next
-        }
-    }
-    throw new Error("ansible-inventory not found (looked in $SMTP_PORT_ANSIBLE_BIN, bench/.venv/bin and PATH): install ansible-core==2.19.14 in bench/.venv");
-}
-
-/** `ansible-inventory -i hosts.ini --list` on `files` (path -> text) in an empty folder with no ansible.cfg: the hostvars of each host. */
-function ansibleHostvars(files: Record<string, string>): Promise<Record<string, Record<string, unknown>>> {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-literals-"));
-    for (const [f, text] of Object.entries(files)) {
-        fs.mkdirSync(path.dirname(path.join(tmp, "inv", f)), { recursive: true });
-        fs.writeFileSync(path.join(tmp, "inv", f), text);
-    }
-    fs.writeFileSync(path.join(tmp, "ansible.cfg"), "");
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("ANSIBLE_")) env[k] = v;
-    Object.assign(env, {
-        ANSIBLE_CONFIG: path.join(tmp, "ansible.cfg"), ANSIBLE_HOME: path.join(tmp, "home"), ANSIBLE_LOCAL_TEMP: path.join(tmp, "tmp"),
-        ANSIBLE_INVENTORY_UNPARSED_FAILED: "true", ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0",
-    });
-    return new Promise((res, rej) => execFile(ansibleInventory(), ["-i", path.join(tmp, "inv", "hosts.ini"), "--list"], { cwd: tmp, env, timeout: 120000 }, (e, out, err) => {
-        fs.rmSync(tmp, { recursive: true, force: true });
-        if (e) rej(new Error(`ansible-inventory failed: ${err}`));
-        else res((JSON.parse(out) as { _meta: { hostvars: Record<string, Record<string, unknown>> } })._meta.hostvars);
-    }));
+/** `ansible-inventory -i hosts.ini --list` on `files` (path -> text): the hostvars of each host. */
+async function ansibleHostvars(files: Record<string, string>): Promise<Record<string, Record<string, unknown>>> {
+    const inv = Object.fromEntries(Object.entries(files).map(([f, text]) => [path.join("inv", f), text]));
+    const r = await ansibleInventory(path.join("inv", "hosts.ini"), { files: inv });
+    if (r.code !== 0) throw new Error(`ansible-inventory failed: ${r.err}`);
+    return (JSON.parse(r.out) as AnsibleList)._meta.hostvars;
 }
 
 /** A value from ansible-inventory as text: it shows a string Ansible never templates (read from a bytes literal) as {"__ansible_unsafe": text}. */

@@ -6,14 +6,13 @@
 // lines, comments, nested and merged keys, JSON vars files); and which
 // inventory shapes are empty, refused or accepted.
 import { strict as assert } from "assert";
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { OpaqueValue, parseVarsFile, parseYamlInventory, UnsafeString } from "../../components/inventory";
 import { isMapping } from "../../components/inventory/ansibleYaml";
+import { ansibleInventory } from "../support/ansible";
 
-const ROOT = path.join(__dirname, "..", "..");
 
 /**
  * parseYamlInventory from freshly loaded modules. ansibleYaml.ts builds its
@@ -244,24 +243,8 @@ describe("inventory YAML: what is empty, refused or accepted", () => {
 
 // ------------------------------------------------------------- Ansible --
 
-/** `ansible-inventory -i FILE --list` in an empty folder with no ansible.cfg (as in inventory.test.ts). */
-function ansibleList(file: string): Promise<{ code: number; out: string; err: string }> {
-    const dirs = [process.env.SMTP_PORT_ANSIBLE_BIN, path.join(ROOT, "bench", ".venv", "bin"), ...(process.env.PATH ?? "").split(path.delimiter)];
-    const bin = dirs.filter((d): d is string => !!d).map(d => path.join(d, "ansible-inventory")).find(p => fs.existsSync(p));
-    if (!bin) throw new Error("ansible-inventory not found (looked in $SMTP_PORT_ANSIBLE_BIN, bench/.venv/bin and PATH)");
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-ansible-"));
-    fs.writeFileSync(path.join(tmp, "ansible.cfg"), "");
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("ANSIBLE_")) env[k] = v;
-    Object.assign(env, {
-        ANSIBLE_CONFIG: path.join(tmp, "ansible.cfg"), ANSIBLE_HOME: path.join(tmp, "home"), ANSIBLE_LOCAL_TEMP: path.join(tmp, "tmp"),
-        ANSIBLE_INVENTORY_UNPARSED_FAILED: "true", ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0",
-    });
-    return new Promise(res => execFile(bin, ["-i", file, "--list"], { cwd: tmp, env, timeout: 120000 }, (e, out, err) => {
-        fs.rmSync(tmp, { recursive: true, force: true });
-        res({ code: e ? (typeof e.code === "number" ? e.code : 1) : 0, out, err });
-    }));
-}
+/** `ansible-inventory -i FILE --list` (test/support/ansible.ts). */
+const ansibleList = (file: string) => ansibleInventory(file);
 
 /**
  * ansible-inventory's hostvars. Python's json writes the floats inf and nan
