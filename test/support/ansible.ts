@@ -67,3 +67,27 @@ export async function ansibleListOf(text: string, name: string): Promise<Ansible
     if (r.code !== 0) throw new Error(`ansible-inventory refused ${name}: ${r.err}`);
     return JSON.parse(r.out) as AnsibleList;
 }
+
+/** Each host of a listing and its groups, sorted: those it is in, their parents in turn, and `all`. */
+export function hostGroups(list: AnsibleList): Map<string, string[]> {
+    const parents = new Map<string, string[]>();
+    const direct = new Map<string, string[]>();
+    for (const [g, v] of Object.entries(list)) {
+        if (g === "_meta") continue;
+        const grp = v as { hosts?: string[]; children?: string[] };
+        for (const c of grp.children ?? []) parents.set(c, [...(parents.get(c) ?? []), g]);
+        for (const h of grp.hosts ?? []) direct.set(h, [...(direct.get(h) ?? []), g]);
+    }
+    const out = new Map<string, string[]>();
+    for (const [name, ds] of direct) {
+        const groups = new Set<string>(["all"]);
+        const todo = [...ds];
+        while (todo.length) {
+            const g = todo.pop()!;
+            if (!groups.has(g)) todo.push(...(parents.get(g) ?? []));
+            groups.add(g);
+        }
+        out.set(name, [...groups].sort());
+    }
+    return out;
+}

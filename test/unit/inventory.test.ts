@@ -11,7 +11,7 @@ import {
     lookupKnownHosts, parseIniInventory, parseInventory, parseKnownHosts, parseVarsFile, parseYamlInventory, pinHostKey, pyLiteral,
     readKnownHosts, resolveInventory, ResolvedHost, ResolvedInventory, shlexSplit, stackHosts, UnsafeString, OpaqueValue,
 } from "../../components/inventory";
-import { AnsibleList, ansibleInventory, tool } from "../support/ansible";
+import { AnsibleList, ansibleInventory, hostGroups, tool } from "../support/ansible";
 
 const ROOT = path.join(__dirname, "..", "..");
 const FIX = path.join(ROOT, "test", "fixtures", "inventory");
@@ -44,14 +44,7 @@ const ansibleList = (file: string, ...more: string[]) => ansibleInventory(file, 
 /** What Ansible's ssh connection would use for each host, from `ansible-inventory --list`. */
 function fromAnsible(list: AnsibleList) {
     const hv = list._meta.hostvars;
-    const parents = new Map<string, string[]>();
-    const direct = new Map<string, string[]>();
-    for (const [g, v] of Object.entries(list)) {
-        if (g === "_meta") continue;
-        const grp = v as { hosts?: string[]; children?: string[] };
-        for (const c of grp.children ?? []) parents.set(c, [...(parents.get(c) ?? []), g]);
-        for (const h of grp.hosts ?? []) direct.set(h, [...(direct.get(h) ?? []), g]);
-    }
+    const groupsOf = hostGroups(list);
     // ansible-inventory shows `!unsafe` strings as {"__ansible_unsafe": text}.
     const plain = (v: unknown) => (v !== null && typeof v === "object" && "__ansible_unsafe" in v ? (v as Record<string, unknown>).__ansible_unsafe : v);
     // As the ssh plugin: the last of its variable names that is set wins.
@@ -60,17 +53,10 @@ function fromAnsible(list: AnsibleList) {
         for (const n of names) if (vars[n] !== undefined && vars[n] !== null) out = plain(vars[n]);
         return out;
     };
-    return [...direct.keys()].sort().map(name => {
-        const groups = new Set<string>(["all"]);
-        const todo = [...direct.get(name)!];
-        while (todo.length) {
-            const g = todo.pop()!;
-            if (!groups.has(g)) todo.push(...(parents.get(g) ?? []));
-            groups.add(g);
-        }
+    return [...groupsOf.keys()].sort().map(name => {
         const vars = hv[name] ?? {};
         return {
-            name, groups: [...groups].sort(),
+            name, groups: groupsOf.get(name)!,
             address: pick(vars, "ansible_host", "ansible_ssh_host") ?? name,
             port: pick(vars, "ansible_port", "ansible_ssh_port") ?? 22,
             user: pick(vars, "ansible_user", "ansible_ssh_user"),

@@ -9,7 +9,7 @@ import {
     expandHostPattern, expandHostRange, hostsFromInventory, Inventory, parseIniInventory, parseKnownHosts, parseVarsFile, parseYamlInventory,
     resolveInventory, ResolvedInventory, VarsLayer,
 } from "../../components/inventory";
-import { AnsibleList, ansibleListOf } from "../support/ansible";
+import { AnsibleList, ansibleListOf, hostGroups } from "../support/ansible";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILjNwcLboLmh0YSQ6xnBl7ybwz6Erw0gh0YXTdsE3Mgx";
 /** A known_hosts file that has the key for every host on every port. */
@@ -19,25 +19,8 @@ const KH = parseKnownHosts(`* ${KEY}\n`, "kh");
 
 /** Per host of an ansible-inventory listing: its groups (through children, with all) and its variables. */
 function ansibleHosts(list: AnsibleList): Record<string, { groups: string[]; vars: Record<string, unknown> }> {
-    const parents = new Map<string, string[]>();
-    const direct = new Map<string, string[]>();
-    for (const [g, v] of Object.entries(list)) {
-        if (g === "_meta") continue;
-        const grp = v as { hosts?: string[]; children?: string[] };
-        for (const c of grp.children ?? []) parents.set(c, [...(parents.get(c) ?? []), g]);
-        for (const h of grp.hosts ?? []) direct.set(h, [...(direct.get(h) ?? []), g]);
-    }
     const out: Record<string, { groups: string[]; vars: Record<string, unknown> }> = {};
-    for (const [name, ds] of direct) {
-        const groups = new Set<string>(["all"]);
-        const todo = [...ds];
-        while (todo.length) {
-            const g = todo.pop()!;
-            if (!groups.has(g)) todo.push(...(parents.get(g) ?? []));
-            groups.add(g);
-        }
-        out[name] = { groups: [...groups].sort(), vars: list._meta.hostvars[name] ?? {} };
-    }
+    for (const [name, groups] of hostGroups(list)) out[name] = { groups, vars: list._meta.hostvars[name] ?? {} };
     return out;
 }
 
