@@ -100,6 +100,23 @@ for (const shell of SHELLS) {
                 assert.equal(fs.statSync(file).mode & 0o777, 0o644, "the services file keeps its own mode");
             });
 
+            it("a record of what it wrote that it cannot read is drift, whatever variables the environment exports", () => {
+                const { dir, file } = setup("smtp 25/tcp mail\n");
+                fs.chownSync(dir, 65534, 65534);
+                fs.chownSync(file, 65534, 65534);
+                const state = path.join(dir, "state");
+                const args = ["--file", file, "--state-dir", state];
+                assert.equal(runScript(shell, ["apply", "--port", "17", ...args, "--mta", "none"], { prefix: NOBODY }).code, 0);
+                const written = path.join(state, key(file), "written");
+                const sum = fs.readFileSync(written, "utf8").trim();
+                fs.chmodSync(written, 0);
+                // w is the name the script reads the record into: an exported
+                // w holding the right sum must not stand in for the record.
+                const r = runScript(shell, ["status", "--port", "17", ...args], { prefix: NOBODY, env: { w: sum } });
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.json.drift, true);
+            });
+
             it("refuses /tmp itself (world-writable), and a new folder directly under it", () => {
                 for (const state of ["/tmp", `/tmp/smtp-port-never-${process.pid}`]) {
                     const { file } = setup("smtp 25/tcp mail\n");

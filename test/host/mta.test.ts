@@ -73,6 +73,28 @@ for (const shell of SHELLS) {
             ]);
         });
 
+        it("with no --restart, the apply and the revert restart the mail server the system's way (here: service, or systemctl under systemd)", () => {
+            const w = world();
+            const log = path.join(w.dir, "restarts");
+            const shims = tempDir();
+            for (const tool of ["service", "systemctl"]) {
+                fs.writeFileSync(path.join(shims, tool), `#!/bin/sh\nprintf '%s %s\\n' "${tool}" "$*" >> '${log}'\n`, { mode: 0o755 });
+            }
+            const expected = fs.existsSync("/run/systemd/system") ? "systemctl restart postfix\n" : "service postfix restart\n";
+            const run = (...args: string[]) => runScript(shell,
+                [...args, "--file", w.file, "--state-dir", path.join(w.dir, "state"), "--verify", "no", "--host-label", "mx1"],
+                { env: { FAKE_MAIN_CF: path.join(w.dir, "main.cf"), FAKE_MASTER: path.join(w.dir, "master") },
+                    pathPrefix: `${shims}:${bin({ postconf: path.join(FIX, "fake-postconf.sh") })}` });
+            const r = run("apply", "--port", "17", "--mta", "auto");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.json.restarted, true);
+            assert.equal(fs.readFileSync(log, "utf8"), expected);
+            const back = run("revert", "--mta", "auto");
+            assert.equal(back.code, 0, back.stderr);
+            assert.equal(back.json.restarted, true);
+            assert.equal(fs.readFileSync(log, "utf8"), expected + expected);
+        });
+
         it("postfix: settings made by the admin are kept and put back as they were", () => {
             const w = world(SMTPD, "known_tcp_ports = smtp=25, submission=587\nsmtp_tcp_port = 2525\n");
             const before = w.mainCf();

@@ -408,6 +408,28 @@ for (const shell of SHELLS) {
                 assert.equal(fs.lstatSync(lock, { throwIfNoEntry: false }), undefined, "the lock is released");
             });
 
+            it("gives up on a live run's lock at its 60 s deadline, not an attempt later, naming the holder", () => {
+                const { dir, file, state } = setup("smtp 25/tcp mail\n");
+                const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
+                const lock = path.join(state, `${key}.lock`);
+                fs.mkdirSync(state, { mode: 0o700 });
+                fs.symlinkSync(String(process.pid), lock); // held by a live process: this test
+                const sleeps = path.join(dir, "sleeps");
+                const clock = path.join(dir, "clock");
+                // The clock moves 30 s per reading: the deadline is set at the
+                // first, the second is before it, the third is exactly on it.
+                const shims = shimDir({
+                    sleep: `printf '%s\\n' "$*" >> '${sleeps}'`,
+                    date: `[ "$1" = +%s ] || exec date "$@"; n=$(cat '${clock}' 2>/dev/null || echo 1000000); echo $((n + 30)) > '${clock}'; echo "$n"`,
+                });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: shims });
+                assert.equal(r.code, 1);
+                assert.equal(r.stderr, `smtp-port: error: ${file} is locked by process ${process.pid} (${lock}); another smtp-port run is in progress\n`);
+                assert.equal(fs.readFileSync(sleeps, "utf8"), "0.1\n");
+                assert.equal(fs.readlinkSync(lock), String(process.pid), "the live run's lock stays");
+                assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
+            });
+
             it("a stray file where the journal goes does not block the next write", () => {
                 const { file, state } = setup("smtp 25/tcp mail\n");
                 const args = ["--file", file, "--state-dir", state];
