@@ -10,9 +10,9 @@ const line = (over: Record<string, unknown> = {}) => JSON.stringify({
 });
 
 describe("host preview", () => {
-    const p = previewOf("mx2", line());
+    const p = () => previewOf("mx2", line()); // per test: Stryker runs a describe body once, before any mutant is active
     it("reads the script's schema-1 preview line", () => {
-        assert.deepEqual({ ...p, diff: p.diff.length, mtaDiff: p.mtaDiff.length }, {
+        assert.deepEqual({ ...p(), diff: p().diff.length, mtaDiff: p().mtaDiff.length }, {
             wouldChange: true, drift: true, change: "3", servicePort: 25, mtaPort: 25, diff: 5, mtaDiff: 1,
         });
         assert.equal(previewOf("mx2", line({ status: "no_change" })).wouldChange, false);
@@ -23,14 +23,14 @@ describe("host preview", () => {
         assert.throws(() => previewOf("mx2", JSON.stringify({ action: "preview", would_change: true, generation: 3 })), /^HostResultError: mx2: the host script's result has schema undefined/);
     });
     it("gives the apply the next change token when a change is expected, the same one when not, and `unknown` without a look", () => {
-        assert.equal(changeToken({ preview: p }, ""), "4");
-        assert.equal(changeToken({ preview: p }, "@2026-11-27T05:30:00.123Z"), "4@2026-11-27T05:30:00.123Z");
-        assert.equal(changeToken({ preview: { ...p, wouldChange: false } }, "@x"), "3");
+        assert.equal(changeToken({ preview: p() }, ""), "4");
+        assert.equal(changeToken({ preview: p() }, "@2026-11-27T05:30:00.123Z"), "4@2026-11-27T05:30:00.123Z");
+        assert.equal(changeToken({ preview: { ...p(), wouldChange: false } }, "@x"), "3");
         assert.equal(changeToken({ preview: null, error: "unreachable" }, "@x"), "unknown");
         assert.equal(nextChange("3@2026-11-27T05:30:00.123Z"), "4", "a retry mark is not part of the count");
     });
     it("shows the lines in -/+ form with the host and the file", () => {
-        assert.equal(describePreview("mx2", "/etc/services", 17, p), [
+        assert.equal(describePreview("mx2", "/etc/services", 17, p()), [
             "mx2: /etc/services (drifted: changed on the host since smtp-port wrote it)",
             "-  qotd\t17/tcp\tquote",
             "+  #qotd\t17/tcp\tquote",
@@ -41,7 +41,7 @@ describe("host preview", () => {
         ].join("\n"));
     });
     it("says in one line that a host is already right", () => {
-        assert.equal(describePreview("mx1", "/etc/services", 17, { ...p, wouldChange: false }), "mx1: /etc/services already has smtp on 17; nothing to change");
+        assert.equal(describePreview("mx1", "/etc/services", 17, { ...p(), wouldChange: false }), "mx1: /etc/services already has smtp on 17; nothing to change");
     });
     it("logs in as the command provider would: port 22 and root by default, through the bastion with its own pin", () => {
         assert.deepEqual(lookTarget({ host: "mx1", hostKey: "ssh-ed25519 AAAA", privateKey: "k" }, false), {

@@ -160,12 +160,13 @@ describe("host script command lines", () => {
 
     for (const [name, shell] of SHELLS) {
         const script = hostScript().text;
-        const look = lookCommand(host({ servicesFile: "/etc/my services", sudo: false }), remoteScriptPath());
+        // Per test: Stryker runs a describe body once, before any mutant is active.
+        const look = () => lookCommand(host({ servicesFile: "/etc/my services", sudo: false }), remoteScriptPath());
         // A stand-in reads its arguments; the real script is used where its digest matters.
         const echo = `printf 'preview:%s|' "$@"; echo\n`;
 
         it(`the look runs the host's copy when it is this version, and asks for nothing on stdin (${name})`, () => {
-            const r = runInHome(shell, look, script, echo);
+            const r = runInHome(shell, look(), script, echo);
             assert.equal(r.status, 0, r.stderr);
             // The real script ran (it reports the missing services file), not the stdin.
             assert.doesNotMatch(r.stdout, new RegExp(SEND_SCRIPT));
@@ -176,7 +177,7 @@ describe("host script command lines", () => {
 
         it(`the look asks for the script on stdin when the host has no copy, or another version (${name})`, () => {
             for (const copy of [undefined, `${script}\n# edited\n`, script.slice(0, 1000)]) {
-                const r = runInHome(shell, look, copy, echo);
+                const r = runInHome(shell, look(), copy, echo);
                 assert.equal(r.status, 0, r.stderr);
                 assert.equal(r.stdout, `${SEND_SCRIPT}\npreview:preview|preview:--port|preview:17|preview:--file|preview:/etc/my services|preview:--host-label|preview:mx1|preview:--report-failure|preview:yes|\n`);
                 assert.deepEqual(r.after, copy === undefined ? {} : { [remoteScriptPath()]: copy }, "a look writes nothing, not even a missing copy");
@@ -186,11 +187,11 @@ describe("host script command lines", () => {
 
     for (const [name, shell] of SHELLS) {
         const script = hostScript().text;
-        const copy = copyCommand(remoteScriptPath());
+        const copy = () => copyCommand(remoteScriptPath()); // per test, as look above
 
         it(`the copy asks for the script and writes it, private, when the host has no copy or another version (${name})`, () => {
             for (const before of [undefined, `${script}\n# edited\n`, script.slice(0, 1000)]) {
-                const r = runInHome(shell, copy, before, script);
+                const r = runInHome(shell, copy(), before, script);
                 assert.equal(r.status, 0, r.stderr);
                 assert.equal(r.stdout, `${SEND_SCRIPT}\n`);
                 assert.equal(r.stderr, "");
@@ -199,7 +200,7 @@ describe("host script command lines", () => {
             }
             const home = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-home-"));
             try {
-                spawnSync(shell[0], [...shell.slice(1), "-c", copy], { cwd: home, input: script });
+                spawnSync(shell[0], [...shell.slice(1), "-c", copy()], { cwd: home, input: script });
                 assert.equal(fs.statSync(path.join(home, ".smtp-port")).mode & 0o777, 0o700);
                 assert.equal(fs.statSync(path.join(home, remoteScriptPath())).mode & 0o777, 0o600);
             } finally {
@@ -208,7 +209,7 @@ describe("host script command lines", () => {
         });
 
         it(`the copy does nothing, and reads nothing, when the host has this version (${name})`, () => {
-            const r = runInHome(shell, copy, script, "not the script");
+            const r = runInHome(shell, copy(), script, "not the script");
             assert.equal(r.status, 0, r.stderr);
             assert.equal(r.stdout, "");
             assert.deepEqual(r.after, { [remoteScriptPath()]: script });
@@ -217,7 +218,7 @@ describe("host script command lines", () => {
         it(`a copy cut short or altered on the way is not kept, and the old copy stays (${name})`, () => {
             const old = `${script}\n# an older version\n`;
             for (const sent of ["", script.slice(0, script.length - 1), `${script.slice(0, -2)}X\n`]) {
-                const r = runInHome(shell, copy, old, sent);
+                const r = runInHome(shell, copy(), old, sent);
                 assert.equal(r.status, 1);
                 assert.equal(r.stdout, `${SEND_SCRIPT}\n`);
                 assert.equal(r.stderr, `the copy of the host script to ~/${remoteScriptPath()} did not arrive whole\n`);

@@ -140,34 +140,34 @@ const LINES_YAML = [
 ].join("\n") + "\n";
 
 describe("inventory YAML: the line of each host variable", () => {
-    const inv = parseYamlInventory(LINES_YAML, "l.yml");
+    const inv = () => parseYamlInventory(LINES_YAML, "l.yml"); // per test: Stryker runs a describe body once, before any mutant is active
 
     it("reads the fleet as Ansible does", () => {
-        assert.deepEqual(inv.problems, []);
-        assert.deepEqual(valuesOf(inv, "mx1"), { ansible_host: "10.0.0.1", ansible_port: 2201 });
-        assert.deepEqual(valuesOf(inv, "mx2"), { opts: { ansible_port: 1 }, ansible_port: 2202 });
-        assert.deepEqual(valuesOf(inv, "mx3"), { ansible_user: "deploy", ansible_host: "10.0.0.3" });
-        assert.deepEqual(valuesOf(inv, "mx6"), { ansible_port: 2206, opts: { ansible_port: 1 } });
-        assert.deepEqual(valuesOf(inv, "mx5"), { ansible_user: "deploy" });
+        assert.deepEqual(inv().problems, []);
+        assert.deepEqual(valuesOf(inv(), "mx1"), { ansible_host: "10.0.0.1", ansible_port: 2201 });
+        assert.deepEqual(valuesOf(inv(), "mx2"), { opts: { ansible_port: 1 }, ansible_port: 2202 });
+        assert.deepEqual(valuesOf(inv(), "mx3"), { ansible_user: "deploy", ansible_host: "10.0.0.3" });
+        assert.deepEqual(valuesOf(inv(), "mx6"), { ansible_port: 2206, opts: { ansible_port: 1 } });
+        assert.deepEqual(valuesOf(inv(), "mx5"), { ansible_user: "deploy" });
     });
 
     it("skips blank lines, lines of spaces and comments at any indentation", () => {
-        assert.deepEqual(linesOf(inv, "mx1"), { ansible_host: 8, ansible_port: 12 });
+        assert.deepEqual(linesOf(inv(), "mx1"), { ansible_host: 8, ansible_port: 12 });
     });
 
     it("credits the host's own key, not the same name in a mapping nested above it", () => {
-        assert.deepEqual(linesOf(inv, "mx2"), { opts: 15, ansible_port: 17 });
+        assert.deepEqual(linesOf(inv(), "mx2"), { opts: 15, ansible_port: 17 });
     });
 
     it("credits a key merged with << to the host's line, never to the next host's key of that name", () => {
-        assert.deepEqual(linesOf(inv, "mx3"), { ansible_user: 18, ansible_host: 20 });
-        assert.deepEqual(linesOf(inv, "mx4"), { ansible_user: 22 });
-        assert.deepEqual(linesOf(inv, "mx5"), { ansible_user: 27 });
+        assert.deepEqual(linesOf(inv(), "mx3"), { ansible_user: 18, ansible_host: 20 });
+        assert.deepEqual(linesOf(inv(), "mx4"), { ansible_user: 22 });
+        assert.deepEqual(linesOf(inv(), "mx5"), { ansible_user: 27 });
     });
 
     it("finds keys of a flow mapping on its own line, even when one spans lines", () => {
-        assert.deepEqual(linesOf(inv, "mx6"), { ansible_port: 23, opts: 23 });
-        assert.deepEqual(linesOf(inv, "mx7"), { ansible_port: 26 });
+        assert.deepEqual(linesOf(inv(), "mx6"), { ansible_port: 23, opts: 23 });
+        assert.deepEqual(linesOf(inv(), "mx7"), { ansible_port: 26 });
     });
 
     it("names the line of a top-level group, not of a key of that name inside another group", () => {
