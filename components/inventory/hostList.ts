@@ -55,7 +55,8 @@ function connectionProblems(h: ResolvedHost): string[] {
         if (!f) return;
         const v = f.v.value;
         if (v instanceof UnsafeString) {
-            if (v.text.trim() === "" || /\s/.test(v.text)) add(names, `must be ${what} without spaces, got ${show(v)}`);
+            // Never empty: ansible-core 2.19 reads an empty !unsafe as null.
+            if (/\s/.test(v.text)) add(names, `must be ${what} without spaces, got ${show(v)}`);
             return;
         }
         if (typeof v !== "string" && typeof v !== "number") {

@@ -36,24 +36,19 @@ export function findVarsFiles(dir: string, name: string): string[] {
 export function loadInventory(file: string, baseDir?: string): LoadedInventory {
     const shown = (p: string) => (baseDir ? path.relative(baseDir, p) || p : p);
     // Ansible normalizes the path as written (`..` drops the name before it,
-    // even a symlink), then looks in the real folder (symlinks resolved as
-    // the system resolves them, which fs.realpathSync does not do for a link
-    // whose target has `..`); names are shown under the folder as given.
+    // even a symlink), then looks in the real folder. path.join normalizes
+    // the same way, and the system resolves the symlinks left (and a `..` in
+    // a link's target) as Ansible's realpath does; names are shown under the
+    // folder as given.
     const inventory = parseInventory(fs.readFileSync(path.resolve(file), "utf8"), shown(file));
     const given = path.dirname(file);
-    let real = given;
-    try {
-        real = fs.realpathSync.native(path.resolve(given));
-    } catch {
-        // A folder that cannot be resolved has no vars folders to read.
-    }
     const layers = (sub: string, names: Iterable<string>) => {
         const out = new Map<string, VarsLayer>();
-        const folder = path.join(real, sub);
+        const folder = path.join(given, sub);
         if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) return out;
         for (const n of names) {
             const files = findVarsFiles(folder, n);
-            const read = (f: string) => parseVarsFile(fs.readFileSync(f, "utf8"), shown(path.join(given, path.relative(real, f))));
+            const read = (f: string) => parseVarsFile(fs.readFileSync(f, "utf8"), shown(f));
             if (files.length > 0) out.set(n, mergeLayers(files.map(read)));
         }
         return out;

@@ -3,7 +3,8 @@
 // stryker.json) and the host-script runner's (test/mutation/out/host.json),
 // subtracts the mutants test/mutation/equivalent.json lists as equivalent,
 // adds test/mutation/survivor-notes.json's note on what test would kill a
-// survivor, and writes test/mutation/summary.md (score per file, survivors) and
+// survivor, and writes test/mutation/summary.md (score per file, survivors,
+// with the hand-kept runs.md and killed-since.md beside this script) and
 // test/mutation/summary.json (the same, for programs).
 //
 // Ids are "<file>:<mutator>@<line>:<column>" (1-based, of the unmutated
@@ -18,6 +19,12 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const HERE = __dirname;
 const OUT = path.join(HERE, "out");
 const TARGET = 90;
+
+/** A hand-kept part of the summary (test/mutation/NAME), or null. */
+function include(name) {
+    const file = path.join(HERE, name);
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim() : null;
+}
 
 function readJson(file) {
     return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : null;
@@ -164,6 +171,10 @@ function main() {
     const L = [];
     L.push("# Mutation testing: latest summary", "");
     L.push(`Made by \`npm run mutation\` (docs/mutation.md) on the code of commit ${commit}${dirty}, ${summary.generated.slice(0, 16).replace("T", " ")} UTC. Target: at least ${TARGET}% killed for the TypeScript/JS components and for the host script, every other survivor listed in test/mutation/equivalent.json with why.`, "");
+    // Which runs the reports come from, and what was killed after them: kept
+    // by hand beside this script, since the reports cannot say it.
+    const runs = include("runs.md");
+    if (runs) L.push(runs, "");
     L.push("Score = (killed + timed out) / (killed + timed out + survived + no coverage); equivalent mutants are left out, and so are mutants the type checker rejects (invalid) and static mutants a run with `ignoreStatic` did not run (not run).", "");
     L.push("## Scores", "");
     L.push("| file | mutants | killed | timed out | survived | no coverage | equivalent | invalid | not run | score |");
@@ -194,6 +205,8 @@ function main() {
         }
         L.push("");
     }
+    const since = include("killed-since.md");
+    if (since) L.push("## Killed since the run", "", since, "");
     L.push("## Equivalent mutants (left out of the scores)", "");
     if (!equivalents.length) L.push("None listed.", "");
     else {
