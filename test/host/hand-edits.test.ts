@@ -754,6 +754,19 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), `new1 3/tcp\n${converged}new2 4/tcp\n`);
         });
 
+        it("a copy of smtp-port's last line added before it, other lines between: the last copy is smtp-port's, and revert restores that one", () => {
+            // The file's ends are matched first: after the common start, the
+            // last line of the file is taken to be smtp-port's, the earlier
+            // copy to be one the user added (kept as written).
+            const s = setup("smtp 25/tcp mail\nqotd 17/tcp quote\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            s.edit("#smtp 25/tcp mail\nsmtp 17/tcp mail\n#qotd 17/tcp quote\n",
+                "#smtp 25/tcp mail\nsmtp 17/tcp mail\ny 1/tcp\n#qotd 17/tcp quote\nz 2/tcp\n#qotd 17/tcp quote\n");
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(s.read(), "smtp 25/tcp mail\ny 1/tcp\n#qotd 17/tcp quote\nz 2/tcp\nqotd 17/tcp quote\n");
+        });
+
         it("the user's first line deleted and a line added at the end, around a repeated line of smtp-port's: no edit of smtp-port's lines reported", () => {
             const s = setup("x 1/tcp\nsmtp 25/tcp mail\nsmtp 25/tcp mail\nqotd 17/tcp quote\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);

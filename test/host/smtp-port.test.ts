@@ -386,6 +386,27 @@ for (const shell of SHELLS) {
                 assert.match(r.stderr, /removing stale lock of process 999999/);
             });
 
+            it("a break of a stale lock left half done by a dead run (its break lock) is cleared, and the stale lock taken over", () => {
+                const { dir, file, state } = setup("smtp 25/tcp mail\n");
+                const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
+                const lock = path.join(state, `${key}.lock`);
+                fs.mkdirSync(state, { mode: 0o700 });
+                fs.symlinkSync("999999", lock); // a dead holder
+                fs.symlinkSync("999998", `${lock}.break`); // a dead breaker
+                const clock = path.join(dir, "clock");
+                // A run that never clears the break lock waits for its 60 s
+                // deadline: the shimmed clock gets there in 60 readings.
+                const shims = shimDir({
+                    sleep: ":",
+                    date: `[ "$1" = +%s ] || exec date "$@"; n=$(cat '${clock}' 2>/dev/null || echo 1000000); echo $((n + 1)) > '${clock}'; echo "$n"`,
+                });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: shims });
+                assert.equal(r.code, 0, r.stderr);
+                assert.match(r.stderr, /removing stale lock of process 999999/);
+                assert.equal(resolvedPort(file), 17);
+                for (const l of [lock, `${lock}.break`]) assert.equal(fs.lstatSync(l, { throwIfNoEntry: false }), undefined, `${l} is gone`);
+            });
+
             it("waits for a live run's lock, sleeping between attempts, and goes on once it is released", () => {
                 const { dir, file, state } = setup("smtp 25/tcp mail\n");
                 const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
