@@ -195,27 +195,24 @@ describe("group_vars/ and host_vars/ files: JSON first, then YAML, whatever the 
     });
     const values = (file: string) => Object.fromEntries([...parseVarsFile(files[file], file).vars].map(([k, v]) => [k, v.value]));
 
+    /** JSON_VARS read under `file`'s name: the last of two equal keys wins, 1e3 is a number, \/ is /, each on its line. */
+    const readsJsonVars = (file: string) => {
+        const layer = parseVarsFile(JSON_VARS, file);
+        assert.deepEqual(layer.problems, [], file);
+        assert.deepEqual([...layer.vars].map(([k, v]) => [k, v.value, v.origin]), [
+            ["ansible_port", 2200, { file, line: 2 }], ["ansible_user", "a/b", { file, line: 4 }], ["x", 1000, { file, line: 5 }],
+        ], file);
+    };
+
     it("a .json file is read as JSON: the last of two equal keys wins, 1e3 is a number, \\/ is /; its variables are found on their lines", () => {
-        for (const file of ["group_vars/mx.json", "group_vars/MX.JSON"]) {
-            const layer = parseVarsFile(JSON_VARS, file);
-            assert.deepEqual(layer.problems, [], file);
-            assert.deepEqual([...layer.vars].map(([k, v]) => [k, v.value, v.origin]), [
-                ["ansible_port", 2200, { file, line: 2 }], ["ansible_user", "a/b", { file, line: 4 }], ["x", 1000, { file, line: 5 }],
-            ], file);
-        }
+        for (const file of ["group_vars/mx.json", "group_vars/MX.JSON"]) readsJsonVars(file);
         assert.deepEqual(values("host_vars/mx3.json"), { ansible_host: "10.0.0.3" });
         assert.equal(ansible.mx3.ansible_host, "10.0.0.3");
     });
 
     it("a .yml file or one with no extension that is JSON is read as JSON too (smtp-port once read it as YAML only)", () => {
         assert.deepEqual(ansible.mx1, { ansible_port: 2200, ansible_user: "a/b", x: 1000 });
-        for (const file of ["group_vars/mx.yml", "group_vars/mx"]) {
-            const layer = parseVarsFile(JSON_VARS, file);
-            assert.deepEqual(layer.problems, [], file);
-            assert.deepEqual([...layer.vars].map(([k, v]) => [k, v.value, v.origin]), [
-                ["ansible_port", 2200, { file, line: 2 }], ["ansible_user", "a/b", { file, line: 4 }], ["x", 1000, { file, line: 5 }],
-            ], file);
-        }
+        for (const file of ["group_vars/mx.yml", "group_vars/mx"]) readsJsonVars(file);
         assert.deepEqual(values("group_vars/mx.yml"), ansible.mx1);
     });
 
