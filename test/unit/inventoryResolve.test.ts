@@ -108,6 +108,20 @@ describe("resolveInventory: inventories built by hand", () => {
         assert.deepEqual(r.hosts.map(h => h.groups), [["a", "all", "b"]]);
     });
 
+    it("group names with spaces nest like any other (Ansible warns and keeps them): no loop is found where there is none", () => {
+        // "Stryker was here" is StrykerJS's placeholder text: a mutant that
+        // gives every group that parent must not go unnoticed.
+        const inv = parseYamlInventory([
+            "all:", "  children:", "    mx:", "      children:",
+            "        \"mail servers\":", "          hosts: {h1: }",
+            "        \"Stryker was here\":", "          hosts: {h2: }",
+        ].join("\n") + "\n", "g.yml");
+        assert.deepEqual(inv.problems, []);
+        // ansible-inventory --graph: all > mx > "mail servers" > h1, and > "Stryker was here" > h2.
+        assert.deepEqual(resolveInventory({ inventory: inv, groupVars: new Map(), hostVars: new Map() }).hosts.map(h => [h.name, h.groups]),
+            [["h1", ["all", "mail servers", "mx"]], ["h2", ["Stryker was here", "all", "mx"]]]);
+    });
+
     it("a variable whose value is undefined is not set: ansible_host still applies", () => {
         const inv = hand([], ["h"], [["ansible_host", "10.0.0.9"], ["ansible_ssh_host", undefined], ["ansible_user", "u"], ["ansible_ssh_user", undefined]]);
         const r = resolveInventory({ inventory: inv, groupVars: new Map(), hostVars: new Map() });
