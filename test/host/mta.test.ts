@@ -95,6 +95,25 @@ for (const shell of SHELLS) {
             assert.equal(fs.readFileSync(log, "utf8"), expected + expected);
         });
 
+        it("with no --restart, and neither systemd nor a service command: Postfix's own stop and start", () => {
+            const w = world();
+            const log = path.join(w.dir, "restarts");
+            const shims = tempDir();
+            // A systemctl stand-in too: under systemd it is the one used, and never the real one.
+            for (const tool of ["postfix", "systemctl"]) {
+                fs.writeFileSync(path.join(shims, tool), `#!/bin/sh\nprintf '%s %s\\n' "${tool}" "$*" >> '${log}'\n`, { mode: 0o755 });
+            }
+            // service is in /usr/sbin: leave the sbin folders off PATH.
+            const tools = shell.path.split(":").filter(d => !/sbin$/.test(d)).join(":");
+            const r = runScript(shell,
+                ["apply", "--port", "17", "--mta", "auto", "--file", w.file, "--state-dir", path.join(w.dir, "state"), "--verify", "no", "--host-label", "mx1"],
+                { env: { FAKE_MAIN_CF: path.join(w.dir, "main.cf"), FAKE_MASTER: path.join(w.dir, "master"),
+                    PATH: `${shims}:${bin({ postconf: path.join(FIX, "fake-postconf.sh") })}:${tools}` } });
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.json.restarted, true);
+            assert.equal(fs.readFileSync(log, "utf8"), fs.existsSync("/run/systemd/system") ? "systemctl restart postfix\n" : "postfix stop\npostfix start\n");
+        });
+
         it("postfix: settings made by the admin are kept and put back as they were", () => {
             const w = world(SMTPD, "known_tcp_ports = smtp=25, submission=587\nsmtp_tcp_port = 2525\n");
             const before = w.mainCf();
