@@ -100,6 +100,17 @@ for (const shell of SHELLS) {
                 assert.equal(fs.statSync(file).mode & 0o777, 0o644, "the services file keeps its own mode");
             });
 
+            it("a state folder the running user owns but cannot write is refused at once, naming it, the file untouched", () => {
+                const { dir, file } = setup("smtp 25/tcp mail\n");
+                const state = path.join(dir, "state");
+                fs.mkdirSync(state, { mode: 0o500 });
+                for (const p of [dir, file, state]) fs.chownSync(p, 65534, 65534);
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state, "--mta", "none"], { prefix: NOBODY });
+                assert.equal(r.code, 1);
+                assert.equal(r.stderr, `smtp-port: error: cannot write state directory ${state}: permission denied (run as root or enable sudo for this host)\n`);
+                assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
+            });
+
             it("a record of what it wrote that it cannot read is drift, whatever variables the environment exports", () => {
                 const { dir, file } = setup("smtp 25/tcp mail\n");
                 fs.chownSync(dir, 65534, 65534);
