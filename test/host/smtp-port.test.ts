@@ -359,6 +359,19 @@ for (const shell of SHELLS) {
                 return d;
             };
 
+            /** A services file whose lock is held by HOLDER (a PID, as a run writes it). */
+            const heldLock = (holder: string) => {
+                const s = setup("smtp 25/tcp mail\n");
+                const key = s.file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
+                const lock = path.join(s.state, `${key}.lock`);
+                fs.mkdirSync(s.state, { mode: 0o700 });
+                fs.symlinkSync(holder, lock);
+                return { ...s, lock, clock: path.join(s.dir, "clock") };
+            };
+            /** A `date` whose `+%s` starts at 1000000 and moves STEP seconds per reading (kept in CLOCK). */
+            const clockShim = (clock: string, step: number) =>
+                `[ "$1" = +%s ] || exec date "$@"; n=$(cat '${clock}' 2>/dev/null || echo 1000000); echo $((n + ${step})) > '${clock}'; echo "$n"`;
+
             it("two runs at once are serialized by the lock", async () => {
                 const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
                 const { spawn } = await import("child_process");
@@ -387,19 +400,11 @@ for (const shell of SHELLS) {
             });
 
             it("a break of a stale lock left half done by a dead run (its break lock) is cleared, and the stale lock taken over", () => {
-                const { dir, file, state } = setup("smtp 25/tcp mail\n");
-                const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
-                const lock = path.join(state, `${key}.lock`);
-                fs.mkdirSync(state, { mode: 0o700 });
-                fs.symlinkSync("999999", lock); // a dead holder
+                const { file, state, lock, clock } = heldLock("999999"); // a dead holder
                 fs.symlinkSync("999998", `${lock}.break`); // a dead breaker
-                const clock = path.join(dir, "clock");
                 // A run that never clears the break lock waits for its 60 s
                 // deadline: the shimmed clock gets there in 60 readings.
-                const shims = shimDir({
-                    sleep: ":",
-                    date: `[ "$1" = +%s ] || exec date "$@"; n=$(cat '${clock}' 2>/dev/null || echo 1000000); echo $((n + 1)) > '${clock}'; echo "$n"`,
-                });
+                const shims = shimDir({ sleep: ":", date: clockShim(clock, 1) });
                 const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: shims });
                 assert.equal(r.code, 0, r.stderr);
                 assert.match(r.stderr, /removing stale lock of process 999999/);
@@ -408,20 +413,12 @@ for (const shell of SHELLS) {
             });
 
             it("waits for a live run's lock, sleeping between attempts, and goes on once it is released", () => {
-                const { dir, file, state } = setup("smtp 25/tcp mail\n");
-                const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
-                const lock = path.join(state, `${key}.lock`);
-                fs.mkdirSync(state, { mode: 0o700 });
-                fs.symlinkSync(String(process.pid), lock); // held by a live process: this test
+                const { dir, file, state, lock, clock } = heldLock(String(process.pid)); // held by a live process: this test
                 const sleeps = path.join(dir, "sleeps");
-                const clock = path.join(dir, "clock");
                 // The shimmed sleep releases the lock, as the other run would;
                 // the shimmed clock moves 1 s per reading, so a loop that never
                 // sleeps reaches its 60 s deadline after 60 attempts, not 60 s.
-                const shims = shimDir({
-                    sleep: `printf '%s\\n' "$*" >> '${sleeps}'; rm -f '${lock}'`,
-                    date: `[ "$1" = +%s ] || exec date "$@"; n=$(cat '${clock}' 2>/dev/null || echo 1000000); echo $((n + 1)) > '${clock}'; echo "$n"`,
-                });
+                const shims = shimDir({ sleep: `printf '%s\\n' "$*" >> '${sleeps}'; rm -f '${lock}'`, date: clockShim(clock, 1) });
                 const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: shims });
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.json.changed, true);
@@ -430,19 +427,11 @@ for (const shell of SHELLS) {
             });
 
             it("gives up on a live run's lock at its 60 s deadline, not an attempt later, naming the holder", () => {
-                const { dir, file, state } = setup("smtp 25/tcp mail\n");
-                const key = file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_");
-                const lock = path.join(state, `${key}.lock`);
-                fs.mkdirSync(state, { mode: 0o700 });
-                fs.symlinkSync(String(process.pid), lock); // held by a live process: this test
+                const { dir, file, state, lock, clock } = heldLock(String(process.pid)); // held by a live process: this test
                 const sleeps = path.join(dir, "sleeps");
-                const clock = path.join(dir, "clock");
                 // The clock moves 30 s per reading: the deadline is set at the
                 // first, the second is before it, the third is exactly on it.
-                const shims = shimDir({
-                    sleep: `printf '%s\\n' "$*" >> '${sleeps}'`,
-                    date: `[ "$1" = +%s ] || exec date "$@"; n=$(cat '${clock}' 2>/dev/null || echo 1000000); echo $((n + 30)) > '${clock}'; echo "$n"`,
-                });
+                const shims = shimDir({ sleep: `printf '%s\\n' "$*" >> '${sleeps}'`, date: clockShim(clock, 30) });
                 const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: shims });
                 assert.equal(r.code, 1);
                 assert.equal(r.stderr, `smtp-port: error: ${file} is locked by process ${process.pid} (${lock}); another smtp-port run is in progress\n`);
