@@ -59,6 +59,13 @@ const IANA_RUNS = Number(env.BENCH_IANA_RUNS || 30);
 const RUN_TIMEOUT_MS = Number(env.BENCH_RUN_TIMEOUT_MS || 600000);
 const RESULTS_DIR = env.BENCH_OUT_DIR || path.join(BENCH, "results");
 const PULUMI_ENV = JSON.parse(env.BENCH_PULUMI_ENV || "null");
+// How smtp-port's stack logs in: "key" (smtp-port:privateKey, a secret in
+// the stack config and state) or "agent" (no key in the config: the lab's
+// key in an ssh-agent, reached through SSH_AUTH_SOCK).
+const SSH_AUTH = env.BENCH_SSH_AUTH || "key";
+if (!["key", "agent"].includes(SSH_AUTH)) throw new Error(`BENCH_SSH_AUTH must be key or agent, got ${JSON.stringify(SSH_AUTH)}`);
+/** SSH_AUTH_SOCK of the benchmark's agent (BENCH_SSH_AUTH=agent), once started. @type {NodeJS.ProcessEnv} */
+const agentEnv = {};
 
 const say = (/** @type {string} */ s) => process.stderr.write(`bench: ${s}\n`);
 
@@ -336,8 +343,12 @@ const tools = {
                 fs.rmSync(rootCfg);
             }
             writePulumiConfig(lab, 25);
-            await must("pulumi", ["config", "set", "--secret", "smtp-port:privateKey", "--stack", STACK, "--config-file", CONFIG_FILE],
-                { env: e, cwd: SNAP, input: fs.readFileSync(lab.keyPath, "utf8") });
+            if (SSH_AUTH === "agent") {
+                startAgent(lab.keyPath);
+            } else {
+                await must("pulumi", ["config", "set", "--secret", "smtp-port:privateKey", "--stack", STACK, "--config-file", CONFIG_FILE],
+                    { env: e, cwd: SNAP, input: fs.readFileSync(lab.keyPath, "utf8") });
+            }
             // The fleet is already under management at 25 (untimed): the
             // timed change is then an update, as it is in real use.
             const r = await pulumiRun(["up", "--yes"]);
@@ -364,10 +375,22 @@ const tools = {
     },
 };
 
+/** Starts an ssh-agent holding the lab's key for the pulumi runs (stopped when the benchmark exits). @param {string} keyPath */
+function startAgent(keyPath) {
+    if (agentEnv.SSH_AUTH_SOCK) return;
+    const sock = path.join(OUT, `agent-${process.pid}.sock`);
+    fs.rmSync(sock, { force: true });
+    const out = execFileSync("ssh-agent", ["-a", sock, "-s"], { encoding: "utf8" });
+    const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)?.[1]);
+    process.on("exit", () => { try { process.kill(pid); } catch { /* gone */ } fs.rmSync(sock, { force: true }); });
+    execFileSync("ssh-add", [keyPath], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: "ignore" });
+    agentEnv.SSH_AUTH_SOCK = sock;
+}
+
 /** @param {string[]} args @param {NodeJS.ProcessEnv} [extraEnv] */
 async function pulumiRun(args, extraEnv = {}) {
     const r = await run("pulumi", [...args, "--stack", STACK, "--config-file", CONFIG_FILE, "--non-interactive", "--color", "never", ...(env.BENCH_PULUMI_ARGS ? env.BENCH_PULUMI_ARGS.split(" ") : [])],
-        { env: { ...PULUMI_ENV, ...extraEnv }, cwd: SNAP, cpu: true });
+        { env: { ...PULUMI_ENV, ...agentEnv, ...extraEnv }, cwd: SNAP, cpu: true });
     return { code: r.code, ms: r.ms, log: r.stdout.slice(-6000) + r.stderr.slice(-3000), stateBytes: stateBytes(), cpuMs: r.cpuMs };
 }
 
@@ -396,7 +419,7 @@ function writePulumiConfig(lab, port) {
     /** @type {string[]} */
     const secret = [];
     keep.forEach((l, i) => {
-        if (/^  smtp-port:privateKey:/.test(l)) secret.push(l, ...(keep[i + 1]?.startsWith("    secure:") ? [keep[i + 1]] : []));
+        if (SSH_AUTH === "key" && /^  smtp-port:privateKey:/.test(l)) secret.push(l, ...(keep[i + 1]?.startsWith("    secure:") ? [keep[i + 1]] : []));
     });
     const hosts = lab.hosts.map(h => ({ name: h.name, host: h.address, user: "root", hostKey: h.hostKey, dialErrorLimit: 3, perDialTimeout: 5 }));
     const lines = [...salt, "config:", `  smtp-port:port: "${port}"`, `  smtp-port:restartCommand: ${JSON.stringify(RESTART)}`,
@@ -492,7 +515,7 @@ async function main() {
     const stamp = info.date.replace(/[:]/g, "").replace(/\..*/, "");
     const jsonFile = path.join(RESULTS_DIR, `${stamp}.json`);
     /** @type {any} */
-    const result = { machine: info, settings: { sizes: SIZES, rounds: ROUNDS, tools: TOOLS, phases: PHASES, pulumiArgs: env.BENCH_PULUMI_ARGS || "" }, hostScript: null, runs: [], destroy: [] };
+    const result = { machine: info, settings: { sizes: SIZES, rounds: ROUNDS, tools: TOOLS, phases: PHASES, pulumiArgs: env.BENCH_PULUMI_ARGS || "", sshAuth: SSH_AUTH }, hostScript: null, runs: [], destroy: [] };
     const save = () => fs.writeFileSync(jsonFile, JSON.stringify(result, null, 1) + "\n");
     if (IANA_RUNS > 0) result.hostScript = await hostScriptBench();
     save();
@@ -653,7 +676,7 @@ function report(result) {
     const withState = result.runs.filter((/** @type {any} */ r) => r.stateBytes != null && r.ok);
     if (withState.length) {
         L.push("");
-        L.push("State: the stack's checkpoint (the file backend's `bench.json`) after `pulumi up`, median bytes per host over the passing runs (total in brackets): " +
+        L.push(`State: the stack's checkpoint (the file backend's \`bench.json\`) after \`pulumi up\`, logging in with ${result.settings.sshAuth === "agent" ? "an SSH agent (no key in the stack)" : "a private key (smtp-port:privateKey)"}, median bytes per host over the passing runs (total in brackets): ` +
             sizes.map(n => {
                 const rs = withState.filter((/** @type {any} */ r) => r.n === n);
                 if (!rs.length) return `N=${n}: –`;

@@ -10,6 +10,8 @@
 #   BENCH_IANA_RUNS=30    host-script runs on the IANA-size file (0: skip)
 #   BENCH_DESTROY=0       skip timing `pulumi destroy`
 #   BENCH_PULUMI_ARGS     extra `pulumi up` flags (e.g. "--skip-preview")
+#   BENCH_SSH_AUTH=key    how smtp-port logs in: key (smtp-port:privateKey)
+#                         or agent (the key in an ssh-agent, none in the stack)
 #   BENCH_OUT_DIR         where results go (default bench/results)
 #   BENCH_REF=HEAD        the commit of smtp-port that is measured: it is
 #                         exported (git archive) to bench/out/snap, so that

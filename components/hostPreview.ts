@@ -71,11 +71,18 @@ export function nextChange(change: string, mark = ""): string {
 /** How the component reaches hosts for a look (replaceable in unit tests, which contact no host). */
 export const sshRunner = { run: runOverSsh };
 
-/** Where a look logs in, from the resolved connection: the host, through its bastion (`proxy`) if it has one. */
-export function lookTarget(conn: ResolvedConnection, insecureIgnoreHostKey: boolean) {
+/**
+ * Where a look logs in, from the resolved connection: the host, through its
+ * bastion (`proxy`) if it has one. With no key, password or
+ * `agentSocketPath`, the SSH agent of the environment (`SSH_AUTH_SOCK`), as
+ * the command provider falls back to it: so a fleet whose keys stay in an
+ * agent keeps no secret in the state, and its looks still log in.
+ */
+export function lookTarget(conn: ResolvedConnection, insecureIgnoreHostKey: boolean, env: NodeJS.ProcessEnv = process.env) {
     const endpoint = (e: ResolvedConnection | NonNullable<ResolvedConnection["proxy"]>) => ({
         host: e.host, port: e.port ?? 22, user: e.user ?? "root", privateKey: e.privateKey, privateKeyPassword: e.privateKeyPassword,
-        password: e.password, agent: e.agentSocketPath, hostKey: e.hostKey, insecureIgnoreHostKey,
+        password: e.password, agent: e.agentSocketPath || (e.privateKey || e.password ? undefined : env.SSH_AUTH_SOCK || undefined),
+        hostKey: e.hostKey, insecureIgnoreHostKey,
     });
     return { ...endpoint(conn), timeoutSeconds: 10, ...(conn.proxy ? { proxy: endpoint(conn.proxy) } : {}) };
 }

@@ -24,7 +24,7 @@ export interface SshEndpoint {
     privateKey?: string;
     privateKeyPassword?: string;
     password?: string;
-    /** An SSH agent's socket (`connection.agentSocketPath`): its keys are offered, as the command provider offers them. */
+    /** An SSH agent's socket (`connection.agentSocketPath`, else `SSH_AUTH_SOCK`): its keys are offered, as the command provider offers them. */
     agent?: string;
     /** `ssh-ed25519 AAAA...` (the comment, if any, is ignored). Only this key's algorithm is offered. */
     hostKey?: string;
@@ -195,7 +195,7 @@ export async function runOverSsh(t: SshTarget, stdin: string | StdinOnRequest, c
     const hops: [SshEndpoint, string][] = t.proxy ? [[t.proxy, "connection.proxy"], [t, "connection"]] : [[t, "connection"]];
     const pins: Pin[] = [];
     for (const [e, field] of hops) {
-        if (!e.privateKey && !e.password && !e.agent) throw new Error(`no private key, password or agentSocketPath in ${field}`);
+        if (!e.privateKey && !e.password && !e.agent) throw new Error(`no private key, password or agentSocketPath in ${field}, and no SSH agent (SSH_AUTH_SOCK)`);
         const pin = pinOf(e, `${field}.hostKey`);
         if (typeof pin === "string") throw new Error(pin);
         pins.push(pin);

@@ -5,6 +5,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { lookTarget } from "../../components/hostPreview";
 import { hostKeyAlgorithms, hostKeyBlob, runOverSsh, SshEndpoint, SshTarget } from "../../components/lookSsh";
 import { freePort, hostKeyOf, keygen, KeyType, publicKey, Sshd, startSshd, stopAll } from "./sshd";
 
@@ -115,7 +116,7 @@ describe("look over SSH (in-process client against a real sshd)", function () {
 
     it("needs a key, a password or an agent", async () => {
         await assert.rejects(runOverSsh({ ...base, privateKey: undefined }, "", "echo never"),
-            { message: "no private key, password or agentSocketPath in connection" });
+            { message: "no private key, password or agentSocketPath in connection, and no SSH agent (SSH_AUTH_SOCK)" });
     });
 
     it("sends the input on request only: when the first stdout line asks, and then without that line", async () => {
@@ -130,7 +131,7 @@ describe("look over SSH (in-process client against a real sshd)", function () {
         assert.equal(await runOverSsh(base, { onRequest: "#send", text }, "true"), "");
     });
 
-    it("logs in with the keys of an SSH agent (connection.agentSocketPath)", async () => {
+    it("logs in with the keys of an SSH agent (connection.agentSocketPath, else SSH_AUTH_SOCK)", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-agent-"));
         const sock = path.join(dir, "agent.sock");
         const agent = execFileSync("ssh-agent", ["-a", sock, "-s"], { encoding: "utf8" });
@@ -138,6 +139,12 @@ describe("look over SSH (in-process client against a real sshd)", function () {
         try {
             execFileSync("ssh-add", [path.join(keys.dir(), "client")], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: "ignore" });
             assert.equal(await runOverSsh({ ...base, privateKey: undefined, agent: sock }, "", "echo ok"), "ok\n");
+            // No key, password or agentSocketPath: the look takes the agent of
+            // SSH_AUTH_SOCK, as the command provider does.
+            const { host, port, user, hostKey } = base;
+            const viaEnv = lookTarget({ host, port, user, hostKey }, false, { SSH_AUTH_SOCK: sock });
+            assert.equal(viaEnv.agent, sock);
+            assert.equal(await runOverSsh(viaEnv, "", "echo from-env"), "from-env\n");
             execFileSync("ssh-add", ["-D"], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: "ignore" });
             await assert.rejects(runOverSsh({ ...base, privateKey: undefined, agent: sock }, "", "echo never"),
                 { message: `authentication failed for ${base.user}@127.0.0.1 (all configured methods were refused)` });
@@ -256,7 +263,7 @@ describe("look over SSH through a bastion (connection.proxy)", function () {
     it("needs a key or a password for the proxy too", async () => {
         const t = through();
         await assert.rejects(runOverSsh({ ...t, proxy: { ...t.proxy!, privateKey: undefined } }, "", "echo never"),
-            { message: "no private key, password or agentSocketPath in connection.proxy" });
+            { message: "no private key, password or agentSocketPath in connection.proxy, and no SSH agent (SSH_AUTH_SOCK)" });
     });
 });
 

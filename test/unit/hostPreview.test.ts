@@ -52,4 +52,16 @@ describe("host preview", () => {
         assert.deepEqual(t.proxy, { host: "bastion", port: 22, user: "jump", privateKey: "k2", privateKeyPassword: undefined, password: undefined, agent: undefined, hostKey: "b", insecureIgnoreHostKey: false });
         assert.deepEqual([t.host, t.port, t.user], ["10.0.0.5", 2222, "deploy"]);
     });
+    it("with no key, password or agentSocketPath, logs in with the agent of SSH_AUTH_SOCK, as the command provider does", () => {
+        const env = { SSH_AUTH_SOCK: "/run/user/1000/agent.sock" };
+        const agentOf = (c: Parameters<typeof lookTarget>[0], e: NodeJS.ProcessEnv = env) => lookTarget(c, false, e).agent;
+        assert.equal(agentOf({ host: "mx1", hostKey: "h" }), "/run/user/1000/agent.sock");
+        assert.equal(agentOf({ host: "mx1", hostKey: "h", agentSocketPath: "/tmp/mine.sock" }), "/tmp/mine.sock", "the connection's own agent first");
+        assert.equal(agentOf({ host: "mx1", hostKey: "h", privateKey: "k" }), undefined, "a key: no agent needed");
+        assert.equal(agentOf({ host: "mx1", hostKey: "h", password: "p" }), undefined, "a password: no agent needed");
+        assert.equal(agentOf({ host: "mx1", hostKey: "h" }, {}), undefined, "no agent anywhere");
+        assert.equal(agentOf({ host: "mx1", hostKey: "h" }, { SSH_AUTH_SOCK: "" }), undefined, "an empty SSH_AUTH_SOCK is none");
+        const t = lookTarget({ host: "mx1", hostKey: "h", privateKey: "k", proxy: { host: "bastion", hostKey: "b" } }, false, env);
+        assert.equal(t.proxy?.agent, "/run/user/1000/agent.sock", "the bastion's hop too");
+    });
 });
