@@ -42,6 +42,7 @@ for (const shell of SHELLS) {
             assert.equal(r.json.mta, "postfix");
             assert.equal(r.json.mta_changed, true);
             assert.equal(r.json.restarted, true);
+            assert.equal(r.json.mta_port, 17, "known_tcp_ports no longer maps smtp: Postfix takes the file's port");
             assert.equal(w.mainCf(), "myhostname = mx1\nknown_tcp_ports = lmtp=24, smtps=submissions=465, submission=587\nsmtp_tcp_port = 25\n");
             const again = w.run("apply", "--port", "17", "--mta", "postfix");
             assert.equal(again.json.changed, false);
@@ -58,6 +59,7 @@ for (const shell of SHELLS) {
             const first = w.run("preview", "--port", "17", "--mta", "auto");
             assert.equal(first.code, 0, first.stderr);
             assert.equal(first.json.mta, "postfix");
+            assert.equal(first.json.mta_port, 25, "Postfix's default known_tcp_ports maps smtp=25, whatever the file says");
             assert.deepEqual(first.json.mta_diff, [
                 "postfix known_tcp_ports: lmtp=24, smtp=25, smtps=submissions=465, submission=587 -> lmtp=24, smtps=submissions=465, submission=587",
                 "postfix smtp_tcp_port: smtp -> 25",
