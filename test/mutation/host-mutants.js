@@ -50,6 +50,12 @@ const SPEC_FILES = fs.readdirSync(path.join(ROOT, "test", "host"))
     .sort((a, b) => Number(a === SLOW_LAST) - Number(b === SLOW_LAST) || a.localeCompare(b))
     .map(f => path.join("test", "host", f));
 if (!SPEC_FILES.some(f => path.basename(f) === SLOW_LAST)) fail(`test/host/${SLOW_LAST} is gone: update SLOW_LAST`);
+// The layer's shellcheck test (test/host/smtp-port.test.ts), left out of the
+// layer: the runner runs shellcheck on each mutant itself (runLayer).
+const LINT_TEST = "host script lint passes shellcheck$";
+if (!/describe\("host script lint"[\s\S]*?it\("passes shellcheck"/.test(fs.readFileSync(path.join(ROOT, "test", "host", "smtp-port.test.ts"), "utf8"))) {
+    fail(`the test "${LINT_TEST}" is gone from test/host/smtp-port.test.ts: update LINT_TEST`);
+}
 const READ_ONLY = ["/etc", "/usr", "/var/lib"].map(d => `mount --bind ${d} ${d} && mount -o remount,bind,ro ${d}`).join(" && ");
 const OUT = process.env.HOST_MUTANT_OUT || path.join(ROOT, "test", "mutation", "out", "host.json");
 const JOBS = Math.max(1, Number(process.env.HOST_MUTANT_JOBS || 2));
@@ -113,7 +119,13 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     });
 }
 
-/** Runs the host-script layer against `script`; resolves {status, test, ms, detail}. */
+/**
+ * Runs the host-script layer against `script`; resolves {status, test, ms, detail}.
+ * shellcheck runs first, outside the layer: a mutant it rejects is
+ * "invalid", as StrykerJS calls a mutant the type checker rejects, and left
+ * out of the score. In the layer, the lint test could time out on a busy
+ * machine and count as a kill of a mutant no behaviour test kills.
+ */
 function runLayer(script, timeoutMs) {
     return new Promise((resolve) => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-port-mutant-"));
@@ -122,7 +134,13 @@ function runLayer(script, timeoutMs) {
         fs.writeFileSync(copy, script, { mode: 0o755 });
         const report = path.join(tmp, "mocha.json");
         const t0 = Date.now();
-        const mocha = [MOCHA, "--bail", "--reporter", "json", "--reporter-option", `output=${report}`, ...SPEC_FILES].map(q).join(" ");
+        const lint = spawnSync("shellcheck", ["--shell=sh", copy], { encoding: "utf8" });
+        if (lint.status !== 0) {
+            fs.rmSync(tmp, { recursive: true, force: true });
+            const first = lint.stdout.split("\n").find(l => /SC\d+/.test(l)) || lint.stderr.trim() || `exit ${lint.status}`;
+            return resolve({ status: "invalid", ms: Date.now() - t0, test: null, detail: `shellcheck: ${first.trim().slice(0, 200)}` });
+        }
+        const mocha = [MOCHA, "--bail", "--grep", LINT_TEST, "--invert", "--reporter", "json", "--reporter-option", `output=${report}`, ...SPEC_FILES].map(q).join(" ");
         const child = spawn("unshare", ["-n", "-m", "--propagation", "private", "sh", "-c", `${READ_ONLY} && ip link set lo up && exec ${mocha}`], {
             cwd: ROOT,
             detached: true, // its own process group, so a timeout ends everything it started
@@ -260,7 +278,7 @@ async function main() {
             secondsThisRun: Math.round((Date.now() - t0) / 1000),
             mutantSecondsTotal: Math.round(known.reduce((a, r) => a + r.ms, 0) / 1000),
             finished: new Date().toISOString(),
-            counts: { killed: count("killed"), timeout: count("timeout"), survived: count("survived"), error: count("error") },
+            counts: { killed: count("killed"), timeout: count("timeout"), survived: count("survived"), invalid: count("invalid"), error: count("error") },
             mutants: known,
         };
         fs.mkdirSync(path.dirname(OUT), { recursive: true });
@@ -281,7 +299,7 @@ async function main() {
     };
     await Promise.all(Array.from({ length: Math.min(JOBS, todo.length) }, worker));
     const out = save();
-    process.stderr.write(`host-mutants: ${out.run} of ${out.total} mutants known: ${out.counts.killed} killed, ${out.counts.timeout} timed out, ${out.counts.survived} survived, ${out.counts.error} errors; this run ${out.secondsThisRun}s; wrote ${path.relative(ROOT, OUT)}\n`);
+    process.stderr.write(`host-mutants: ${out.run} of ${out.total} mutants known: ${out.counts.killed} killed, ${out.counts.timeout} timed out, ${out.counts.survived} survived, ${out.counts.invalid} invalid (shellcheck), ${out.counts.error} errors; this run ${out.secondsThisRun}s; wrote ${path.relative(ROOT, OUT)}\n`);
 }
 
 main().catch((e) => fail(e && e.stack || String(e)));
