@@ -177,6 +177,15 @@ for (const shell of SHELLS) {
             assert.ok(!fs.existsSync(state));
         });
 
+        it("status names the port as the resolver does: the first entry on it for the protocol, none when no entry has it", () => {
+            const { file, state } = setup("a 1/tcp\nsmtp 25/tcp mail\nb 2525/udp\nc 2525/tcp\nd 2525/tcp\n");
+            const nameOf = (port: string) => runScript(shell, ["status", "--port", port, "--file", file, "--state-dir", state]).json.port_name;
+            assert.equal(nameOf("2525"), "c", "getent services 2525/tcp: c");
+            assert.equal(nameOf("9999"), null, "getent services 9999/tcp: nothing");
+            assert.equal(resolvedName(file, 2525), "c");
+            assert.equal(resolvedName(file, 9999), null);
+        });
+
         it("runs the restart command only when the file changed, with its output off stdout", () => {
             const { dir, file, state } = setup("smtp 25/tcp mail\n");
             const log = path.join(dir, "restarts");
@@ -424,6 +433,21 @@ for (const shell of SHELLS) {
                 assert.equal(r.json.changed, true);
                 assert.equal(fs.readFileSync(sleeps, "utf8"), "0.1\n");
                 assert.equal(fs.lstatSync(lock, { throwIfNoEntry: false }), undefined, "the lock is released");
+            });
+
+            it("a lock that goes between seeing it and reading it (readlink fails) is waited for, not a failure", () => {
+                const { dir, file, state, lock } = heldLock(String(process.pid)); // held by a live process: this test
+                const once = path.join(dir, "readlink-failed");
+                // The lock's holder releases it just as the run reads it: the
+                // first readlink of the lock fails; the sleep after it ends the wait.
+                const shims = shimDir({
+                    readlink: `case "$1" in *.lock) [ -e '${once}' ] || { : > '${once}'; exit 1; } ;; esac\nexec readlink "$@"`,
+                    sleep: `rm -f '${lock}'`,
+                });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: shims });
+                assert.equal(r.code, 0, r.stderr);
+                assert.ok(fs.existsSync(once), "the shimmed readlink failed once");
+                assert.equal(resolvedPort(file), 17);
             });
 
             it("gives up on a live run's lock at its 60 s deadline, not an attempt later, naming the holder", () => {
