@@ -123,8 +123,9 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
  * Runs the host-script layer against `script`; resolves {status, test, ms, detail}.
  * shellcheck runs first, outside the layer: a mutant it rejects is
  * "invalid", as StrykerJS calls a mutant the type checker rejects, and left
- * out of the score. In the layer, the lint test could time out on a busy
- * machine and count as a kill of a mutant no behaviour test kills.
+ * out of the score. In the layer, its lint test "killed" such mutants (a
+ * dropped line leaves a variable unused: SC2034) that no behaviour test
+ * noticed, which made the score say more than the tests do.
  */
 function runLayer(script, timeoutMs) {
     return new Promise((resolve) => {
