@@ -95,6 +95,7 @@ for (const shell of SHELLS) {
             it("--state-dir relative/dir", () => refuses(["--state-dir", "relative/dir"], "[state-dir] must be an absolute path, got 'relative/dir'"));
             it("--mta qmail", () => refuses(["--mta", "qmail"], "[mta] must be postfix, exim, sendmail, auto or none, got 'qmail'"));
             it("--require-old-port-closed maybe", () => refuses(["--require-old-port-closed", "maybe"], "[require-old-port-closed] must be yes or no, got 'maybe'"));
+            it("--verify maybe", () => refuses(["--verify", "maybe"], "[verify] must be yes or no, got 'maybe'"));
             it("--verify-address '' (empty)", () => refuses(["--verify-address", ""], "[verify-address] must be auto, a host name or an address, got ''"));
         });
 
