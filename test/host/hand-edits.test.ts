@@ -767,6 +767,18 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "smtp 25/tcp mail\ny 1/tcp\n#qotd 17/tcp quote\nz 2/tcp\nqotd 17/tcp quote\n");
         });
 
+        it("copies of smtp-port's commented line added among repeated lines: the one between its old neighbours is smtp-port's, the others are kept as the user's", () => {
+            // No line here is unique on both sides, so the lines are matched
+            // by their longest common run: x, smtp-port's line, x.
+            const s = setup("smtp 25/tcp mail\nx 1/tcp\nsmtp 25/tcp mail\nx 1/tcp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\nx 1/tcp\n");
+            fs.writeFileSync(s.file, "x 1/tcp\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n#smtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\n");
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(s.read(), "x 1/tcp\nsmtp 25/tcp mail\n#smtp 25/tcp mail\nx 1/tcp\nsmtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\n");
+        });
+
         it("the user's first line deleted and a line added at the end, around a repeated line of smtp-port's: no edit of smtp-port's lines reported", () => {
             const s = setup("x 1/tcp\nsmtp 25/tcp mail\nsmtp 25/tcp mail\nqotd 17/tcp quote\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
