@@ -99,6 +99,15 @@ for (const shell of SHELLS) {
             it("--verify-address '' (empty)", () => refuses(["--verify-address", ""], "[verify-address] must be auto, a host name or an address, got ''"));
         });
 
+        it("without --host-label, the result names the host as hostname prints it, or as uname -n where hostname fails", () => {
+            const s = setup("smtp 25/tcp mail\n");
+            const name = spawnSync("uname", ["-n"], { encoding: "utf8" }).stdout.trim();
+            assert.equal(runScript(shell, ["status", "--port", "17", ...s.args]).json.host, name);
+            const broken = tempDir();
+            fs.writeFileSync(path.join(broken, "hostname"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+            assert.equal(runScript(shell, ["status", "--port", "17", ...s.args], { pathPrefix: broken }).json.host, name);
+        });
+
         it("--help alone prints the usage and exits 0; no argument exits 2", () => {
             const help = runScript(shell, ["--help"], { asIs: true });
             assert.equal(help.code, 0, help.stderr);
