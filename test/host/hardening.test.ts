@@ -378,6 +378,19 @@ for (const shell of SHELLS) {
                 assert.ok(!fs.existsSync(path.join(dir, ".services.smtp-port-orig")), "the copy goes with the state");
             });
 
+            it("a copy beside the file that was removed is made again by the next run, whole, with no temporary file left", () => {
+                const { dir, file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                const marker = path.join(dir, ".services.smtp-port-orig");
+                assert.equal(runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]).code, 0);
+                fs.rmSync(marker);
+                const again = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]);
+                assert.equal(again.code, 0, again.stderr);
+                assert.equal(again.json.changed, false);
+                assert.equal(fs.readFileSync(marker, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                assert.equal(fs.statSync(marker).mode & 0o777, 0o600);
+                assert.deepEqual(fs.readdirSync(dir).filter(f => f.endsWith(".tmp")), []);
+            });
+
             it("a file smtp-port never touched: revert without state succeeds (unchanged); a stale copy equal to the file is dropped", () => {
                 const { dir, file, state } = setup("smtp 25/tcp mail\n");
                 const r = runScript(shell, ["revert", "--file", file, "--state-dir", state]);
