@@ -70,6 +70,16 @@ for (const shell of SHELLS) {
             assert.equal(d.status, "failed");
             assert.match(d.reason, /^mx1: smtp-port stopped \(exit status 130\) while working on .*services; see its messages, the next run repairs an interrupted write$/);
         });
+
+        it("with --report-failure yes, a run stopped by a signal exits 0 with its failed result, as every reported failure does", () => {
+            const w = world();
+            const r = runScript(shell, ["apply", "--port", "17", "--file", w.file, "--state-dir", path.join(path.dirname(w.file), "state"),
+                "--host-label", "mx1", "--report-failure", "yes", "--restart", "kill -TERM $PPID; sleep 0.2"]);
+            assert.equal(r.code, 0, r.stderr);
+            const d: any = decodeHostResult("mx1", "apply", r.stdout);
+            assert.equal(d.status, "failed");
+            assert.match(d.reason, /^mx1: smtp-port stopped \(exit status 130\) while working on /);
+        });
     });
 }
 
