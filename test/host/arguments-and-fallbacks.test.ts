@@ -434,6 +434,15 @@ for (const shell of SHELLS) {
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.json.verified, "220 late");
             }));
+            it("a check tool that fails in a way it never reports (perl exit 9): not verified, rolled back, the code named", () => withListener(27721, { say: "220 x" }, (s, restart) => {
+                const bin = pathWithout(shell, ["perl"]);
+                // Passes the tool test (IO::Socket::IP loads), then dies as a broken perl would.
+                fs.writeFileSync(path.join(bin, "perl"), '#!/bin/sh\n[ "$*" != "-MIO::Socket::IP -e 1" ] || exit 0\nexit 9\n', { mode: 0o755 });
+                const r = runScript(shell, ["apply", "--port", "27722", ...s.args, "--restart", restart, "--verify-timeout", "1", ...check, "--host-label", "mx1"], { env: { PATH: bin } });
+                assert.equal(r.code, 1);
+                assert.match(r.stderr, /smtp-port: error: mx1: no SMTP greeting on port 27722 after 1s \(127\.0\.0\.1:27722: error 9\); rolled back in \d+s: /);
+                assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27721/tcp mail\n");
+            }));
             it("the restart succeeds but nothing greets on the new port: rolled back", () => {
                 const s = setup("smtp 27711/tcp mail\n");
                 const r = runScript(shell, ["apply", "--port", "27712", ...s.args, "--restart", "true", "--verify-timeout", "1", ...check, "--host-label", "mx1"]);
@@ -461,6 +470,14 @@ for (const shell of SHELLS) {
                 fs.writeFileSync(path.join(s.dir, "master"), SMTPD);
                 return { env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master") }, pathPrefix: postconfBin() };
             };
+            it("the rollback of a first apply removes the copy beside the file that the apply made", () => {
+                const s = setup("smtp 25/tcp mail\n");
+                const r = runScript(shell, ["apply", "--port", "17", ...s.args, "--restart", "false", "--verify", "no"]);
+                assert.equal(r.code, 1);
+                assert.equal(r.json.rolled_back, true);
+                assert.deepEqual(fs.readdirSync(s.dir).filter(f => f.startsWith(".services")), [], "no copy (marker) left: nothing is managed");
+                assert.deepEqual(fs.readdirSync(s.state).filter(f => !f.endsWith(".lock")), [], "no state left");
+            });
             it("--mta postfix, the restart fails: main.cf is byte-identical afterwards", () => {
                 const s = setup("smtp 25/tcp mail\n");
                 const opts = pf(s);

@@ -779,6 +779,22 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "x 1/tcp\nsmtp 25/tcp mail\n#smtp 25/tcp mail\nx 1/tcp\nsmtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\n");
         });
 
+        it("smtp-port's added line deleted and a line of the user's copied to the top, around repeated lines: revert keeps the file as the user left it", () => {
+            // "x 1/tcp" is twice in the part being aligned, once as its last
+            // line: a count that missed that line would take it for a line
+            // unique on both sides and pair the wrong copy.
+            const s = setup("x 1/tcp\n# local\n# local\nx 1/tcp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "x 1/tcp\n# local\n# local\nx 1/tcp\nsmtp\t\t17/tcp\t\tmail\n");
+            const edited = "x 1/tcp\nx 1/tcp\n# local\n# local\nx 1/tcp\n";
+            fs.writeFileSync(s.file, edited);
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                `smtp-port: smtp-port's own line "smtp\t\t17/tcp\t\tmail" was deleted: not kept as yours\n`);
+            assert.equal(s.read(), edited);
+        });
+
         it("the user's first line deleted and a line added at the end, around a repeated line of smtp-port's: no edit of smtp-port's lines reported", () => {
             const s = setup("x 1/tcp\nsmtp 25/tcp mail\nsmtp 25/tcp mail\nqotd 17/tcp quote\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);

@@ -139,7 +139,7 @@ for (const shell of SHELLS) {
                 }
             });
 
-            it("refuses a state folder another user made (with a planted link to a root-only file), on apply, revert and preview", () => {
+            it("refuses a state folder another user made (with a planted link to a root-only file), on apply, revert, preview and status", () => {
                 const { dir, file, state } = setup("smtp 25/tcp mail\n");
                 fs.chmodSync(dir, 0o755);
                 fs.mkdirSync(state, { mode: 0o700 });
@@ -151,7 +151,7 @@ for (const shell of SHELLS) {
                 fs.writeFileSync(path.join(mine, "written"), "sha256sum:x\n");
                 fs.writeFileSync(path.join(mine, "edits"), "I\tsmtp 17/tcp mail\n");
                 spawnSync("chown", ["-R", "65534:65534", state]);
-                for (const action of [["apply", "--port", "17"], ["revert"], ["preview", "--port", "17"]]) {
+                for (const action of [["apply", "--port", "17"], ["revert"], ["preview", "--port", "17"], ["status"]]) {
                     const r = runScript(shell, [...action, "--file", file, "--state-dir", state]);
                     assert.equal(r.code, 1, action[0]);
                     assert.equal(r.stderr, `smtp-port: error: state directory ${state} is owned by uid 65534, not by root or the running user (uid 0); smtp-port keeps root's backups there, so it must be owned by root (or the running user) and writable by nobody else (chmod 700, or choose another --state-dir)\n`);
@@ -177,14 +177,14 @@ for (const shell of SHELLS) {
                 assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
             });
 
-            it("never follows a symbolic link in its own (root-owned) state: refuses it, on apply, revert and preview", () => {
+            it("never follows a symbolic link in its own (root-owned) state: refuses it, on apply, revert, preview and status", () => {
                 const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
                 assert.equal(runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]).code, 0);
                 const orig = path.join(state, key(file), "orig");
                 fs.rmSync(orig);
                 fs.symlinkSync("/etc/hostname", orig);
                 const moved = fs.readFileSync(file, "utf8");
-                for (const action of [["apply", "--port", "2525"], ["revert"], ["preview", "--port", "2525"]]) {
+                for (const action of [["apply", "--port", "2525"], ["revert"], ["preview", "--port", "2525"], ["status"]]) {
                     const r = runScript(shell, [...action, "--file", file, "--state-dir", state]);
                     assert.equal(r.code, 1, action[0]);
                     assert.equal(r.stderr, `smtp-port: error: ${orig} is a symbolic link; smtp-port never follows links in its state: remove it\n`);
@@ -306,6 +306,17 @@ for (const shell of SHELLS) {
                     const r = runScript(shell, ["apply", "--port", "27642", "--file", s.file, "--state-dir", s.state, "--restart", restart, "--verify-timeout", "2", "--verify-address", "127.0.0.1", "--host-label", "mx6"]);
                     assert.equal(r.code, 1, r.stderr);
                     assert.match(r.json.reason, /^mx6: no SMTP greeting on port 27642 after 2s \(127\.0\.0\.1:27642: wrong banner '2201 not smtp'\); rolled back/);
+                } finally { stop(pid); }
+            });
+
+            it("a greeting of the reply code alone (220) is a greeting", () => {
+                const s = setup("smtp 27643/tcp mail\n");
+                const pid = path.join(s.dir, "mta.pid");
+                const restart = `sh ${q(FAKE)} ${q(s.file)} ${q(pid)} 127.0.0.1 220`;
+                try {
+                    const r = runScript(shell, ["apply", "--port", "27644", "--file", s.file, "--state-dir", s.state, "--restart", restart, "--verify-timeout", "2", "--verify-address", "127.0.0.1"]);
+                    assert.equal(r.code, 0, r.stderr);
+                    assert.equal(r.json.verified, "220");
                 } finally { stop(pid); }
             });
 
@@ -449,6 +460,17 @@ for (const shell of SHELLS) {
                 assert.deepEqual(fs.readdirSync(path.dirname(file)).filter(f => f.includes(".smtp-port.")), [], "no copy left beside it");
             });
 
+            it("a temporary copy that cannot be flushed (sync fails) fails the run; nothing is renamed over the file", () => {
+                const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                // Only the copy (and flush's fallback, a sync of everything) fail: the journal's flushes succeed.
+                const failing = shimDir({ sync: `case "\${1-}" in *.smtp-port.[0-9]* | "") echo "sync: error syncing: Input/output error" >&2; exit 1 ;; esac\nexec sync "$@"` });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: failing });
+                assert.equal(r.code, 1);
+                assert.ok(r.stderr.endsWith(`smtp-port: error: could not write ${file}: could not write a copy beside it (${path.dirname(file)}: full, read-only or not writable); it was left as it was\n`), r.stderr);
+                assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                assert.deepEqual(fs.readdirSync(path.dirname(file)).filter(f => f.includes(".smtp-port.")), [], "no copy left beside it");
+            });
+
             it("a rename refused for another reason than EBUSY fails the run; the file is not rewritten in place", () => {
                 const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
                 const denied = shimDir({ mv: `for last in "$@"; do :; done\n[ "$last" != ${q(file)} ] || { echo "mv: cannot move: Permission denied" >&2; exit 1; }\nexec mv "$@"` });
@@ -492,6 +514,24 @@ for (const shell of SHELLS) {
                     }
                 });
             }
+        });
+
+        describe("10b: the copy of what smtp-port wrote is checked before it is used", () => {
+            it("a record of a line that is neither the user's, commented nor added stops the run, naming it; nothing changes", () => {
+                const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                assert.equal(runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]).code, 0);
+                const mine = path.join(state, key(file));
+                const managed = path.join(mine, "managed");
+                fs.writeFileSync(managed, fs.readFileSync(managed, "utf8").replace(/^I\t/m, "X\t"));
+                const edited = fs.readFileSync(file, "utf8") + "foo 9/tcp\n";
+                fs.writeFileSync(file, edited);
+                for (const action of [["apply", "--port", "2525"], ["revert"]]) {
+                    const r = runScript(shell, [...action, "--file", file, "--state-dir", state]);
+                    assert.equal(r.code, 1, action[0]);
+                    assert.ok(r.stderr.endsWith(`smtp-port: error: smtp-port's copy of what it wrote to ${file} (${managed}) is damaged (awk exit 6); nothing was written. If ${file} is as it should be, remove ${mine} to make it the base\n`), r.stderr);
+                    assert.equal(fs.readFileSync(file, "utf8"), edited);
+                }
+            });
         });
 
         describe("11: one state per file", () => {
