@@ -779,6 +779,40 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "x 1/tcp\nsmtp 25/tcp mail\n#smtp 25/tcp mail\nx 1/tcp\nsmtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\n");
         });
 
+        it("both of smtp-port's commented lines deleted by hand, its added line left between them: revert puts each back in its place", () => {
+            const s = setup("smtp 25/tcp mail\nqotd 17/tcp quote\nx 1/tcp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n#qotd 17/tcp quote\nx 1/tcp\n");
+            fs.writeFileSync(s.file, "smtp 17/tcp mail\nx 1/tcp\n");
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(s.read(), "smtp 25/tcp mail\nqotd 17/tcp quote\nx 1/tcp\n");
+        });
+
+        it("one of several identical lines deleted: the earliest copies count as the deleted ones, which decides where a line put back goes", () => {
+            const s = setup("x 1/tcp\nx 1/tcp\nqotd 17/tcp quote\nx 1/tcp\nx 1/tcp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "x 1/tcp\nx 1/tcp\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\nx 1/tcp\nx 1/tcp\n");
+            // Three copies of four stay; smtp-port's two lines are gone.
+            fs.writeFileSync(s.file, "# top\nx 1/tcp\nx 1/tcp\nx 1/tcp\n# end\n");
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(s.read(), "# top\nx 1/tcp\nqotd 17/tcp quote\nx 1/tcp\nx 1/tcp\n# end\n");
+        });
+
+        it("a long file of repeated lines (too long to compare whole): smtp-port's one unique line still anchors it, and the user's lines at both ends are kept", () => {
+            // 212 by 214 lines is more than the whole-block comparison takes
+            // (40,000 pairs): only the unique line splits it into parts.
+            const repeated = "# r\n".repeat(210);
+            const s = setup("smtp 25/tcp mail\n" + repeated);
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n" + repeated);
+            fs.writeFileSync(s.file, "# top\nsmtp 17/tcp mail\n" + repeated + "end 2/tcp\n");
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(s.read(), "smtp 25/tcp mail\n# top\n" + repeated + "end 2/tcp\n");
+        });
+
         it("smtp-port's added line deleted and a line of the user's copied to the top, around repeated lines: revert keeps the file as the user left it", () => {
             // "x 1/tcp" is twice in the part being aligned, once as its last
             // line: a count that missed that line would take it for a line

@@ -461,6 +461,20 @@ describe("hostsFromInventory: the stack's host list", () => {
         ]);
     });
 
+    it("names the inventory source of each field it decides", () => {
+        const r = hostsFromInventory(fleet(), KH(), {
+            groups: ["mx"],
+            overrides: [{ name: "mx1", host: "10.0.0.1", sshPort: 2222, user: "ops", hostKey: "k", insecureIgnoreHostKey: true } as never],
+        });
+        assert.deepEqual(r.problems, [
+            `smtp-port:hosts[0] "mx1": [host] comes from ansible_host when smtp-port:inventory is set: remove it here`,
+            `smtp-port:hosts[0] "mx1": [sshPort] comes from ansible_port when smtp-port:inventory is set: remove it here`,
+            `smtp-port:hosts[0] "mx1": [user] comes from ansible_user when smtp-port:inventory is set: remove it here`,
+            `smtp-port:hosts[0] "mx1": [hostKey] comes from known_hosts when smtp-port:inventory is set: remove it here`,
+            `smtp-port:hosts[0] "mx1": [insecureIgnoreHostKey] comes from known_hosts when smtp-port:inventory is set: remove it here`,
+        ]);
+    });
+
     it("a host without a key in known_hosts is a problem naming it, never an unpinned host", () => {
         const kh = parseKnownHosts(fs.readFileSync(fx("known_hosts"), "utf8").replace(/^198\.18\.0\.11 .*$/m, "# mx1 removed"), "kh");
         const r = hostsFromInventory(fleet(), kh, { groups: ["mx"] });

@@ -67,6 +67,13 @@ const EXPANDS: [string, string[], number?][] = [
     ["bk[01:03].example.net:2201", ["bk01.example.net", "bk02.example.net", "bk03.example.net"], 2201],
     // Not an address (a label cannot end in "_"): the whole text is the name, ":2200" and all.
     ["mx_:2200", ["mx_:2200"]],
+    // A range right before the port; an IPv6 address with a hex range, or in capitals.
+    ["mx[1:2]:2222", ["mx1", "mx2"], 2222],
+    ["[fe80::[a:c]]:2222", ["fe80::a", "fe80::b", "fe80::c"], 2222],
+    ["[FE80::1]:2222", ["FE80::1"], 2222],
+    // Not addresses either (empty labels, an empty address): names, ports and all.
+    ["...:2222", ["...:2222"]],
+    [":2222", [":2222"]],
 ];
 
 /** Host patterns Ansible refuses, with the problem smtp-port gives. */
@@ -88,6 +95,8 @@ const REFUSED: [string, string][] = [
     ["mx[1__0:12]", `host range bounds must be numbers or letters, got "1__0:12"`],
     ["mx[_1:3]", `host range bounds must be numbers or letters, got "_1:3"`],
     ["mx[1:3:1_]", `host range step must be a number, got "1_"`],
+    // A port that is not a number: no address, so the brackets are a range.
+    ["[::1]:22x", `host range must specify end value`],
 ];
 
 describe("inventory host patterns: ranges and ports as Ansible expands them", () => {
@@ -264,6 +273,26 @@ describe("hostsFromInventory: which connection values a host can use", () => {
         assert.deepEqual(r.hosts.map(h => h.name), ["mx1"]);
         assert.deepEqual(r.problems, [
             `hosts.ini:2: host "mx2": [ansible_connection] is "local"; smtp-port connects over SSH only (leave the host out with inventoryGroups)`,
+        ]);
+    });
+
+    it("every ansible_connection Ansible runs over ssh is fine (short and qualified names)", () => {
+        const kinds = ["ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh", "ansible.builtin.paramiko_ssh", "ansible.legacy.ssh"];
+        const r = hostsFromInventory(ini(kinds.map((k, i) => `mx${i} ansible_connection=${k}\n`).join("")), KH);
+        assert.deepEqual(r.problems, []);
+        assert.deepEqual(r.hosts.map(h => h.name), kinds.map((_, i) => `mx${i}`));
+    });
+
+    it("names each ssh variable smtp-port does not use, with what to do instead", () => {
+        const r = hostsFromInventory(ini("mx1 ansible_ssh_common_args=-4 ansible_ssh_extra_args=-4 ansible_ssh_args=-4 ansible_ssh_private_key_file=k ansible_password=p ansible_ssh_pass=p\n"), KH);
+        assert.deepEqual(r.problems, []);
+        assert.deepEqual(r.warnings, [
+            "ansible_ssh_common_args is set for mx1 and not used: smtp-port connects directly (no ssh options, no jump hosts)",
+            "ansible_ssh_extra_args is set for mx1 and not used: smtp-port connects directly (no ssh options, no jump hosts)",
+            "ansible_ssh_args is set for mx1 and not used: smtp-port connects directly (no ssh options, no jump hosts)",
+            "ansible_ssh_private_key_file is set for mx1 and not used: set the key as a secret: pulumi config set --secret smtp-port:privateKey < KEY (or smtp-port:hostSecrets)",
+            "ansible_password is set for mx1 and not used: set it as a secret: smtp-port:password (or smtp-port:hostSecrets)",
+            "ansible_ssh_pass is set for mx1 and not used: set it as a secret: smtp-port:password (or smtp-port:hostSecrets)",
         ]);
     });
 
