@@ -800,6 +800,16 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "# top\nx 1/tcp\nqotd 17/tcp quote\nx 1/tcp\nx 1/tcp\n# end\n");
         });
 
+        it("everything deleted but one of two identical lines: the earlier copy counts as deleted, and smtp-port's lines go back before the one left", () => {
+            const s = setup("smtp 25/tcp mail\nx 1/tcp\nqotd 17/tcp quote\nx 1/tcp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\nx 1/tcp\n#qotd 17/tcp quote\nx 1/tcp\n");
+            fs.writeFileSync(s.file, "x 1/tcp\n");
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(s.read(), "smtp 25/tcp mail\nqotd 17/tcp quote\nx 1/tcp\n");
+        });
+
         it("a long file of repeated lines (too long to compare whole): smtp-port's one unique line still anchors it, and the user's lines at both ends are kept", () => {
             // 212 by 214 lines is more than the whole-block comparison takes
             // (40,000 pairs): only the unique line splits it into parts.

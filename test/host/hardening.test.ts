@@ -351,6 +351,22 @@ for (const shell of SHELLS) {
                     } finally { stop(s.pid); }
                 }
             });
+            it("postfix: only the addresses it listens on are probed (another program on ::1 does not count when inet_interfaces is 127.0.0.1)", () => {
+                const pathPrefix = shimDir({ postconf: `exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
+                const s = start("smtp 27623/tcp mail\n", "127.0.0.1");
+                const squat = { file: path.join(s.dir, "squat.services"), pid: path.join(s.dir, "squat.pid") };
+                fs.writeFileSync(squat.file, "smtp 27624/tcp\n");
+                assert.equal(spawnSync("sh", [FAKE, squat.file, squat.pid, "::1", "SSH-2.0-squatter"]).status, 0, "squatter starts");
+                try {
+                    fs.writeFileSync(path.join(s.dir, "main.cf"), "inet_interfaces = 127.0.0.1\ninet_protocols = all\n");
+                    fs.writeFileSync(path.join(s.dir, "master"), "smtp       inet  n       -       y       -       -       smtpd\n");
+                    const r = runScript(shell, ["apply", "--port", "27624", "--file", s.file, "--state-dir", s.state, "--restart", s.restart,
+                        "--verify-timeout", "2", "--mta", "postfix", "--host-label", "mx6"],
+                        { pathPrefix, env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master") } });
+                    assert.equal(r.code, 0, r.stderr);
+                    assert.equal(r.json.verified, "220 fake ESMTP");
+                } finally { stop(squat.pid); stop(s.pid); }
+            });
         });
 
         describe("7: a file smtp-port moved is never taken for the user's own", () => {
