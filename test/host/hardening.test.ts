@@ -213,6 +213,17 @@ for (const shell of SHELLS) {
                 assert.equal(dangling.stderr, `smtp-port: error: ${link} is a symbolic link to real/services, which does not exist\n`);
             });
 
+            it("attributes a copy cannot carry (getfattr shows one on the file, none on the copy): rewritten in place, saying why", () => {
+                const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                // As a security.* attribute only root may set would behave: on the file, lost on the copy.
+                const attrs = shimDir({ getfattr: `for last in "$@"; do :; done\ncase "$last" in *.smtp-port.[0-9]*) exit 0 ;; esac\nprintf '# file: %s\\nsecurity.test=0x31\\n\\n' "$last"` });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: attrs });
+                assert.equal(r.code, 0, r.stderr);
+                assert.ok(r.stderr.includes(`smtp-port: rewriting ${file} in place: a copy cannot keep its extended attributes\n`), r.stderr);
+                assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+                assert.deepEqual(fs.readdirSync(path.dirname(file)).filter(f => f.includes(".smtp-port.")), [], "no copy left beside it");
+            });
+
             it("a hard link: both names keep one file (rewritten in place)", () => {
                 const { dir, file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
                 const other = path.join(dir, "services.hardlink");
