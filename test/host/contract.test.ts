@@ -80,6 +80,25 @@ for (const shell of SHELLS) {
             assert.equal(d.status, "failed");
             assert.match(d.reason, /^mx1: smtp-port stopped \(exit status 130\) while working on /);
         });
+
+        it("with --report-failure yes, an error inside a command substitution (the file unreadable for its checksum) still fails the run, with one failed result", () => {
+            const w = world();
+            const args = ["--file", w.file, "--state-dir", path.join(path.dirname(w.file), "state"), "--host-label", "mx1", "--verify", "no"];
+            assert.equal(runScript(shell, ["apply", "--port", "17", ...args]).code, 0);
+            const applied = fs.readFileSync(w.file, "utf8");
+            // The checksum of the file as read (WORK/snap) fails, as a read error would; the backup's succeeds.
+            const shim = tempDir();
+            fs.chmodSync(shim, 0o755);
+            fs.writeFileSync(path.join(shim, "sha256sum"), '#!/bin/sh\nPATH=${PATH#*:}\ncase "$(readlink /proc/$$/fd/0)" in */snap) echo "sha256sum: -: Input/output error" >&2; exit 1 ;; esac\nexec sha256sum "$@"\n', { mode: 0o755 });
+            const r = runScript(shell, ["apply", "--port", "18", ...args, "--report-failure", "yes"], { pathPrefix: shim });
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stdout.split("\n").filter(l => l).length, 1, `one result line: ${r.stdout}`);
+            const d: any = decodeHostResult("mx1", "apply", r.stdout);
+            assert.equal(d.status, "failed");
+            assert.match(d.reason, /^mx1: smtp-port stopped \(exit status 1\) while working on /);
+            assert.match(r.stderr, /smtp-port: error: cannot checksum \S+\/snap\n/);
+            assert.equal(fs.readFileSync(w.file, "utf8"), applied);
+        });
     });
 }
 

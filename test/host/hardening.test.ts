@@ -128,6 +128,17 @@ for (const shell of SHELLS) {
                 assert.equal(r.json.drift, true);
             });
 
+            it("refuses a state folder path that is a file, naming it; the file untouched", () => {
+                const { dir, file } = setup("smtp 25/tcp mail\n");
+                const notDir = path.join(dir, "state");
+                fs.writeFileSync(notDir, "");
+                fs.chmodSync(notDir, 0o600);
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", notDir]);
+                assert.equal(r.code, 1);
+                assert.equal(r.stderr, `smtp-port: error: state directory ${notDir} is not a directory; smtp-port keeps root's backups there, so it must be owned by root (or the running user) and writable by nobody else (chmod 700, or choose another --state-dir)\n`);
+                assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
+            });
+
             it("refuses /tmp itself (world-writable), and a new folder directly under it", () => {
                 for (const state of ["/tmp", `/tmp/smtp-port-never-${process.pid}`]) {
                     const { file } = setup("smtp 25/tcp mail\n");
