@@ -684,6 +684,20 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n#smtp 587/tcp\n");
         });
 
+        it("an added line the resolver skips (smtp x/tcp: no port number) is no second active entry: revert keeps it; apply refuses it as unparsable", () => {
+            const s = setup("smtp 25/tcp mail\nx 1/tcp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            s.edit("x 1/tcp\n", "x 1/tcp\nsmtp x/tcp mail\n");
+            const a = s.run("apply", "--port", "17", "--verify", "no");
+            assert.equal(a.code, 1);
+            assert.equal(a.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                `line 3: cannot parse "smtp x/tcp mail"\n` +
+                `smtp-port: error: refusing to change ${s.file}: a smtp entry cannot be parsed (see above); fix it by hand\n`);
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(s.read(), "smtp 25/tcp mail\nx 1/tcp\nsmtp x/tcp mail\n");
+        });
+
         it("names every refused line when there are several, the first in the reason", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
