@@ -1637,8 +1637,23 @@ write_services() {
         cmp -s "$WORK/orig.next" "$m" 2>/dev/null || { cat "$WORK/orig.next" > "$m.tmp" && mv -f "$m.tmp" "$m"; } 2>/dev/null ||
             say "could not keep a copy of the original beside $FILE ($m); a lost state folder will not be noticed"
     fi
-    replace_file "$1" || { recover; err "could not write $FILE: $REPLACE_FAILED; it was left as it was"; }
+    replace_file "$1" || undo_write
     commit_txn
+}
+
+# undo_write: replace_file failed in this run; an in-place rewrite may have
+# got some or all of the way (its bytes in, the flush failed), so put the
+# file back from the journal's prev, then fail. Not recover: it would take a
+# complete write for a finished one and keep it.
+undo_write() {
+    # Not "why": replace_file sets that (sh has no local variables).
+    failed_write=$REPLACE_FAILED
+    if ! cmp -s "$txn/prev" "$FILE"; then
+        say "putting $FILE back as it was"
+        replace_file "$txn/prev" || err "could not write $FILE: $failed_write; putting it back failed too ($REPLACE_FAILED): the next run completes or undoes the change (journal: $txn)"
+    fi
+    rm -rf "$txn"
+    err "could not write $FILE: $failed_write; it was left as it was"
 }
 
 # start_work: the lock, a repaired journal, no debris, a checked backup and WORK.

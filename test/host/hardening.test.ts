@@ -509,6 +509,46 @@ for (const shell of SHELLS) {
                 assert.deepEqual(fs.readdirSync(path.dirname(file)).filter(f => f.includes(".smtp-port.")), [], "no copy left beside it");
             });
 
+            describe("in place (a hard link), a rewrite that cannot be flushed", () => {
+                const original = "qotd 17/tcp quote\nsmtp 25/tcp mail\n";
+                const linked = () => {
+                    const s = setup(original);
+                    fs.linkSync(s.file, path.join(s.dir, "services.link"));
+                    return s;
+                };
+                /** sync fails for the services file: once (a passing error: that flush, and its fallback, a sync of everything) or always. */
+                const failingSync = (file: string, once: boolean) => {
+                    const n = q(file + ".failed");
+                    const failOnce = `if [ ! -e ${n}2 ]; then if [ -e ${n} ]; then : > ${n}2; else : > ${n}; fi; exit 1; fi`;
+                    return shimDir({ sync: `case "\${1-}" in ${q(file)} | "") ${once ? failOnce : "exit 1"} ;; esac\nexec sync "$@"` });
+                };
+
+                it("fails the run and puts the file back as it was (not kept as a finished write)", () => {
+                    const { file, state } = linked();
+                    const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: failingSync(file, true) });
+                    assert.equal(r.code, 1);
+                    assert.ok(r.stderr.includes(`smtp-port: putting ${file} back as it was\n`), r.stderr);
+                    assert.ok(r.stderr.endsWith(`smtp-port: error: could not write ${file}: the rewrite in place failed; it was left as it was\n`), r.stderr);
+                    assert.equal(fs.readFileSync(file, "utf8"), original);
+                    assert.ok(!fs.existsSync(path.join(state, key(file), "txn")), "no journal left");
+                    const again = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]);
+                    assert.equal(again.code, 0, again.stderr);
+                    assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+                });
+
+                it("when putting it back cannot be flushed either: says so, keeps the journal, and the next run finishes", () => {
+                    const { file, state } = linked();
+                    const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: failingSync(file, false) });
+                    assert.equal(r.code, 1);
+                    const txn = path.join(state, key(file), "txn");
+                    assert.ok(r.stderr.endsWith(`smtp-port: error: could not write ${file}: the rewrite in place failed; putting it back failed too (the rewrite in place failed): the next run completes or undoes the change (journal: ${txn})\n`), r.stderr);
+                    assert.ok(fs.existsSync(path.join(txn, "ready")), "the journal is kept");
+                    const again = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]);
+                    assert.equal(again.code, 0, again.stderr);
+                    assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+                });
+            });
+
             it("a rename refused for another reason than EBUSY fails the run; the file is not rewritten in place", () => {
                 const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
                 const denied = shimDir({ mv: `for last in "$@"; do :; done\n[ "$last" != ${q(file)} ] || { echo "mv: cannot move: Permission denied" >&2; exit 1; }\nexec mv "$@"` });
