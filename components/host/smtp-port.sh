@@ -1648,6 +1648,7 @@ write_services() {
 undo_write() {
     # Not "why": replace_file sets that (sh has no local variables).
     failed_write=$REPLACE_FAILED
+    txn="$STATE_DIR/txn"
     if ! cmp -s "$txn/prev" "$FILE"; then
         say "putting $FILE back as it was"
         replace_file "$txn/prev" || err "could not write $FILE: $failed_write; putting it back failed too ($REPLACE_FAILED): the next run completes or undoes the change (journal: $txn)"

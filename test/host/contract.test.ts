@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { decodeHostResult } from "../../components/hostResult";
-import { SHELLS, runScript, tempDir } from "../support/hostScript";
+import { SHELLS, runScript, shimDir, tempDir } from "../support/hostScript";
 
 for (const shell of SHELLS) {
     describe(`host script result lines under ${shell.name} decode with components/hostResult.ts`, function () {
@@ -87,9 +87,7 @@ for (const shell of SHELLS) {
             assert.equal(runScript(shell, ["apply", "--port", "17", ...args]).code, 0);
             const applied = fs.readFileSync(w.file, "utf8");
             // The checksum of the file as read (WORK/snap) fails, as a read error would; the backup's succeeds.
-            const shim = tempDir();
-            fs.chmodSync(shim, 0o755);
-            fs.writeFileSync(path.join(shim, "sha256sum"), '#!/bin/sh\nPATH=${PATH#*:}\ncase "$(readlink /proc/$$/fd/0)" in */snap) echo "sha256sum: -: Input/output error" >&2; exit 1 ;; esac\nexec sha256sum "$@"\n', { mode: 0o755 });
+            const shim = shimDir({ sha256sum: 'case "$(readlink /proc/$$/fd/0)" in */snap) echo "sha256sum: -: Input/output error" >&2; exit 1 ;; esac\nexec sha256sum "$@"' });
             const r = runScript(shell, ["apply", "--port", "18", ...args, "--report-failure", "yes"], { pathPrefix: shim });
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.stdout.split("\n").filter(l => l).length, 1, `one result line: ${r.stdout}`);

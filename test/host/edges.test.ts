@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { SHELLS, runScript, resolvedPort, resolvedName, tempDir } from "../support/hostScript";
+import { SHELLS, runScript, resolvedPort, resolvedName, shimDir, tempDir } from "../support/hostScript";
 
 const DEBIAN = fs.readFileSync(path.join(__dirname, "..", "fixtures", "services.debian"), "utf8");
 const sha = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
@@ -32,17 +32,12 @@ for (const shell of SHELLS) {
         }
 
         describe("the data is on disk before it counts (a sync shim records each call)", () => {
-            const shims = (log: string) => {
-                const d = tempDir();
-                fs.chmodSync(d, 0o755);
-                const head = "#!/bin/sh\nPATH=${PATH#*:}\n";
-                fs.writeFileSync(path.join(d, "sync"), head +
-                    `[ "$#" -gt 0 ] || echo "sync" >> ${JSON.stringify(log)}\n` +
+            const shims = (log: string) => shimDir({
+                sync: `[ "$#" -gt 0 ] || echo "sync" >> ${JSON.stringify(log)}\n` +
                     `for a in "$@"; do if [ -f "$a" ]; then printf 'sync %s %s\\n' "$a" "$(sha256sum < "$a" | cut -c1-64)"; else printf 'sync %s\\n' "$a"; fi; done >> ${JSON.stringify(log)}\n` +
-                    'exec sync "$@"\n', { mode: 0o755 });
-                fs.writeFileSync(path.join(d, "mv"), head + `printf 'mv %s\\n' "$*" >> ${JSON.stringify(log)}\nexec mv "$@"\n`, { mode: 0o755 });
-                return d;
-            };
+                    'exec sync "$@"',
+                mv: `printf 'mv %s\\n' "$*" >> ${JSON.stringify(log)}\nexec mv "$@"`,
+            });
 
             it("renamed: the new copy is flushed with its final bytes before the rename, the folder after it", () => {
                 const dir = tempDir();

@@ -781,76 +781,57 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "smtp 25/tcp mail\ny 1/tcp\n#qotd 17/tcp quote\nz 2/tcp\nqotd 17/tcp quote\n");
         });
 
+        /** Apply port 17 to ORIGINAL (it gives APPLIED), put EDITED in its place by hand, revert: the revert and the file it leaves. */
+        const revertAfterEdit = (original: string, applied: string, edited: string) => {
+            const s = setup(original);
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), applied);
+            fs.writeFileSync(s.file, edited);
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            return { file: s.file, stderr: r.stderr, reverted: s.read() };
+        };
+
         it("copies of smtp-port's commented line added among repeated lines: the one between its old neighbours is smtp-port's, the others are kept as the user's", () => {
             // No line here is unique on both sides, so the lines are matched
             // by their longest common run: x, smtp-port's line, x.
-            const s = setup("smtp 25/tcp mail\nx 1/tcp\nsmtp 25/tcp mail\nx 1/tcp\n");
-            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
-            assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\nx 1/tcp\n");
-            fs.writeFileSync(s.file, "x 1/tcp\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n#smtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\n");
-            const r = s.run("revert");
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(s.read(), "x 1/tcp\nsmtp 25/tcp mail\n#smtp 25/tcp mail\nx 1/tcp\nsmtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\n");
+            const { reverted } = revertAfterEdit("smtp 25/tcp mail\nx 1/tcp\nsmtp 25/tcp mail\nx 1/tcp\n", "#smtp 25/tcp mail\nsmtp 17/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\nx 1/tcp\n", "x 1/tcp\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n#smtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\n");
+            assert.equal(reverted, "x 1/tcp\nsmtp 25/tcp mail\n#smtp 25/tcp mail\nx 1/tcp\nsmtp 25/tcp mail\nx 1/tcp\n#smtp 25/tcp mail\n");
         });
 
         it("both of smtp-port's commented lines deleted by hand, its added line left between them: revert puts each back in its place", () => {
-            const s = setup("smtp 25/tcp mail\nqotd 17/tcp quote\nx 1/tcp\n");
-            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
-            assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n#qotd 17/tcp quote\nx 1/tcp\n");
-            fs.writeFileSync(s.file, "smtp 17/tcp mail\nx 1/tcp\n");
-            const r = s.run("revert");
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(s.read(), "smtp 25/tcp mail\nqotd 17/tcp quote\nx 1/tcp\n");
+            const { reverted } = revertAfterEdit("smtp 25/tcp mail\nqotd 17/tcp quote\nx 1/tcp\n", "#smtp 25/tcp mail\nsmtp 17/tcp mail\n#qotd 17/tcp quote\nx 1/tcp\n", "smtp 17/tcp mail\nx 1/tcp\n");
+            assert.equal(reverted, "smtp 25/tcp mail\nqotd 17/tcp quote\nx 1/tcp\n");
         });
 
         it("one of several identical lines deleted: the earliest copies count as the deleted ones, which decides where a line put back goes", () => {
-            const s = setup("x 1/tcp\nx 1/tcp\nqotd 17/tcp quote\nx 1/tcp\nx 1/tcp\n");
-            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
-            assert.equal(s.read(), "x 1/tcp\nx 1/tcp\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\nx 1/tcp\nx 1/tcp\n");
             // Three copies of four stay; smtp-port's two lines are gone.
-            fs.writeFileSync(s.file, "# top\nx 1/tcp\nx 1/tcp\nx 1/tcp\n# end\n");
-            const r = s.run("revert");
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(s.read(), "# top\nx 1/tcp\nqotd 17/tcp quote\nx 1/tcp\nx 1/tcp\n# end\n");
+            const { reverted } = revertAfterEdit("x 1/tcp\nx 1/tcp\nqotd 17/tcp quote\nx 1/tcp\nx 1/tcp\n", "x 1/tcp\nx 1/tcp\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\nx 1/tcp\nx 1/tcp\n", "# top\nx 1/tcp\nx 1/tcp\nx 1/tcp\n# end\n");
+            assert.equal(reverted, "# top\nx 1/tcp\nqotd 17/tcp quote\nx 1/tcp\nx 1/tcp\n# end\n");
         });
 
         it("everything deleted but one of two identical lines: the earlier copy counts as deleted, and smtp-port's lines go back before the one left", () => {
-            const s = setup("smtp 25/tcp mail\nx 1/tcp\nqotd 17/tcp quote\nx 1/tcp\n");
-            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
-            assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\nx 1/tcp\n#qotd 17/tcp quote\nx 1/tcp\n");
-            fs.writeFileSync(s.file, "x 1/tcp\n");
-            const r = s.run("revert");
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(s.read(), "smtp 25/tcp mail\nqotd 17/tcp quote\nx 1/tcp\n");
+            const { reverted } = revertAfterEdit("smtp 25/tcp mail\nx 1/tcp\nqotd 17/tcp quote\nx 1/tcp\n", "#smtp 25/tcp mail\nsmtp 17/tcp mail\nx 1/tcp\n#qotd 17/tcp quote\nx 1/tcp\n", "x 1/tcp\n");
+            assert.equal(reverted, "smtp 25/tcp mail\nqotd 17/tcp quote\nx 1/tcp\n");
         });
 
         it("a long file of repeated lines (too long to compare whole): smtp-port's one unique line still anchors it, and the user's lines at both ends are kept", () => {
             // 212 by 214 lines is more than the whole-block comparison takes
             // (40,000 pairs): only the unique line splits it into parts.
             const repeated = "# r\n".repeat(210);
-            const s = setup("smtp 25/tcp mail\n" + repeated);
-            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
-            assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n" + repeated);
-            fs.writeFileSync(s.file, "# top\nsmtp 17/tcp mail\n" + repeated + "end 2/tcp\n");
-            const r = s.run("revert");
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(s.read(), "smtp 25/tcp mail\n# top\n" + repeated + "end 2/tcp\n");
+            const { reverted } = revertAfterEdit("smtp 25/tcp mail\n" + repeated, "#smtp 25/tcp mail\nsmtp 17/tcp mail\n" + repeated, "# top\nsmtp 17/tcp mail\n" + repeated + "end 2/tcp\n");
+            assert.equal(reverted, "smtp 25/tcp mail\n# top\n" + repeated + "end 2/tcp\n");
         });
 
         it("smtp-port's added line deleted and a line of the user's copied to the top, around repeated lines: revert keeps the file as the user left it", () => {
             // "x 1/tcp" is twice in the part being aligned, once as its last
             // line: a count that missed that line would take it for a line
             // unique on both sides and pair the wrong copy.
-            const s = setup("x 1/tcp\n# local\n# local\nx 1/tcp\n");
-            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
-            assert.equal(s.read(), "x 1/tcp\n# local\n# local\nx 1/tcp\nsmtp\t\t17/tcp\t\tmail\n");
             const edited = "x 1/tcp\nx 1/tcp\n# local\n# local\nx 1/tcp\n";
-            fs.writeFileSync(s.file, edited);
-            const r = s.run("revert");
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+            const { file, stderr, reverted } = revertAfterEdit("x 1/tcp\n# local\n# local\nx 1/tcp\n", "x 1/tcp\n# local\n# local\nx 1/tcp\nsmtp\t\t17/tcp\t\tmail\n", edited);
+            assert.equal(stderr, `smtp-port: ${file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
                 `smtp-port: smtp-port's own line "smtp\t\t17/tcp\t\tmail" was deleted: not kept as yours\n`);
-            assert.equal(s.read(), edited);
+            assert.equal(reverted, edited);
         });
 
         it("the user's first line deleted and a line added at the end, around a repeated line of smtp-port's: no edit of smtp-port's lines reported", () => {

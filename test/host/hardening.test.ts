@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { SHELLS, Shell, runScript, resolvedPort, tempDir, SCRIPT, resultOf } from "../support/hostScript";
+import { SHELLS, Shell, runScript, resolvedPort, tempDir, SCRIPT, resultOf, shimDir } from "../support/hostScript";
 
 const FIX = path.join(__dirname, "..", "fixtures");
 const NOBODY = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
@@ -22,16 +22,6 @@ function setup(text: string) {
 
 /** The state folder's name for a plain path (letters, digits, "-", "." and "/"). */
 const key = (file: string) => file.slice(1).replace(/\//g, "_");
-
-/** A folder of executables put first on PATH; each gets PATH without that folder. */
-function shimDir(scripts: Record<string, string>): string {
-    const d = tempDir();
-    fs.chmodSync(d, 0o755);
-    for (const [name, body] of Object.entries(scripts)) {
-        fs.writeFileSync(path.join(d, name), `#!/bin/sh\nPATH=\${PATH#*:}\n${body}\n`, { mode: 0o755 });
-    }
-    return d;
-}
 
 /** A folder with `name` linked to `target`, for PATH. */
 function linkDir(links: Record<string, string>): string {

@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { cases } from "./cases";
-import { SHELLS, Shell, runScript, resolvedPort, resolvedName, tempDir, SCRIPT, resultOf } from "../support/hostScript";
+import { SHELLS, Shell, runScript, resolvedPort, resolvedName, tempDir, SCRIPT, resultOf, shimDir } from "../support/hostScript";
 
 /** Every line of `after` is the same line of `before`, that line commented, or the one added line. */
 function assertOnlyOurEdits(before: string, after: string, commented: string[], added: string | null) {
@@ -360,14 +360,6 @@ for (const shell of SHELLS) {
         });
 
         describe("locking, concurrent edits and interruptions", () => {
-            const shimDir = (scripts: Record<string, string>) => {
-                const d = tempDir();
-                for (const [name, body] of Object.entries(scripts)) {
-                    fs.writeFileSync(path.join(d, name), `#!/bin/sh\nPATH=\${PATH#*:}\n${body}\n`, { mode: 0o755 });
-                }
-                return d;
-            };
-
             /** A services file whose lock is held by HOLDER (a PID, as a run writes it). */
             const heldLock = (holder: string) => {
                 const s = setup("smtp 25/tcp mail\n");

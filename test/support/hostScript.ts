@@ -131,3 +131,17 @@ export function resolvedName(file: string, port: number, proto = "tcp"): string 
 export function tempDir(): string {
     return madeDir("smtp-port-test-");
 }
+
+/**
+ * A folder of stand-in commands to put first on PATH (`pathPrefix`): each is
+ * `#!/bin/sh`, then BODY with PATH minus that folder, so `exec NAME "$@"`
+ * reaches the real command. Readable by all (tests that run as nobody).
+ */
+export function shimDir(scripts: Record<string, string>): string {
+    const d = tempDir();
+    fs.chmodSync(d, 0o755);
+    for (const [name, body] of Object.entries(scripts)) {
+        fs.writeFileSync(path.join(d, name), `#!/bin/sh\nPATH=\${PATH#*:}\n${body}\n`, { mode: 0o755 });
+    }
+    return d;
+}
