@@ -9,7 +9,9 @@
 // this user can read; the update run deletes it. A `pulumi preview` on its
 // own leaves its file behind: files older than an hour are removed.
 import * as crypto from "crypto";
-import * as fs from "fs";
+// The module itself, not a copy of its bindings: the tests replace
+// fs.statSync to make another run's sweep happen at a set moment.
+import fs = require("fs");
 import * as os from "os";
 import * as path from "path";
 import { HostPreview } from "./hostPreview";
@@ -81,8 +83,7 @@ export function saveLooks(component: string, looks: Record<string, CachedLook>, 
     try {
         const now = Date.now();
         for (const f of fs.readdirSync(dir)) {
-            const p = path.join(dir, f);
-            if (f.startsWith("looks-") && now - fs.statSync(p).mtimeMs > MAX_AGE_MS) fs.rmSync(p, { force: true });
+            if (f.startsWith("looks-")) removeIfStale(path.join(dir, f), now);
         }
         const file = fileFor(inv, component, dir);
         fs.writeFileSync(`${file}.tmp`, JSON.stringify(looks), { mode: 0o600 });
@@ -92,12 +93,23 @@ export function saveLooks(component: string, looks: Record<string, CachedLook>, 
     }
 }
 
+/**
+ * Another preview (of another stack, or another `pulumi` command) may sweep
+ * the folder at the same time: a file it removed first is no error, and
+ * this run still saves its looks.
+ */
+function removeIfStale(file: string, now: number): void {
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (st !== undefined && now - st.mtimeMs > MAX_AGE_MS) fs.rmSync(file, { force: true });
+}
+
 /** Update run: take (and remove) the looks the preview of the same command left. */
 export function takeLooks(component: string, inv = invocation(), dir = cacheDir()): Record<string, CachedLook> {
     if (inv === undefined || !privateDir(dir, false)) return {};
     const file = fileFor(inv, component, dir);
     try {
         const looks = JSON.parse(fs.readFileSync(file, "utf8"));
+        // Removed meanwhile (another run's sweep): no error, the looks were read.
         fs.rmSync(file, { force: true });
         return looks && typeof looks === "object" ? looks : {};
     } catch {

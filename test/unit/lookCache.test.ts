@@ -66,6 +66,44 @@ describe("looks handed from the preview to the update of one `pulumi up`", () =>
         assert.deepEqual(takeLooks("smtp", "1-1", dir), {});
     });
 
+    describe("another run sweeping the folder at the same time", () => {
+        // The race, made on purpose: node's `fs` module itself (not this
+        // file's import of it, a copy of its bindings) is patched so that
+        // the other run removes the stale file at the named moment. Each
+        // test checks that the patch was called: a lookCache.ts that stops
+        // calling fs.statSync on the module makes them fail, not pass.
+        const nodeFs: { statSync: typeof fs.statSync } = require("fs");
+        const realStat = nodeFs.statSync;
+        afterEach(() => { nodeFs.statSync = realStat; });
+
+        function staleFile(): string {
+            saveLooks("smtp", { mx1: { key: "k1", preview } }, "1-1", dir);
+            const old = path.join(dir, fs.readdirSync(dir)[0]);
+            fs.utimesSync(old, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
+            return old;
+        }
+
+        for (const moment of ["before this run looks at its age", "between its age and its removal"]) {
+            it(`a stale hand-over removed by the other ${moment}: this run still saves its looks`, () => {
+                const old = staleFile();
+                let raced = 0;
+                nodeFs.statSync = ((p: fs.PathLike, o?: fs.StatSyncOptions) => {
+                    if (p !== old) return realStat(p, o);
+                    raced++;
+                    if (moment.startsWith("before")) fs.unlinkSync(old);
+                    const st = realStat(p, o);
+                    if (!moment.startsWith("before")) fs.unlinkSync(old);
+                    return st;
+                }) as typeof fs.statSync;
+                saveLooks("smtp", { mx2: { key: "k2", preview } }, "2-2", dir);
+                nodeFs.statSync = realStat;
+                assert.equal(raced, 1, "the stale file's age was read through the patched fs.statSync");
+                assert.equal(fs.existsSync(old), false);
+                assert.deepEqual(takeLooks("smtp", "2-2", dir), { mx2: { key: "k2", preview } });
+            });
+        }
+    });
+
     it("keys a look on where it went and what it ran", () => {
         assert.equal(lookKey({ host: "a", command: "x" }), lookKey({ host: "a", command: "x" }));
         assert.notEqual(lookKey({ host: "a", command: "x" }), lookKey({ host: "a", command: "y" }));
