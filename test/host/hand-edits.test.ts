@@ -834,6 +834,15 @@ for (const shell of SHELLS) {
             assert.equal(reverted, edited);
         });
 
+        it("smtp-port's added line, the file's last, moved by hand to the top: an edit of smtp-port's line, which revert takes out", () => {
+            // Every line of the file is then aligned before smtp-port's last
+            // line is reached: that line's move must still count.
+            const { file, stderr, reverted } = revertAfterEdit("echo 7/tcp\nqotd 17/tcp quote\n", "echo 7/tcp\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\n", "smtp\t\t17/tcp\t\tmail\necho 7/tcp\n#qotd 17/tcp quote\n");
+            assert.equal(stderr, `smtp-port: ${file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                `smtp-port: line 1: "smtp\t\t17/tcp\t\tmail" is an edit of smtp-port's own line "smtp\t\t17/tcp\t\tmail": not kept as yours\n`);
+            assert.equal(reverted, "echo 7/tcp\nqotd 17/tcp quote\n", "no smtp entry left on 17");
+        });
+
         it("the user's first line deleted and a line added at the end, around a repeated line of smtp-port's: no edit of smtp-port's lines reported", () => {
             const s = setup("x 1/tcp\nsmtp 25/tcp mail\nsmtp 25/tcp mail\nqotd 17/tcp quote\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
