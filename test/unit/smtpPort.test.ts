@@ -288,8 +288,13 @@ describe("SmtpPort (mocked engine)", () => {
         // The look at each host goes over SSH; here it answers from a table.
         const real = hostPreview.sshRunner.run;
         const answers: Record<string, string | Error> = {};
+        /** The script copies the runner was asked for, by host address; with `noCopyYet`, each look asks for the script (no copy there yet). */
+        const copied: string[] = [];
+        let noCopyYet = false;
         before(() => {
-            hostPreview.sshRunner.run = async (t: { host: string }) => {
+            hostPreview.sshRunner.run = async (t: { host: string }, input: { onSend?: () => void }, command: string) => {
+                if (command === copyCommand(remoteScriptPath())) copied.push(t.host);
+                else if (noCopyYet) input.onSend?.();
                 const a = answers[t.host];
                 if (a instanceof Error) throw a;
                 return a;
@@ -329,6 +334,17 @@ describe("SmtpPort (mocked engine)", () => {
             assert.deepEqual(deps("mx3-reconcile"), ["budget1-wave3-gate"]);
             assert.deepEqual(deps("verdict"), ["budget1-mx1-reconcile", "budget1-mx3-reconcile", "budget1-wave1-check", "budget1-wave2-check", "budget1-wave3-check"]);
             assert.deepEqual(deps("mx2-reconcile"), ["budget1-verdict"], "the unreachable host waits behind the verdict, which fails, so it is never attempted");
+        });
+
+        it("copies the script to the hosts it will attempt, and not to the one its look could not reach", async () => {
+            copied.length = 0;
+            noCopyYet = true;
+            try {
+                await budgetFleet("budget0");
+            } finally {
+                noCopyYet = false;
+            }
+            assert.deepEqual(copied.sort(), ["198.18.0.11", "198.18.0.13"]);
         });
 
         it("reports a failed host instead of failing its step, and retries it on the next update", async () => {
