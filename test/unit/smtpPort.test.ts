@@ -292,9 +292,9 @@ describe("SmtpPort (mocked engine)", () => {
         const copied: string[] = [];
         let noCopyYet = false;
         before(() => {
-            hostPreview.sshRunner.run = async (t: { host: string }, input: { onSend?: () => void }, command: string) => {
+            hostPreview.sshRunner.run = async (t: { host: string }, input: string | { onSend?: () => void }, command: string) => {
                 if (command === copyCommand(remoteScriptPath())) copied.push(t.host);
-                else if (noCopyYet) input.onSend?.();
+                else if (noCopyYet && typeof input !== "string") input.onSend?.();
                 const a = answers[t.host];
                 if (a instanceof Error) throw a;
                 return a;
