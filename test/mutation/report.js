@@ -30,7 +30,11 @@ function readJson(file) {
     return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : null;
 }
 
-/** equivalent.json: id -> why (a string), or id -> {why, from} where from is the original text, checked. */
+/**
+ * equivalent.json: id -> why (a string), or id -> {why, from, line?} where
+ * from is the original text and line (host script) the text of its line,
+ * both checked.
+ */
 function loadEquivalents() {
     const raw = readJson(path.join(HERE, "equivalent.json")) || {};
     const eq = new Map();
@@ -111,6 +115,12 @@ function git(...args) {
     return r.status === 0 ? r.stdout.trim() : "";
 }
 
+/** The host script's line a host mutant is on, as the script reads now. */
+function scriptLine(m) {
+    if (scriptLine.lines === undefined) scriptLine.lines = fs.readFileSync(path.join(ROOT, "components", "host", "smtp-port.sh"), "utf8").split("\n");
+    return scriptLine.lines[Number(/@(\d+):/.exec(m.id)[1]) - 1];
+}
+
 function main() {
     const stryker = readJson(path.join(OUT, "stryker.json"));
     const host = readJson(path.join(OUT, "host.json"));
@@ -128,6 +138,8 @@ function main() {
         const fileRun = all.some(x => id.startsWith(x.file + ":"));
         if (!m) { if (fileRun && (!id.startsWith("components/host/") || (host && host.run === host.total))) stale.push({ id, why: e.why, reason: "no such mutant now" }); continue; }
         if (e.from !== undefined && e.from !== m.from) { stale.push({ id, why: e.why, reason: `the original text is now ${JSON.stringify(m.from)}` }); continue; }
+        // A host id names a place: the same operator and text on another line is another mutant.
+        if (e.line !== undefined && scriptLine(m) !== e.line) { stale.push({ id, why: e.why, reason: `its line now reads ${JSON.stringify(scriptLine(m))} (node test/mutation/equivalent-lines.js --fix moves an entry whose line moved)` }); continue; }
         m.equivalent = e.why;
     }
 
