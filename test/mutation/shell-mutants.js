@@ -122,11 +122,41 @@ function lex(src) {
     return { ctx, top, sqKind };
 }
 
-/** 1-based line and column of offset `off`. */
-function position(src, off) {
-    let line = 1, last = -1;
-    for (let k = src.indexOf("\n"); k !== -1 && k < off; k = src.indexOf("\n", k + 1)) { line++; last = k; }
-    return { line, col: off - last };
+/** positionIn(src)(off): 1-based line and column of offset `off`. */
+function positionIn(src) {
+    const nl = [];
+    for (let k = src.indexOf("\n"); k !== -1; k = src.indexOf("\n", k + 1)) nl.push(k);
+    return (off) => {
+        // The newlines before off: their count is the line's number - 1.
+        let lo = 0, hi = nl.length;
+        while (lo < hi) { const mid = (lo + hi) >> 1; if (nl[mid] < off) lo = mid + 1; else hi = mid; }
+        return { line: lo + 1, col: off - (lo ? nl[lo - 1] : -1) };
+    };
+}
+
+/**
+ * textHash(src).edit(start, end, to): a hash of src with [start, end)
+ * replaced by `to` (polynomial, mod 2^61 - 1), without building that text;
+ * `.whole`: the hash of src itself.
+ */
+function textHash(src) {
+    const M = (1n << 61n) - 1n, B = 1000003n;
+    const n = src.length;
+    const pre = new Array(n + 1);
+    const pow = new Array(n + 1);
+    pre[0] = 0n; pow[0] = 1n;
+    for (let i = 0; i < n; i++) { pre[i + 1] = (pre[i] * B + BigInt(src.charCodeAt(i))) % M; pow[i + 1] = (pow[i] * B) % M; }
+    const powOf = (k) => { let r = 1n; for (let i = 0; i < k; i++) r = (r * B) % M; return r; };
+    const part = (a, b) => (((pre[b] - pre[a] * pow[b - a]) % M) + M) % M;
+    return {
+        whole: pre[n],
+        edit(start, end, to) {
+            let h = pre[start];
+            for (let i = 0; i < to.length; i++) h = (h * B + BigInt(to.charCodeAt(i))) % M;
+            const rest = n - end;
+            return (h * (rest <= n ? pow[rest] : powOf(rest)) + part(end, n)) % M;
+        },
+    };
 }
 
 const KEYWORDS = new Set(["if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac", "in", "{", "}", ";;", "!"]);
@@ -249,21 +279,30 @@ function mutants(src) {
         else add("drop-command", s, tok, ":");
     });
 
-    // Ids, mutated text, de-duplication.
-    const seen = new Set([src]);
+    // Ids, mutated text, de-duplication: a mutant whose text is the
+    // script's, or an earlier mutant's, is dropped. Texts are compared by
+    // hash, and in full only when two hashes agree: building all 1,600
+    // texts of a 60 KB script to compare them took seconds. A mutant's text
+    // is made when it is read.
+    const textOf = (m) => (m === null ? src : src.slice(0, m.start) + m.to + src.slice(m.end));
+    const hash = textHash(src);
+    const position = positionIn(src);
+    const seen = new Map([[hash.whole, [null]]]);
     const result = [];
     out.sort((a, b) => a.start - b.start || a.op.localeCompare(b.op) || a.to.localeCompare(b.to));
     const ids = new Map();
     for (const m of out) {
-        const text = src.slice(0, m.start) + m.to + src.slice(m.end);
-        if (seen.has(text)) continue;
-        seen.add(text);
-        const { line, col } = position(src, m.start);
+        const h = hash.edit(m.start, m.end, m.to);
+        const same = seen.get(h) || [];
+        if (same.length && same.some(o => textOf(o) === textOf(m))) continue;
+        same.push(m);
+        seen.set(h, same);
+        const { line, col } = position(m.start);
         let id = `${m.op}@${line}:${col}`;
         const k = ids.get(id) || 0;
         ids.set(id, k + 1);
         if (k) id += `#${k + 1}`;
-        result.push({ id, op: m.op, line, col, from: m.from, to: m.to, text });
+        result.push({ id, op: m.op, line, col, from: m.from, to: m.to, get text() { return textOf(m); } });
     }
     return result;
 }
