@@ -313,6 +313,18 @@ for (const shell of SHELLS) {
             assert.deepEqual(fs.readdirSync(dir).filter(f => f.includes(".smtp-port.")), []);
         });
 
+        it("rewrites in place when rename says cross-device (EXDEV), as for a mount point", () => {
+            const { dir, file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            // mv's own words for EXDEV, for the rename over the services file only.
+            const shims = shimDir({ mv: `for a; do last=$a; done\n[ "$last" != ${q(file)} ] || { echo "mv: cannot move '$2' to '$last': Invalid cross-device link" >&2; exit 1; }\nexec mv "$@"` });
+            const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state, "--mta", "none"], { pathPrefix: shims });
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, `smtp-port: rewriting ${file} in place: it cannot be renamed over (a mount point)\n`);
+            assert.equal(r.json.changed, true);
+            assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+            assert.deepEqual(fs.readdirSync(dir).filter(f => f.includes(".smtp-port.")), []);
+        });
+
         describe("errors leave the file byte-identical", () => {
             const expectFail = (text: string, args: string[], stderr: string | RegExp, opts: { as?: "nobody"; mode?: number } = {}) => {
                 const { dir, file, state } = setup(text);
