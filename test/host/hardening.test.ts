@@ -161,6 +161,21 @@ for (const shell of SHELLS) {
                 }
             });
 
+            it("refuses another user's state folder even when it holds nothing for this file: status and revert do not answer 'unchanged' from it", () => {
+                // Nothing there for this file could mean it was removed by
+                // whoever owns the folder: no answer is read from it.
+                const { dir, file, state } = setup("smtp 25/tcp mail\n");
+                fs.chmodSync(dir, 0o755);
+                fs.mkdirSync(state, { mode: 0o700 });
+                spawnSync("chown", ["65534:65534", state]);
+                for (const action of [["revert"], ["status"], ["preview", "--port", "17"], ["apply", "--port", "17"]]) {
+                    const r = runScript(shell, [...action, "--file", file, "--state-dir", state]);
+                    assert.equal(r.code, 1, action[0]);
+                    assert.equal(r.stderr, `smtp-port: error: state directory ${state} is owned by uid 65534, not by root or the running user (uid 0); smtp-port keeps root's backups there, so it must be owned by root (or the running user) and writable by nobody else (chmod 700, or choose another --state-dir)\n`, action[0]);
+                    assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
+                }
+            });
+
             it("refuses a group- or world-writable state folder, and one inside a world-writable (not sticky) folder", () => {
                 const { dir, file } = setup("smtp 25/tcp mail\n");
                 const open = path.join(dir, "open");
