@@ -118,6 +118,36 @@ for (const shell of SHELLS) {
                 assert.equal(r.json.drift, true);
             });
 
+            it("a checksum of the backup that it cannot read is refused as a wrong one, whatever variables the environment exports", () => {
+                const { dir, file } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                fs.chownSync(dir, 65534, 65534);
+                fs.chownSync(file, 65534, 65534);
+                const state = path.join(dir, "state");
+                const args = ["--file", file, "--state-dir", state];
+                assert.equal(runScript(shell, ["apply", "--port", "17", ...args, "--mta", "none"], { prefix: NOBODY }).code, 0);
+                const mine = path.join(state, key(file));
+                const sumFile = path.join(mine, "orig.sum");
+                const sum = fs.readFileSync(sumFile, "utf8").trim();
+                fs.chmodSync(sumFile, 0);
+                // want is the name the script reads the checksum into.
+                const r = runScript(shell, ["preview", "--port", "17", ...args, "--mta", "none"], { prefix: NOBODY, env: { want: sum } });
+                assert.equal(r.code, 1);
+                assert.equal(r.stderr, `smtp-port: error: the backup of ${file} (${path.join(mine, "orig")}) does not match the checksum smtp-port stored with it (emptied or edited since); refusing to use it: put ${file} back by hand, then remove ${mine}\n`);
+            });
+
+            it("a preview by an unprivileged user works in its own temporary folder only", () => {
+                const { dir, file } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                fs.chmodSync(dir, 0o755);
+                const tmp = path.join(dir, "tmp");
+                fs.mkdirSync(tmp);
+                fs.chownSync(tmp, 65534, 65534);
+                const r = runScript(shell, ["preview", "--port", "17", "--file", file, "--state-dir", path.join(dir, "state"), "--mta", "none"], { prefix: NOBODY, env: { TMPDIR: tmp } });
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.json.status, "would_change");
+                assert.deepEqual(fs.readdirSync(tmp), [], "its temporary folder is removed");
+                assert.ok(!fs.existsSync(path.join(dir, "state")), "no state folder");
+            });
+
             it("refuses a state folder path that is a file, naming it; the file untouched", () => {
                 const { dir, file } = setup("smtp 25/tcp mail\n");
                 const notDir = path.join(dir, "state");
