@@ -103,6 +103,17 @@ for (const shell of SHELLS) {
             it("--verify-address '' (empty)", () => refuses(["--verify-address", ""], "[verify-address] must be auto, a host name or an address, got ''"));
         });
 
+        it("--aliases with extra spaces: the added line has them one space apart, and a rerun with either spelling changes nothing", () => {
+            const s = setup("smtp 25/tcp mail\n");
+            const r = runScript(shell, ["apply", "--port", "17", ...s.args, "--aliases", "  mail   relay ", "--verify", "no"]);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.json.added, "smtp\t\t17/tcp\t\tmail relay");
+            assert.equal(fs.readFileSync(s.file, "utf8"), "#smtp 25/tcp mail\nsmtp\t\t17/tcp\t\tmail relay\n");
+            for (const aliases of ["mail relay", "  mail   relay "]) {
+                assert.equal(runScript(shell, ["apply", "--port", "17", ...s.args, "--aliases", aliases, "--verify", "no"]).json.changed, false, aliases);
+            }
+        });
+
         it("without --host-label, the result names the host as hostname prints it, or as uname -n where hostname fails", () => {
             const s = setup("smtp 25/tcp mail\n");
             const name = spawnSync("uname", ["-n"], { encoding: "utf8" }).stdout.trim();

@@ -503,6 +503,17 @@ for (const shell of SHELLS) {
                 assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\nlate 1/tcp\n");
             });
 
+            it("a run stopped by a signal while it flushes the copy beside the file removes that copy on its way out; the file is as it was", () => {
+                const { dir, file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                // TERM from the flush of the copy: the shell runs its trap once sync returns.
+                const stopper = shimDir({ sync: `case "\${1:-}" in *.smtp-port.*) kill -TERM "$PPID"; sleep 0.3 ;; esac\nexec sync "$@"` });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state, "--mta", "none"], { pathPrefix: stopper });
+                assert.notEqual(r.code, 0, "stopped");
+                assert.equal(r.json.status, "failed");
+                assert.deepEqual(fs.readdirSync(dir).filter(f => f.includes(".smtp-port.")), [], "no copy left beside the file");
+                assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            });
+
             it("a run killed right after the rename is completed by the next run", () => {
                 const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
                 const killer = shimDir({ mv: `mv "$@"; rc=$?\nfor last in "$@"; do :; done\n[ "$last" != ${q(file)} ] || kill -9 "$PPID"\nexit $rc` });
