@@ -100,6 +100,14 @@ for (const shell of SHELLS) {
             for (const v of ["", "0", "07", "1.5", "-1", "5s", "1000000000"]) {
                 it(`--verify-timeout '${v}'`, () => refuses(["--verify-timeout", v], `[verify-timeout] must be a whole number of seconds from 1 to 999999999, got '${v}'`));
             }
+            it("an option with no value (the last word)", () => {
+                const s = setup("smtp 25/tcp mail\n");
+                const r = runScript(shell, ["apply", "--port", "17", ...s.args, "--mta", "none", "--verify"], { asIs: true });
+                assert.equal(r.code, 1, r.stderr);
+                assert.equal(r.stderr, "smtp-port: error: option --verify needs a value\n");
+                assert.equal(r.json.status, "failed");
+                assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 25/tcp mail\n");
+            });
             it("--verify-address '' (empty)", () => refuses(["--verify-address", ""], "[verify-address] must be auto, a host name or an address, got ''"));
         });
 
