@@ -101,16 +101,21 @@ for (const shell of SHELLS) {
                 assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
             });
 
-            it("a record of what it wrote that it cannot read is drift, whatever variables the environment exports", () => {
-                const { dir, file } = setup("smtp 25/tcp mail\n");
+            /** TEXT applied (port 17) by an unprivileged user, then the state file NAME made unreadable to it: its content, and what to run with. */
+            const appliedThenHidden = (text: string, name: string) => {
+                const { dir, file } = setup(text);
                 fs.chownSync(dir, 65534, 65534);
                 fs.chownSync(file, 65534, 65534);
-                const state = path.join(dir, "state");
-                const args = ["--file", file, "--state-dir", state];
+                const args = ["--file", file, "--state-dir", path.join(dir, "state")];
                 assert.equal(runScript(shell, ["apply", "--port", "17", ...args, "--mta", "none"], { prefix: NOBODY }).code, 0);
-                const written = path.join(state, key(file), "written");
-                const sum = fs.readFileSync(written, "utf8").trim();
-                fs.chmodSync(written, 0);
+                const mine = path.join(dir, "state", key(file));
+                const sum = fs.readFileSync(path.join(mine, name), "utf8").trim();
+                fs.chmodSync(path.join(mine, name), 0);
+                return { file, mine, args, sum };
+            };
+
+            it("a record of what it wrote that it cannot read is drift, whatever variables the environment exports", () => {
+                const { args, sum } = appliedThenHidden("smtp 25/tcp mail\n", "written");
                 // w is the name the script reads the record into: an exported
                 // w holding the right sum must not stand in for the record.
                 const r = runScript(shell, ["status", "--port", "17", ...args], { prefix: NOBODY, env: { w: sum } });
@@ -119,16 +124,7 @@ for (const shell of SHELLS) {
             });
 
             it("a checksum of the backup that it cannot read is refused as a wrong one, whatever variables the environment exports", () => {
-                const { dir, file } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
-                fs.chownSync(dir, 65534, 65534);
-                fs.chownSync(file, 65534, 65534);
-                const state = path.join(dir, "state");
-                const args = ["--file", file, "--state-dir", state];
-                assert.equal(runScript(shell, ["apply", "--port", "17", ...args, "--mta", "none"], { prefix: NOBODY }).code, 0);
-                const mine = path.join(state, key(file));
-                const sumFile = path.join(mine, "orig.sum");
-                const sum = fs.readFileSync(sumFile, "utf8").trim();
-                fs.chmodSync(sumFile, 0);
+                const { file, mine, args, sum } = appliedThenHidden("qotd 17/tcp quote\nsmtp 25/tcp mail\n", "orig.sum");
                 // want is the name the script reads the checksum into.
                 const r = runScript(shell, ["preview", "--port", "17", ...args, "--mta", "none"], { prefix: NOBODY, env: { want: sum } });
                 assert.equal(r.code, 1);
