@@ -545,7 +545,8 @@ for (const shell of SHELLS) {
                 assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
             });
 
-            it("a torn in-place write (killed mid-write) is restored by the next run", () => {
+            /** A first apply (port 17) of the Debian file, bind-mounted (so rewritten in place), killed mid-write: 100 bytes written. */
+            const tornFirstApply = () => {
                 const original = fs.readFileSync(path.join(__dirname, "..", "fixtures", "services.debian"), "utf8");
                 const { dir, file, state } = setup(original);
                 const target = path.join(dir, "etc-services");
@@ -558,6 +559,23 @@ for (const shell of SHELLS) {
                 const killed = inNs(`${torn}:`, "apply", "--port", "17", "--file", target, "--state-dir", state);
                 assert.notEqual(killed.status, 0);
                 assert.equal(fs.readFileSync(file, "utf8").length, 100, "the write was torn");
+                return { original, file, state, target, inNs };
+            };
+
+            it("a torn in-place write restored by a run that then stops (a refused conflict) leaves no journal: no drift after it", () => {
+                const { original, file, state, target, inNs } = tornFirstApply();
+                // The Debian file has qotd on 17: with --conflicts fail the run stops after the restore.
+                const next = inNs("", "apply", "--port", "17", "--conflicts", "fail", "--file", target, "--state-dir", state);
+                assert.equal(next.status, 1, next.stderr);
+                assert.match(next.stderr, /restoring .* after an interrupted write/);
+                assert.equal(fs.readFileSync(file, "utf8"), original);
+                const look = inNs("", "preview", "--port", "25", "--file", target, "--state-dir", state);
+                assert.equal(look.status, 0, look.stderr);
+                assert.equal(resultOf(look.stdout).drift, false, "no journal left for the next look to take for an interrupted run");
+            });
+
+            it("a torn in-place write (killed mid-write) is restored by the next run", () => {
+                const { original, file, state, target, inNs } = tornFirstApply();
                 const next = inNs("", "apply", "--port", "17", "--file", target, "--state-dir", state);
                 assert.equal(next.status, 0, next.stderr);
                 assert.match(next.stderr, /restoring .* after an interrupted write/);
