@@ -714,6 +714,21 @@ for (const shell of SHELLS) {
             assert.deepEqual(snapshot(s.dir), before);
         });
 
+        it("a copy of the user's last line among the edits is matched as the user's: only the truly ambiguous line is refused", () => {
+            // The part left to align has no line unique on both sides, and
+            // the user's "x 1/tcp" (its last line there) is in it twice.
+            const s = setup("smtp 25/tcp mail\nsmtp 25/tcp mail\n# c\ny 2/tcp\nx 1/tcp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n#smtp 25/tcp mail\n# c\ny 2/tcp\nx 1/tcp\n");
+            fs.writeFileSync(s.file, "qotd 17/udp quote\nx 1/tcp\nx 1/tcp\nsmtp\t\t17/tcp\t\tmail\n");
+            const before = snapshot(s.dir);
+            const r = s.run("apply", "--port", "17", "--verify", "no");
+            const reason = `refusing to change ${s.file}, nothing was written: line 1: cannot tell whether "qotd 17/udp quote" is your own entry or an edit of smtp-port's line "#smtp 25/tcp mail" it replaces; put smtp-port's line back as it wrote it and add yours on a line of its own, then run again`;
+            assert.equal(r.code, 1);
+            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\nsmtp-port: error: ${reason}\n`);
+            assert.deepEqual(snapshot(s.dir), before);
+        });
+
         it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
