@@ -838,6 +838,23 @@ for (const shell of SHELLS) {
             assert.equal(reverted, "smtp 25/tcp mail\n# top\n" + repeated + "end 2/tcp\n");
         });
 
+        it("a part with no line unique to both sides is compared whole up to 40,000 line pairs (200 by 200), not at 40,001 (181 by 221)", () => {
+            // The user copied smtp-port's commented line: no line of the file
+            // is unique to both sides, so the whole file is one part.
+            const r = (n: number) => "# r\n".repeat(n);
+            const edited = (b: number) => "# top\n#smtp 25/tcp mail\n#smtp 25/tcp mail\n" + r(b) + "end 2/tcp\n";
+            const head = (file: string) => `smtp-port: ${file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n`;
+            const added = `smtp-port: line 3: "#smtp 25/tcp mail" is an edit of smtp-port's own line "smtp 17/tcp mail": not kept as yours\n`;
+            // 200 x 200: compared whole; the first copy is smtp-port's line, unchanged.
+            const whole = revertAfterEdit("smtp 25/tcp mail\n" + r(198), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n" + r(198), edited(196));
+            assert.equal(whole.stderr, head(whole.file) + added);
+            assert.equal(whole.reverted, "# top\nsmtp 25/tcp mail\n" + r(196) + "end 2/tcp\n");
+            // 181 x 221: not compared; each copy is taken for an edit of one of smtp-port's lines.
+            const over = revertAfterEdit("smtp 25/tcp mail\n" + r(179), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n" + r(179), edited(217));
+            assert.equal(over.stderr, head(over.file) + `smtp-port: line 2: "#smtp 25/tcp mail" is an edit of smtp-port's own line "#smtp 25/tcp mail": not kept as yours\n` + added);
+            assert.equal(over.reverted, "# top\nsmtp 25/tcp mail\n" + r(217) + "end 2/tcp\n", "the same file back");
+        });
+
         it("smtp-port's added line deleted and a line of the user's copied to the top, around repeated lines: revert keeps the file as the user left it", () => {
             // "x 1/tcp" is twice in the part being aligned, once as its last
             // line: a count that missed that line would take it for a line
