@@ -471,6 +471,20 @@ for (const shell of SHELLS) {
                 assert.deepEqual(fs.readdirSync(dir).filter(f => f.endsWith(".tmp")), []);
             });
 
+            it("a copy beside the file that cannot be made again (its write fails) is not put in place half made; the run says so and goes on", () => {
+                const { dir, file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                const marker = path.join(dir, ".services.smtp-port-orig");
+                assert.equal(runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]).code, 0);
+                fs.rmSync(marker);
+                // The copy's write fails (a full disk): cat stops after creating its temporary file.
+                const full = shimDir({ cat: `if [ "$(readlink /proc/$$/fd/1)" = ${JSON.stringify(marker + ".tmp")} ]; then echo "cat: write error: No space left on device" >&2; exit 1; fi\nexec cat "$@"` });
+                const again = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: full });
+                assert.equal(again.code, 0, again.stderr);
+                assert.equal(again.stderr, `smtp-port: could not keep a copy of the original beside ${file} (${marker}); a lost state folder will not be noticed\n`);
+                assert.ok(!fs.existsSync(marker), "no half-made copy in its place");
+                assert.deepEqual(fs.readdirSync(dir).filter(f => f.endsWith(".tmp")), []);
+            });
+
             it("a file smtp-port never touched: revert without state succeeds (unchanged); a stale copy equal to the file is dropped", () => {
                 const { dir, file, state } = setup("smtp 25/tcp mail\n");
                 const r = runScript(shell, ["revert", "--file", file, "--state-dir", state]);
