@@ -729,6 +729,19 @@ for (const shell of SHELLS) {
             assert.deepEqual(snapshot(s.dir), before);
         });
 
+        it("of two smtp entries that appeared, the one where smtp-port's line was is taken for its edit; the other is the user's, commented out by the next apply", () => {
+            const s = setup("qotd 17/udp quote\nx 1/tcp\n\ny 2/tcp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "qotd 17/udp quote\nx 1/tcp\n\ny 2/tcp\nsmtp\t\t17/tcp\t\tmail\n");
+            fs.writeFileSync(s.file, "smtp 25/tcp mail\nqotd 17/udp quote\n#qotd 17/tcp quote\n\nsmtp 17/tcp mail\n\n");
+            const r = s.run("apply", "--port", "17", "--verify", "no");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                `smtp-port: line 5: "smtp 17/tcp mail" is an edit of smtp-port's own line "smtp\t\t17/tcp\t\tmail": not kept as yours\n`);
+            assert.deepEqual([r.json.added, r.json.commented], ["smtp 17/tcp mail", ["smtp 25/tcp mail"]]);
+            assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\nqotd 17/udp quote\n#qotd 17/tcp quote\n\n\n");
+        });
+
         it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
