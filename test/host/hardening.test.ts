@@ -144,6 +144,22 @@ for (const shell of SHELLS) {
                 assert.ok(!fs.existsSync(path.join(dir, "state")), "no state folder");
             });
 
+            it("revert by a user who can no longer write the file is refused at once, naming it, before any work", () => {
+                const { dir, file } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                fs.chownSync(dir, 65534, 65534);
+                fs.chownSync(file, 65534, 65534);
+                const args = ["--file", file, "--state-dir", path.join(dir, "state"), "--mta", "none"];
+                assert.equal(runScript(shell, ["apply", "--port", "17", ...args], { prefix: NOBODY }).code, 0);
+                const moved = fs.readFileSync(file, "utf8");
+                fs.chownSync(file, 0, 0);
+                fs.chownSync(dir, 0, 0);
+                fs.chmodSync(dir, 0o755);
+                const r = runScript(shell, ["revert", ...args], { prefix: NOBODY });
+                assert.equal(r.code, 1);
+                assert.equal(r.stderr, `smtp-port: error: cannot write ${file}: permission denied (run as root or enable sudo for this host)\n`);
+                assert.equal(fs.readFileSync(file, "utf8"), moved);
+            });
+
             it("refuses a state folder path that is a file, naming it; the file untouched", () => {
                 const { dir, file } = setup("smtp 25/tcp mail\n");
                 const notDir = path.join(dir, "state");
