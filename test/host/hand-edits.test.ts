@@ -851,6 +851,16 @@ for (const shell of SHELLS) {
             assert.equal(reverted, "smtp 25/tcp mail\n# top\n" + repeated + "end 2/tcp\n");
         });
 
+        it("a long file of repeated lines whose one line unique to both sides is the last of smtp-port's: still the anchor", () => {
+            // 212 by 213 lines: too long to compare whole; the unique line
+            // ends the part, and the user deleted smtp-port's commented line.
+            const repeated = "# r\n".repeat(210);
+            const { file, stderr, reverted } = revertAfterEdit(repeated + "smtp 25/tcp mail\n", repeated + "#smtp 25/tcp mail\nsmtp 17/tcp mail\n", "# top\n" + repeated + "smtp 17/tcp mail\nend 2/tcp\n");
+            assert.equal(stderr, `smtp-port: ${file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                `smtp-port: smtp-port's own line "#smtp 25/tcp mail" was deleted: not kept as yours\n`);
+            assert.equal(reverted, "smtp 25/tcp mail\n# top\n" + repeated + "end 2/tcp\n");
+        });
+
         it("a part with no line unique to both sides is compared whole up to 40,000 line pairs (200 by 200), not at 40,001 (181 by 221)", () => {
             // The user copied smtp-port's commented line: no line of the file
             // is unique to both sides, so the whole file is one part.
