@@ -30,6 +30,9 @@ import * as path from "path";
 import { SHELLS, Shell, runScript, resolve, tempDir } from "../support/hostScript";
 import { ianaServicesText } from "../support/ianaServices";
 
+/** What apply and revert say first when the file changed since smtp-port wrote it. */
+const keptNote = (file: string) => `smtp-port: ${file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n`;
+
 // --- a seeded PRNG (mulberry32) ------------------------------------------------
 
 export class Rng {
@@ -610,7 +613,7 @@ for (const shell of SHELLS) {
             assert.deepEqual(p.json.diff, ["-smtp\t\t25/tcp\t\tmail", "+smtp\t\t2525/tcp\t\tmail"]);
             const r = s.run("apply", "--port", "2525", "--verify", "no");
             assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+            assert.equal(r.stderr, `${keptNote(s.file)}` +
                 `smtp-port: line 27: "smtp\t\t25/tcp\t\tmail" is an edit of smtp-port's own line "smtp\t\t2525/tcp\t\tmail": not kept as yours\n`);
             assert.equal(r.json.changed, true);
             assert.equal(s.read(), converged, "repair gives back the bytes of the first apply");
@@ -663,7 +666,7 @@ for (const shell of SHELLS) {
             const r = s.run(...args);
             const reason = `refusing to change ${s.file}, nothing was written: ${why}`;
             assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
-            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+            assert.equal(r.stderr, `${keptNote(s.file)}` +
                 `smtp-port: error: ${reason}\n`);
             assert.equal(r.json?.status, "failed", r.stdout);
             assert.equal(r.json.reason, reason);
@@ -690,7 +693,7 @@ for (const shell of SHELLS) {
             s.edit("x 1/tcp\n", "x 1/tcp\nsmtp x/tcp mail\n");
             const a = s.run("apply", "--port", "17", "--verify", "no");
             assert.equal(a.code, 1);
-            assert.equal(a.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+            assert.equal(a.stderr, `${keptNote(s.file)}` +
                 `line 3: cannot parse "smtp x/tcp mail"\n` +
                 `smtp-port: error: refusing to change ${s.file}: a smtp entry cannot be parsed (see above); fix it by hand\n`);
             const r = s.run("revert");
@@ -708,7 +711,7 @@ for (const shell of SHELLS) {
                 `line 6: "relay 24/tcp smtp" would be a second active smtp/tcp entry once smtp-port's lines are put back, and smtp-port did not write it; delete it or comment it out, then run again`];
             const reason = `refusing to change ${s.file}, nothing was written: 2 hand edits cannot be told apart from smtp-port's own lines (see above); the first: ${lines[0]}`;
             assert.equal(r.code, 1);
-            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+            assert.equal(r.stderr, `${keptNote(s.file)}` +
                 lines.map(l => l + "\n").join("") + `smtp-port: error: ${reason}\n`);
             assert.equal(r.json.reason, reason);
             assert.deepEqual(snapshot(s.dir), before);
@@ -725,7 +728,7 @@ for (const shell of SHELLS) {
             const r = s.run("apply", "--port", "17", "--verify", "no");
             const reason = `refusing to change ${s.file}, nothing was written: line 1: cannot tell whether "qotd 17/udp quote" is your own entry or an edit of smtp-port's line "#smtp 25/tcp mail" it replaces; put smtp-port's line back as it wrote it and add yours on a line of its own, then run again`;
             assert.equal(r.code, 1);
-            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\nsmtp-port: error: ${reason}\n`);
+            assert.equal(r.stderr, `${keptNote(s.file)}smtp-port: error: ${reason}\n`);
             assert.deepEqual(snapshot(s.dir), before);
         });
 
@@ -736,7 +739,7 @@ for (const shell of SHELLS) {
             fs.writeFileSync(s.file, "smtp 25/tcp mail\nqotd 17/udp quote\n#qotd 17/tcp quote\n\nsmtp 17/tcp mail\n\n");
             const r = s.run("apply", "--port", "17", "--verify", "no");
             assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+            assert.equal(r.stderr, `${keptNote(s.file)}` +
                 `smtp-port: line 5: "smtp 17/tcp mail" is an edit of smtp-port's own line "smtp\t\t17/tcp\t\tmail": not kept as yours\n`);
             assert.deepEqual([r.json.added, r.json.commented], ["smtp 17/tcp mail", ["smtp 25/tcp mail"]]);
             assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\nqotd 17/udp quote\n#qotd 17/tcp quote\n\n\n");
@@ -763,7 +766,7 @@ for (const shell of SHELLS) {
             const repaired = (s: ReturnType<typeof setup>, line: number, text: string) => {
                 const r = s.run("apply", "--port", "2525", "--verify", "no");
                 assert.equal(r.code, 0, r.stderr);
-                assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+                assert.equal(r.stderr, `${keptNote(s.file)}` +
                     `smtp-port: line ${line}: "${text}" is an edit of smtp-port's own line "smtp 2525/tcp mail": not kept as yours\n`);
                 assert.equal(s.read(), converged, "smtp-port's line is back; the user's deletion stays");
             };
@@ -792,7 +795,7 @@ for (const shell of SHELLS) {
             fs.writeFileSync(s.file, `new1 3/tcp\n${converged}new2 4/tcp\n`);
             const r = s.run("apply", "--port", "2525", "--verify", "no");
             assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n`);
+            assert.equal(r.stderr, `${keptNote(s.file)}`);
             assert.equal(s.read(), `new1 3/tcp\n${converged}new2 4/tcp\n`);
         });
 
@@ -856,7 +859,7 @@ for (const shell of SHELLS) {
             // ends the part, and the user deleted smtp-port's commented line.
             const repeated = "# r\n".repeat(210);
             const { file, stderr, reverted } = revertAfterEdit(repeated + "smtp 25/tcp mail\n", repeated + "#smtp 25/tcp mail\nsmtp 17/tcp mail\n", "# top\n" + repeated + "smtp 17/tcp mail\nend 2/tcp\n");
-            assert.equal(stderr, `smtp-port: ${file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+            assert.equal(stderr, `${keptNote(file)}` +
                 `smtp-port: smtp-port's own line "#smtp 25/tcp mail" was deleted: not kept as yours\n`);
             assert.equal(reverted, "smtp 25/tcp mail\n# top\n" + repeated + "end 2/tcp\n");
         });
@@ -866,15 +869,14 @@ for (const shell of SHELLS) {
             // is unique to both sides, so the whole file is one part.
             const r = (n: number) => "# r\n".repeat(n);
             const edited = (b: number) => "# top\n#smtp 25/tcp mail\n#smtp 25/tcp mail\n" + r(b) + "end 2/tcp\n";
-            const head = (file: string) => `smtp-port: ${file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n`;
             const added = `smtp-port: line 3: "#smtp 25/tcp mail" is an edit of smtp-port's own line "smtp 17/tcp mail": not kept as yours\n`;
             // 200 x 200: compared whole; the first copy is smtp-port's line, unchanged.
             const whole = revertAfterEdit("smtp 25/tcp mail\n" + r(198), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n" + r(198), edited(196));
-            assert.equal(whole.stderr, head(whole.file) + added);
+            assert.equal(whole.stderr, keptNote(whole.file) + added);
             assert.equal(whole.reverted, "# top\nsmtp 25/tcp mail\n" + r(196) + "end 2/tcp\n");
             // 181 x 221: not compared; each copy is taken for an edit of one of smtp-port's lines.
             const over = revertAfterEdit("smtp 25/tcp mail\n" + r(179), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n" + r(179), edited(217));
-            assert.equal(over.stderr, head(over.file) + `smtp-port: line 2: "#smtp 25/tcp mail" is an edit of smtp-port's own line "#smtp 25/tcp mail": not kept as yours\n` + added);
+            assert.equal(over.stderr, keptNote(over.file) + `smtp-port: line 2: "#smtp 25/tcp mail" is an edit of smtp-port's own line "#smtp 25/tcp mail": not kept as yours\n` + added);
             assert.equal(over.reverted, "# top\nsmtp 25/tcp mail\n" + r(217) + "end 2/tcp\n", "the same file back");
         });
 
@@ -884,7 +886,7 @@ for (const shell of SHELLS) {
             // unique on both sides and pair the wrong copy.
             const edited = "x 1/tcp\nx 1/tcp\n# local\n# local\nx 1/tcp\n";
             const { file, stderr, reverted } = revertAfterEdit("x 1/tcp\n# local\n# local\nx 1/tcp\n", "x 1/tcp\n# local\n# local\nx 1/tcp\nsmtp\t\t17/tcp\t\tmail\n", edited);
-            assert.equal(stderr, `smtp-port: ${file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+            assert.equal(stderr, `${keptNote(file)}` +
                 `smtp-port: smtp-port's own line "smtp\t\t17/tcp\t\tmail" was deleted: not kept as yours\n`);
             assert.equal(reverted, edited);
         });
@@ -893,7 +895,7 @@ for (const shell of SHELLS) {
             // Every line of the file is then aligned before smtp-port's last
             // line is reached: that line's move must still count.
             const { file, stderr, reverted } = revertAfterEdit("echo 7/tcp\nqotd 17/tcp quote\n", "echo 7/tcp\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\n", "smtp\t\t17/tcp\t\tmail\necho 7/tcp\n#qotd 17/tcp quote\n");
-            assert.equal(stderr, `smtp-port: ${file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n` +
+            assert.equal(stderr, `${keptNote(file)}` +
                 `smtp-port: line 1: "smtp\t\t17/tcp\t\tmail" is an edit of smtp-port's own line "smtp\t\t17/tcp\t\tmail": not kept as yours\n`);
             assert.equal(reverted, "echo 7/tcp\nqotd 17/tcp quote\n", "no smtp entry left on 17");
         });
@@ -905,7 +907,7 @@ for (const shell of SHELLS) {
             s.edit("x 1/tcp\n#smtp 25/tcp mail\nsmtp 2525/tcp mail\n#smtp 25/tcp mail\nqotd 17/tcp quote\n", edited);
             const r = s.run("apply", "--port", "2525", "--verify", "no");
             assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.stderr, `smtp-port: ${s.file} changed since smtp-port last wrote it; keeping those changes, except to smtp-port's own lines\n`);
+            assert.equal(r.stderr, `${keptNote(s.file)}`);
             assert.equal(s.read(), edited);
         });
 

@@ -100,6 +100,6 @@ function main(argv) {
     return left === 0 ? 0 : 1;
 }
 
-module.exports = { check };
+module.exports = { check, lineOf };
 
 if (require.main === module) process.exit(main(process.argv.slice(2)));

@@ -13,6 +13,7 @@
 "use strict";
 const fs = require("fs");
 const path = require("path");
+const { lineOf } = require("./equivalent-lines");
 const { spawnSync } = require("child_process");
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -118,7 +119,7 @@ function git(...args) {
 /** The host script's line a host mutant is on, as the script reads now. */
 function scriptLine(m) {
     if (scriptLine.lines === undefined) scriptLine.lines = fs.readFileSync(path.join(ROOT, "components", "host", "smtp-port.sh"), "utf8").split("\n");
-    return scriptLine.lines[Number(/@(\d+):/.exec(m.id)[1]) - 1];
+    return scriptLine.lines[lineOf(m.id) - 1];
 }
 
 function main() {

@@ -146,15 +146,13 @@ function textHash(src) {
     const pow = new Array(n + 1);
     pre[0] = 0n; pow[0] = 1n;
     for (let i = 0; i < n; i++) { pre[i + 1] = (pre[i] * B + BigInt(src.charCodeAt(i))) % M; pow[i + 1] = (pow[i] * B) % M; }
-    const powOf = (k) => { let r = 1n; for (let i = 0; i < k; i++) r = (r * B) % M; return r; };
     const part = (a, b) => (((pre[b] - pre[a] * pow[b - a]) % M) + M) % M;
     return {
         whole: pre[n],
         edit(start, end, to) {
             let h = pre[start];
             for (let i = 0; i < to.length; i++) h = (h * B + BigInt(to.charCodeAt(i))) % M;
-            const rest = n - end;
-            return (h * (rest <= n ? pow[rest] : powOf(rest)) + part(end, n)) % M;
+            return (h * pow[n - end] + part(end, n)) % M;
         },
     };
 }

@@ -4,7 +4,7 @@ import * as path from "path";
 
 // The check of equivalent.json's host entries (test/mutation/equivalent-lines.js).
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const { check } = require("../mutation/equivalent-lines");
+const { check, lineOf } = require("../mutation/equivalent-lines");
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SCRIPT = fs.readFileSync(path.join(ROOT, "components", "host", "smtp-port.sh"), "utf8");
@@ -12,7 +12,6 @@ const ENTRIES = JSON.parse(fs.readFileSync(path.join(ROOT, "test", "mutation", "
 const HOST = "components/host/smtp-port.sh:";
 
 type Verdict = { key: string; ok?: boolean; to?: string; problem?: string };
-const lineOf = (id: string) => Number(/@(\d+):/.exec(id)![1]);
 const withLineAt = (n: number, text: string) => { const l = SCRIPT.split("\n"); l.splice(n - 1, 0, text); return l.join("\n"); };
 
 describe("equivalent.json's host entries (test/mutation/equivalent-lines.js)", () => {
