@@ -122,9 +122,33 @@ function scriptLine(m) {
     return scriptLine.lines[lineOf(m.id) - 1];
 }
 
+/**
+ * The TypeScript/JS part of the committed summary.json, for a report made
+ * where StrykerJS's raw report is not (out/ is not committed, and a full
+ * StrykerJS run takes hours): its totals, file rows, survivors and
+ * equivalents, with the commit whose code it measured and the measured files
+ * that changed since (git), which the summary names. Null when there is none.
+ */
+function carriedTypescript() {
+    const prev = readJson(path.join(HERE, "summary.json"));
+    if (!prev || !prev.typescript) return null;
+    const isTs = (x) => !x.file.startsWith("components/host/");
+    const measured = prev.typescript.commit || String(prev.commit).split(" ")[0];
+    const files = prev.files.filter(isTs);
+    const changed = git("diff", "--name-only", measured, "--", ...files.map(f => f.file)).split("\n").filter(Boolean);
+    return {
+        total: { ...prev.typescript, commit: measured },
+        files,
+        survivors: prev.survivors.filter(isTs),
+        equivalent: prev.equivalent.filter(e => !e.id.startsWith("components/host/")),
+        changed,
+    };
+}
+
 function main() {
     const stryker = readJson(path.join(OUT, "stryker.json"));
     const host = readJson(path.join(OUT, "host.json"));
+    const carried = stryker ? null : carriedTypescript();
     if (!stryker && !host) {
         process.stderr.write("report: no results in test/mutation/out (run npm run mutation first)\n");
         process.exit(2);
@@ -156,8 +180,10 @@ function main() {
     const ts = all.filter(m => !m.file.startsWith("components/host/"));
     const sh = all.filter(m => m.file.startsWith("components/host/"));
     const tsTotal = tally(ts), shTotal = tally(sh);
-    const survivors = all.filter(m => !m.equivalent && (m.status === "survived" || m.status === "no coverage"));
-    const equivalents = all.filter(m => m.equivalent);
+    const survivors = [...(carried ? carried.survivors : []),
+        ...all.filter(m => !m.equivalent && (m.status === "survived" || m.status === "no coverage"))];
+    const equivalents = [...(carried ? carried.equivalent.map(e => ({ ...e, equivalent: e.why })) : []), ...all.filter(m => m.equivalent)];
+    if (carried) perFile.unshift(...carried.files);
     const hostSampled = host && host.run < host.total;
     const shInterval = hostSampled ? wilson(shTotal.killed + shTotal.timeout, shTotal.killed + shTotal.timeout + shTotal.survived + shTotal["no coverage"]) : null;
     const strykerSeconds = Number((fs.existsSync(path.join(OUT, "stryker.seconds")) && fs.readFileSync(path.join(OUT, "stryker.seconds"), "utf8")) || 0) || null;
@@ -168,7 +194,7 @@ function main() {
         generated: new Date().toISOString(),
         commit: commit + dirty,
         target: TARGET,
-        typescript: stryker ? { tool: "StrykerJS", ...tsTotal, seconds: strykerSeconds } : null,
+        typescript: stryker ? { tool: "StrykerJS", ...tsTotal, seconds: strykerSeconds, commit } : carried ? carried.total : null,
         host: host ? {
             tool: host.tool, layer: host.layer, ...shTotal, ranOf: [host.run, host.total], interval95: shInterval,
             timeoutSeconds: host.timeoutSeconds, mutantSeconds: host.mutantSecondsTotal, jobs: host.jobs,
@@ -195,10 +221,16 @@ function main() {
     const row = (name, t) => L.push(`| ${name} | ${t.mutants} | ${t.killed} | ${t.timeout} | ${t.survived} | ${t["no coverage"]} | ${t.equivalent} | ${t.invalid} | ${t.ignored} | ${t.score ?? "-"}% |`);
     for (const p of perFile.filter(p => !p.file.startsWith("components/host/"))) row(p.file, p);
     if (stryker) row("**TypeScript/JS (StrykerJS)**", tsTotal);
+    if (carried) row(`**TypeScript/JS (StrykerJS, as measured on ${carried.total.commit})**`, carried.total);
     if (host) row(`**${host.file}** (own runner${hostSampled ? `, sample of ${host.run} of ${host.total}` : ""})`, shTotal);
     L.push("");
     if (hostSampled) {
         L.push(`The host script's figure is from a sample of ${host.run} of its ${host.total} mutants: the score of all of them is between ${shInterval[0]}% and ${shInterval[1]}% (95%). \`MUTANTS=all npm run mutation -- host\` runs the rest (earlier results are kept).`, "");
+    }
+    if (carried) {
+        L.push(`The TypeScript/JS rows are carried from the summary of commit ${carried.total.commit}: StrykerJS's report (test/mutation/out/stryker.json) was not there when this summary was made. ${carried.changed.length
+            ? `**Changed since, so not measured as they are now:** ${carried.changed.map(f => `\`${f}\``).join(", ")}; re-run StrykerJS on them (docs/mutation.md).`
+            : "None of the files it measured has changed since."}`, "");
     }
     const times = [];
     if (strykerSeconds) times.push(`StrykerJS ${Math.round(strykerSeconds / 60)} min`);
@@ -207,7 +239,7 @@ function main() {
 
     L.push("## Survivors", "");
     if (!survivors.length) L.push("None.", "");
-    for (const f of files) {
+    for (const f of new Set(survivors.map(m => m.file))) {
         const s = survivors.filter(m => m.file === f);
         if (!s.length) continue;
         L.push(`### ${f} (${s.length})`, "");
@@ -239,7 +271,8 @@ function main() {
     }
     fs.writeFileSync(path.join(HERE, "summary.md"), L.join("\n"));
     const say = (name, t) => `${name} ${t.score ?? "-"}% (${t.killed + t.timeout} killed, ${t.survived + t["no coverage"]} survived, ${t.equivalent} equivalent)`;
-    process.stderr.write(`report: ${[stryker && say("TypeScript/JS", tsTotal), host && say(`host script${hostSampled ? " (sample)" : ""}`, shTotal)].filter(Boolean).join("; ")}; wrote test/mutation/summary.md and summary.json\n`);
+    if (carried && carried.changed.length) process.stderr.write(`report: carried TypeScript/JS results are older than ${carried.changed.join(", ")}\n`);
+    process.stderr.write(`report: ${[stryker && say("TypeScript/JS", tsTotal), carried && say(`TypeScript/JS (carried from ${carried.total.commit})`, carried.total), host && say(`host script${hostSampled ? " (sample)" : ""}`, shTotal)].filter(Boolean).join("; ")}; wrote test/mutation/summary.md and summary.json\n`);
 }
 
 main();
