@@ -428,6 +428,11 @@ for (const shell of SHELLS) {
             it("a file without a final newline keeps none", () => {
                 assert.equal(older("smtp 25/tcp mail\nfoo 1/tcp", now => "bar 2/tcp\n" + now), "bar 2/tcp\nsmtp 25/tcp mail\nfoo 1/tcp");
             });
+            it("a line smtp-port commented that the user also has commented: one of the two is uncommented, not both", () => {
+                const after = older("#smtp 25/tcp mail\nsmtp 25/tcp mail\n", now => now);
+                // By text, the two "#smtp 25/tcp mail" lines cannot be told apart: the first is taken.
+                assert.equal(after, "smtp 25/tcp mail\n#smtp 25/tcp mail\n");
+            });
         });
 
         describe("the check on the host with each tool (a listener that follows the file)", function () {
