@@ -745,6 +745,29 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\nqotd 17/udp quote\n#qotd 17/tcp quote\n\n\n");
         });
 
+        it("a copy of smtp-port's commented line added above it: the one beside smtp-port's added line is smtp-port's, and revert uncomments that one", () => {
+            const s = setup("qotd 17/udp quote\nqotd 17/tcp quote\nx 1/tcp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "qotd 17/udp quote\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\nx 1/tcp\n");
+            // The user's lines deleted, and smtp-port's commented line copied above itself.
+            fs.writeFileSync(s.file, "#qotd 17/tcp quote\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\n");
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, keptNote(s.file));
+            assert.equal(s.read(), "#qotd 17/tcp quote\nqotd 17/tcp quote\n");
+        });
+
+        it("the first line (a blank one) and smtp-port's added line deleted: the next apply goes on from the lines left", () => {
+            const s = setup("\nqotd 17/udp quote\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "\nqotd 17/udp quote\nsmtp\t\t17/tcp\t\tmail\n");
+            fs.writeFileSync(s.file, "qotd 17/udp quote\n");
+            const r = s.run("apply", "--port", "18", "--verify", "no");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, `${keptNote(s.file)}smtp-port: smtp-port's own line "smtp\t\t17/tcp\t\tmail" was deleted: not kept as yours\n`);
+            assert.equal(s.read(), "qotd 17/udp quote\nsmtp\t\t18/tcp\t\tmail\n");
+        });
+
         it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
