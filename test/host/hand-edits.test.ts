@@ -768,6 +768,17 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "qotd 17/udp quote\nsmtp\t\t18/tcp\t\tmail\n");
         });
 
+        it("one of two identical lines of the user deleted, and smtp-port's added line: the next apply goes on from the lines left", () => {
+            const s = setup("x 1/tcp\nx 1/tcp\nw 4/tcp smtp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "x 1/tcp\nx 1/tcp\n#w 4/tcp smtp\nsmtp\t\t17/tcp\t\tmail\n");
+            fs.writeFileSync(s.file, "x 1/tcp\n#w 4/tcp smtp\n");
+            const r = s.run("apply", "--port", "18", "--verify", "no");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, `${keptNote(s.file)}smtp-port: smtp-port's own line "smtp\t\t17/tcp\t\tmail" was deleted: not kept as yours\n`);
+            assert.equal(s.read(), "x 1/tcp\n#w 4/tcp smtp\nsmtp\t\t18/tcp\t\tmail\n");
+        });
+
         it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
