@@ -6,7 +6,8 @@
 // by hand (lines inserted, deleted, changed, copied, swapped, or the whole
 // file rewritten from a few lines), then runs revert, apply or status with
 // both scripts under dash and compares their stdout, stderr and the file.
-// The first difference is printed as the test to write; none in TRIES says
+// The first difference is made as small as it goes (lines left out while the
+// two still differ) and printed as the test to write; none in TRIES says
 // only that these edits do not tell them apart, not that the mutant is
 // equivalent. Made for the awk alignment of hand edits (unmanage), where a
 // survivor's input is hard to find by reading (docs/mutation.md).
@@ -74,6 +75,35 @@ function runBoth(dir, scripts, original, edit, second) {
     });
 }
 
+/** Both runs when they differ (and the first apply worked), else null. */
+function differ(dir, scripts, original, edited, second) {
+    const [a, b] = runBoth(dir, scripts, original, () => edited, second);
+    return a.first.startsWith("exit 0\n") && JSON.stringify(a) !== JSON.stringify(b) ? [a, b] : null;
+}
+
+/**
+ * The case with as few lines as still tell the two apart: each line of the
+ * original file, then of the edited one, left out in turn while they do,
+ * until no line can go. A random try's case is hard to read; this is the
+ * test to write.
+ */
+function minimize(dir, scripts, original, edited, second) {
+    const lines = (t) => t.split("\n").slice(0, -1);
+    let o = lines(original), e = lines(edited), shorter = true;
+    const text = (L) => L.map((l) => l + "\n").join("");
+    while (shorter) {
+        shorter = false;
+        for (const which of ["o", "e"]) {
+            for (let i = 0; i < (which === "o" ? o : e).length;) {
+                const L = which === "o" ? o : e, without = [...L.slice(0, i), ...L.slice(i + 1)];
+                const [no, ne] = which === "o" ? [without, e] : [o, without];
+                if (differ(dir, scripts, text(no), text(ne), second)) { o = no; e = ne; shorter = true; } else i++;
+            }
+        }
+    }
+    return { original: text(o), edited: text(e) };
+}
+
 function main(argv) {
     const [id, triesText = "300", seedText = "1"] = argv;
     if (!id) fail("usage: edit-differ.js MUTANT_ID [TRIES] [SEED]");
@@ -90,10 +120,13 @@ function main(argv) {
             const original = Array.from({ length: 1 + g.int(7) }, () => g.pick(ORIGINAL_LINES)).join("\n") + "\n";
             const edit = handEdit(g), second = g.pick(SECOND_RUNS);
             const [a, b] = runBoth(dir, [SCRIPT, copy], original, edit, second);
-            if (JSON.stringify(a) !== JSON.stringify(b)) {
-                process.stdout.write(`try ${t}: the file ${JSON.stringify(original)}, applied (port 17), edited to ${JSON.stringify(a.edited)}, then ${second.join(" ")}\n`);
-                process.stdout.write(`script: ${JSON.stringify(a.second)}\n  file: ${JSON.stringify(a.file)}\n`);
-                process.stdout.write(`mutant: ${JSON.stringify(b.second)}\n  file: ${JSON.stringify(b.file)}\n`);
+            if (a.first.startsWith("exit 0\n") && JSON.stringify(a) !== JSON.stringify(b)) {
+                const small = minimize(dir, [SCRIPT, copy], original, a.edited, second);
+                const [sa, sb] = differ(dir, [SCRIPT, copy], small.original, small.edited, second);
+                process.stdout.write(`try ${t}, made as small as it goes: the file ${JSON.stringify(small.original)}, applied (port 17), edited to ${JSON.stringify(small.edited)}, then ${second.join(" ")}\n`);
+                process.stdout.write(`script: ${JSON.stringify(sa.second)}\n  file: ${JSON.stringify(sa.file)}\n`);
+                process.stdout.write(`mutant: ${JSON.stringify(sb.second)}\n  file: ${JSON.stringify(sb.file)}\n`);
+                process.stdout.write(`(as found: the file ${JSON.stringify(original)}, edited to ${JSON.stringify(a.edited)})\n`);
                 return;
             }
         }
