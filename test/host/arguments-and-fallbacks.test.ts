@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { SCRIPT, SHELLS, Shell, resultOf, runScript, tempDir } from "../support/hostScript";
+import { SCRIPT, SHELLS, Shell, resultOf, runScript, shimDir, tempDir } from "../support/hostScript";
 
 const FIX = path.join(__dirname, "..", "fixtures");
 const SMTPD = "smtp       inet  n       -       y       -       -       smtpd\n";
@@ -65,13 +65,14 @@ function stateDirOf(state: string): string {
 /** A restart command that (re)starts a listener on the port the file gives smtp/tcp, saying `say` (its lines; nothing: a silent one) after `delay` seconds. */
 function listenerRestart(file: string, pid: string, opts: { say?: string; delay?: number; failOn?: number; greetAfter?: number } = {}): string {
     const script = path.join(path.dirname(file), "restart.sh");
-    const reply = opts.say === undefined ? "sleep 10" : `sleep ${opts.greetAfter ?? 0}; ${opts.say.split("\n").map(l => `echo '${l}'`).join("; ")}; sleep 1`;
+    // /bin/sleep: a test's sleep shim on the script's PATH (which the restart inherits) then records the script's sleeps only.
+    const reply = opts.say === undefined ? "/bin/sleep 10" : `/bin/sleep ${opts.greetAfter ?? 0}; ${opts.say.split("\n").map(l => `echo '${l}'`).join("; ")}; /bin/sleep 1`;
     fs.writeFileSync(script, [
         "set -eu",
         `port=$(awk '{ sub(/#.*/, "") } $1 == "smtp" && $2 ~ /\\/tcp$/ { split($2, p, "/"); print p[1]; exit }' ${q(file)})`,
         opts.failOn ? `[ "$port" != ${opts.failOn} ] || exit 1` : ":",
-        `[ ! -f ${q(pid)} ] || { kill "$(cat ${q(pid)})" 2>/dev/null || true; rm -f ${q(pid)}; sleep 0.2; }`,
-        `[ -z "$port" ] || { ( sleep ${opts.delay ?? 0}; exec /usr/bin/socat TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork SYSTEM:${q(reply)} ) </dev/null >/dev/null 2>&1 & echo "$!" > ${q(pid)}; }`,
+        `[ ! -f ${q(pid)} ] || { kill "$(cat ${q(pid)})" 2>/dev/null || true; rm -f ${q(pid)}; /bin/sleep 0.2; }`,
+        `[ -z "$port" ] || { ( /bin/sleep ${opts.delay ?? 0}; exec /usr/bin/socat TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork SYSTEM:${q(reply)} ) </dev/null >/dev/null 2>&1 & echo "$!" > ${q(pid)}; }`,
         "",
     ].join("\n"));
     return `sh ${q(script)}`;
@@ -498,6 +499,28 @@ for (const shell of SHELLS) {
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.json.verified, "220 late");
             }));
+            // The wait for a late greeting: what it sleeps between checks (a sleep shim records it, then sleeps).
+            const waitSleeps = (port: number, sleep: string): string[] => {
+                let sleeps: string[] = [];
+                withListener(port, { say: "220 late" }, (s) => {
+                    const record = path.join(s.dir, "sleeps");
+                    const shims = shimDir({ sleep: `printf '%s\\n' "$*" >> ${q(record)}\n${sleep}` });
+                    const late = listenerRestart(s.file, path.join(s.dir, "mta.pid"), { say: "220 late", delay: 1.5 });
+                    const r = runScript(shell, ["apply", "--port", String(port + 1), ...s.args, "--restart", late, "--verify-timeout", "8", ...check], { pathPrefix: shims });
+                    assert.equal(r.code, 0, r.stderr);
+                    assert.equal(r.json.verified, "220 late");
+                    sleeps = fs.readFileSync(record, "utf8").split("\n").filter(Boolean);
+                });
+                assert.ok(sleeps.length > 0, "the greeting came late: the wait slept");
+                return sleeps;
+            };
+            it("waiting for a late greeting, it checks every fifth of a second, where sleep takes fractions", () => {
+                assert.deepEqual([...new Set(waitSleeps(27727, 'exec sleep "$@"'))], ["0.2"]);
+            });
+            it("waiting for a late greeting, it checks every second where sleep takes whole seconds only", () => {
+                const sleeps = waitSleeps(27729, 'case "$1" in *.*) echo "sleep: invalid time interval \'$1\'" >&2; exit 1 ;; esac\nexec sleep "$@"');
+                assert.equal(sleeps.join(" "), Array(sleeps.length / 2).fill("0.2 1").join(" "));
+            });
             it("a check tool that fails in a way it never reports (perl exit 9): not verified, rolled back, the code named", () => withListener(27721, { say: "220 x" }, (s, restart) => {
                 const bin = pathWithout(shell, ["perl"]);
                 // Passes the tool test (IO::Socket::IP loads), then dies as a broken perl would.
