@@ -557,6 +557,28 @@ for (const shell of SHELLS) {
                 fs.writeFileSync(path.join(s.dir, "master"), SMTPD);
                 return { env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master") }, pathPrefix: postconfBin() };
             };
+            // What revert reports when the services file was put back by hand first.
+            const putBackByHand = (s: ReturnType<typeof setup>, extra: string[], opts: object) => {
+                const r = runScript(shell, ["apply", "--port", "17", ...s.args, ...extra, "--restart", "true", "--verify", "no"], opts);
+                assert.equal(r.code, 0, r.stderr);
+                fs.writeFileSync(s.file, "smtp 25/tcp mail\n");
+                const back = runScript(shell, ["revert", ...s.args, ...extra, "--restart", "true"], opts);
+                assert.equal(back.code, 0, back.stderr);
+                assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 25/tcp mail\n");
+                return back.json;
+            };
+            it("revert after the file was put back by hand, no mail server: nothing to do, unchanged", () => {
+                const s = setup("smtp 25/tcp mail\n");
+                const back = putBackByHand(s, ["--mta", "none"], {});
+                assert.deepEqual([back.status, back.changed, back.mta_changed, back.restarted], ["unchanged", false, false, false]);
+            });
+            it("revert after the file was put back by hand, Postfix's settings still smtp-port's: only those are undone, reverted", () => {
+                const s = setup("smtp 25/tcp mail\n");
+                const opts = pf(s);
+                const back = putBackByHand(s, ["--mta", "postfix"], opts);
+                assert.deepEqual([back.status, back.changed, back.mta_changed, back.restarted], ["reverted", false, true, true]);
+                assert.equal(fs.readFileSync(opts.env.FAKE_MAIN_CF, "utf8"), "myhostname = mx1\n");
+            });
             it("the rollback of a first apply removes the copy beside the file that the apply made", () => {
                 const s = setup("smtp 25/tcp mail\n");
                 const r = runScript(shell, ["apply", "--port", "17", ...s.args, "--restart", "false", "--verify", "no"]);
