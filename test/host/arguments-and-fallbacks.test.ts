@@ -469,6 +469,14 @@ for (const shell of SHELLS) {
                     assert.equal(r.json.verified, "220 slow");
                 }));
             }
+            if (!shell.name.startsWith("busybox")) {
+                it("nc only (netcat-openbsd): a greeting 4.6 s after the connection is too late (nc waits 4 s for it): a timeout, rolled back", () => withListener(27731, { say: "220 slow", greetAfter: 4.6 }, (s, restart) => {
+                    const r = runScript(shell, ["apply", "--port", "27732", ...s.args, "--restart", restart, "--verify-timeout", "5", ...check, "--host-label", "mx1"], { env: { PATH: pathWithout(shell, ["perl", "python3"]) } });
+                    assert.equal(r.code, 1);
+                    assert.match(r.stderr, /smtp-port: error: mx1: no SMTP greeting on port 27732 after 5s \(127\.0\.0\.1:27732: timeout\); rolled back in \d+s: /);
+                    assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27731/tcp mail\n");
+                }));
+            }
             it("nc only: a server that also answers the QUIT (221): the greeting line alone is what was verified", () => withListener(27725, { say: "220 nc ESMTP\n221 2.0.0 Bye" }, (s, restart) => {
                 const r = runScript(shell, ["apply", "--port", "27726", ...s.args, "--restart", restart, "--verify-timeout", "5", ...check], { env: { PATH: pathWithout(shell, ["perl", "python3"]) } });
                 assert.equal(r.code, 0, r.stderr);

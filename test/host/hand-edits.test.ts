@@ -779,6 +779,17 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "x 1/tcp\n#w 4/tcp smtp\nsmtp\t\t18/tcp\t\tmail\n");
         });
 
+        it("copies of smtp-port's commented line added on both sides of its added line: the user's, kept, and the next apply goes on", () => {
+            const s = setup("w 4/tcp smtp\nsmtp 25/tcp mail\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "#w 4/tcp smtp\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+            fs.writeFileSync(s.file, "#w 4/tcp smtp\n#smtp 25/tcp mail\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n#smtp 25/tcp mail\n");
+            const r = s.run("apply", "--port", "18", "--verify", "no");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, keptNote(s.file));
+            assert.equal(s.read(), "#w 4/tcp smtp\n#smtp 25/tcp mail\nsmtp 18/tcp mail\n#smtp 25/tcp mail\n#smtp 25/tcp mail\n");
+        });
+
         it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);

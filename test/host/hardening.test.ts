@@ -501,6 +501,22 @@ for (const shell of SHELLS) {
                 assert.deepEqual(fs.readdirSync(dir).filter(f => f.endsWith(".tmp")), []);
             });
 
+            it("a copy beside the file that cannot be put in place, whose temporary file cannot be removed either: the run says so and goes on", () => {
+                const { dir, file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                const marker = path.join(dir, ".services.smtp-port-orig");
+                // As a directory whose files cannot be renamed or removed any more would answer (an immutable or read-only mount made meanwhile).
+                const stuck = shimDir({
+                    mv: `case "$*" in *.smtp-port-orig) echo "mv: cannot move: Operation not permitted" >&2; exit 1 ;; esac\nexec mv "$@"`,
+                    rm: `case "$*" in *.smtp-port-orig.tmp) echo "rm: cannot remove: Operation not permitted" >&2; exit 1 ;; esac\nexec rm "$@"`,
+                });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: stuck });
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.json.changed, true);
+                assert.equal(r.stderr, `smtp-port: could not keep a copy of the original beside ${file} (${marker}); a lost state folder will not be noticed\n`);
+                assert.ok(!fs.existsSync(marker), "no copy in its place");
+                assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+            });
+
             it("a file smtp-port never touched: revert without state succeeds (unchanged); a stale copy equal to the file is dropped", () => {
                 const { dir, file, state } = setup("smtp 25/tcp mail\n");
                 const r = runScript(shell, ["revert", "--file", file, "--state-dir", state]);
