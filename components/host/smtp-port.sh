@@ -663,15 +663,24 @@ write_in_place() {
 # marker_path: the copy's path.
 marker_path() { printf '%s/.%s.smtp-port-orig' "$(dirname "$REAL_FILE")" "$(basename "$REAL_FILE")"; }
 
+# marker_put FROM: the copy beside the file made from FROM, written beside it
+# and renamed in; where that fails, no temporary file is left, and the run
+# says so once (the write and the end of a first apply both try).
+MARKER_SAID=""
+marker_put() {
+    m=$(marker_path)
+    cmp -s "$1" "$m" 2>/dev/null && return 0
+    { cat "$1" > "$m.tmp" && chmod 600 "$m.tmp" && mv -f "$m.tmp" "$m"; } 2>/dev/null && return 0
+    rm -f "$m.tmp" 2>/dev/null || true
+    [ -n "$MARKER_SAID" ] || say "could not keep a copy of the original beside $FILE ($m); a lost state folder will not be noticed"
+    MARKER_SAID=yes
+}
+
 # marker_sync: the copy beside the file matches the state (or is gone with it).
 marker_sync() {
     m=$(marker_path)
     if [ -f "$STATE_DIR/written" ] && [ -f "$STATE_DIR/orig" ]; then
-        cmp -s "$STATE_DIR/orig" "$m" 2>/dev/null && return 0
-        if ! { cat "$STATE_DIR/orig" > "$m.tmp" && chmod 600 "$m.tmp" && mv -f "$m.tmp" "$m"; } 2>/dev/null; then
-            rm -f "$m.tmp" 2>/dev/null || true
-            say "could not keep a copy of the original beside $FILE ($m); a lost state folder will not be noticed"
-        fi
+        marker_put "$STATE_DIR/orig"
     elif [ -f "$m" ]; then
         rm -f "$m" 2>/dev/null || say "could not remove $m"
     fi
@@ -1633,9 +1642,7 @@ write_services() {
     # The copy beside the file exists before the file is moved.
     if [ -s "$WORK/edits" ]; then
         if [ -f "$txn/orig" ]; then cp "$txn/orig" "$WORK/orig.next"; else cp "$STATE_DIR/orig" "$WORK/orig.next"; fi
-        m=$(marker_path)
-        cmp -s "$WORK/orig.next" "$m" 2>/dev/null || { cat "$WORK/orig.next" > "$m.tmp" && mv -f "$m.tmp" "$m"; } 2>/dev/null ||
-            say "could not keep a copy of the original beside $FILE ($m); a lost state folder will not be noticed"
+        marker_put "$WORK/orig.next"
     fi
     replace_file "$1" || undo_write
     commit_txn
