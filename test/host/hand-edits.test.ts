@@ -745,50 +745,54 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "#smtp 25/tcp mail\nsmtp 17/tcp mail\nqotd 17/udp quote\n#qotd 17/tcp quote\n\n\n");
         });
 
-        it("a copy of smtp-port's commented line added above it: the one beside smtp-port's added line is smtp-port's, and revert uncomments that one", () => {
-            const s = setup("qotd 17/udp quote\nqotd 17/tcp quote\nx 1/tcp\n");
+        // A first apply at 17, a hand edit, then a second run (found with
+        // edit-differ.js, made as small as it goes): what it says and leaves.
+        const editThenRun = (c: { before: string; applied: string; edited: string; then: string[]; note?: string; after: string }) => {
+            const s = setup(c.before);
             assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
-            assert.equal(s.read(), "qotd 17/udp quote\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\nx 1/tcp\n");
+            assert.equal(s.read(), c.applied);
+            fs.writeFileSync(s.file, c.edited);
+            const r = s.run(...c.then);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, keptNote(s.file) + (c.note ?? ""));
+            assert.equal(s.read(), c.after);
+        };
+        const addedLineDeleted = `smtp-port: smtp-port's own line "smtp\t\t17/tcp\t\tmail" was deleted: not kept as yours\n`;
+
+        it("a copy of smtp-port's commented line added above it: the one beside smtp-port's added line is smtp-port's, and revert uncomments that one", () => editThenRun({
+            before: "qotd 17/udp quote\nqotd 17/tcp quote\nx 1/tcp\n",
+            applied: "qotd 17/udp quote\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\nx 1/tcp\n",
             // The user's lines deleted, and smtp-port's commented line copied above itself.
-            fs.writeFileSync(s.file, "#qotd 17/tcp quote\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\n");
-            const r = s.run("revert");
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.stderr, keptNote(s.file));
-            assert.equal(s.read(), "#qotd 17/tcp quote\nqotd 17/tcp quote\n");
-        });
+            edited: "#qotd 17/tcp quote\n#qotd 17/tcp quote\nsmtp\t\t17/tcp\t\tmail\n",
+            then: ["revert"],
+            after: "#qotd 17/tcp quote\nqotd 17/tcp quote\n",
+        }));
 
-        it("the first line (a blank one) and smtp-port's added line deleted: the next apply goes on from the lines left", () => {
-            const s = setup("\nqotd 17/udp quote\n");
-            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
-            assert.equal(s.read(), "\nqotd 17/udp quote\nsmtp\t\t17/tcp\t\tmail\n");
-            fs.writeFileSync(s.file, "qotd 17/udp quote\n");
-            const r = s.run("apply", "--port", "18", "--verify", "no");
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.stderr, `${keptNote(s.file)}smtp-port: smtp-port's own line "smtp\t\t17/tcp\t\tmail" was deleted: not kept as yours\n`);
-            assert.equal(s.read(), "qotd 17/udp quote\nsmtp\t\t18/tcp\t\tmail\n");
-        });
+        it("the first line (a blank one) and smtp-port's added line deleted: the next apply goes on from the lines left", () => editThenRun({
+            before: "\nqotd 17/udp quote\n",
+            applied: "\nqotd 17/udp quote\nsmtp\t\t17/tcp\t\tmail\n",
+            edited: "qotd 17/udp quote\n",
+            then: ["apply", "--port", "18", "--verify", "no"],
+            note: addedLineDeleted,
+            after: "qotd 17/udp quote\nsmtp\t\t18/tcp\t\tmail\n",
+        }));
 
-        it("one of two identical lines of the user deleted, and smtp-port's added line: the next apply goes on from the lines left", () => {
-            const s = setup("x 1/tcp\nx 1/tcp\nw 4/tcp smtp\n");
-            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
-            assert.equal(s.read(), "x 1/tcp\nx 1/tcp\n#w 4/tcp smtp\nsmtp\t\t17/tcp\t\tmail\n");
-            fs.writeFileSync(s.file, "x 1/tcp\n#w 4/tcp smtp\n");
-            const r = s.run("apply", "--port", "18", "--verify", "no");
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.stderr, `${keptNote(s.file)}smtp-port: smtp-port's own line "smtp\t\t17/tcp\t\tmail" was deleted: not kept as yours\n`);
-            assert.equal(s.read(), "x 1/tcp\n#w 4/tcp smtp\nsmtp\t\t18/tcp\t\tmail\n");
-        });
+        it("one of two identical lines of the user deleted, and smtp-port's added line: the next apply goes on from the lines left", () => editThenRun({
+            before: "x 1/tcp\nx 1/tcp\nw 4/tcp smtp\n",
+            applied: "x 1/tcp\nx 1/tcp\n#w 4/tcp smtp\nsmtp\t\t17/tcp\t\tmail\n",
+            edited: "x 1/tcp\n#w 4/tcp smtp\n",
+            then: ["apply", "--port", "18", "--verify", "no"],
+            note: addedLineDeleted,
+            after: "x 1/tcp\n#w 4/tcp smtp\nsmtp\t\t18/tcp\t\tmail\n",
+        }));
 
-        it("copies of smtp-port's commented line added on both sides of its added line: the user's, kept, and the next apply goes on", () => {
-            const s = setup("w 4/tcp smtp\nsmtp 25/tcp mail\n");
-            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
-            assert.equal(s.read(), "#w 4/tcp smtp\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
-            fs.writeFileSync(s.file, "#w 4/tcp smtp\n#smtp 25/tcp mail\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n#smtp 25/tcp mail\n");
-            const r = s.run("apply", "--port", "18", "--verify", "no");
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.stderr, keptNote(s.file));
-            assert.equal(s.read(), "#w 4/tcp smtp\n#smtp 25/tcp mail\nsmtp 18/tcp mail\n#smtp 25/tcp mail\n#smtp 25/tcp mail\n");
-        });
+        it("copies of smtp-port's commented line added on both sides of its added line: the user's, kept, and the next apply goes on", () => editThenRun({
+            before: "w 4/tcp smtp\nsmtp 25/tcp mail\n",
+            applied: "#w 4/tcp smtp\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n",
+            edited: "#w 4/tcp smtp\n#smtp 25/tcp mail\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n#smtp 25/tcp mail\n",
+            then: ["apply", "--port", "18", "--verify", "no"],
+            after: "#w 4/tcp smtp\n#smtp 25/tcp mail\nsmtp 18/tcp mail\n#smtp 25/tcp mail\n#smtp 25/tcp mail\n",
+        }));
 
         it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
