@@ -132,11 +132,15 @@ for (const shell of SHELLS) {
             assert.equal(runScript(shell, ["status", "--port", "17", ...s.args], { pathPrefix: broken }).json.host, name);
         });
 
-        it("--help alone prints the usage and exits 0; no argument exits 2", () => {
+        it("--help alone prints the usage and exits 0, as do -h and help; no argument exits 2", () => {
             const help = runScript(shell, ["--help"], { asIs: true });
             assert.equal(help.code, 0, help.stderr);
             assert.match(help.stderr, /^usage: smtp-port.sh apply --port N /);
             assert.equal(help.stdout, "");
+            for (const word of ["-h", "help"]) {
+                const same = runScript(shell, [word], { asIs: true });
+                assert.deepEqual([same.code, same.stdout, same.stderr], [0, "", help.stderr], word);
+            }
             const none = runScript(shell, [], { asIs: true });
             assert.equal(none.code, 2);
             assert.equal(none.stderr, help.stderr);
