@@ -76,8 +76,8 @@ function runBoth(dir, scripts, original, edit, second) {
 }
 
 /** Both runs when they differ (and the first apply worked), else null. */
-function differ(dir, scripts, original, edited, second) {
-    const [a, b] = runBoth(dir, scripts, original, () => edited, second);
+function differ(dir, scripts, original, edit, second) {
+    const [a, b] = runBoth(dir, scripts, original, edit, second);
     return a.first.startsWith("exit 0\n") && JSON.stringify(a) !== JSON.stringify(b) ? [a, b] : null;
 }
 
@@ -87,7 +87,7 @@ function differ(dir, scripts, original, edited, second) {
  * until no line can go. A random try's case is hard to read; this is the
  * test to write.
  */
-function minimize(dir, scripts, original, edited, second) {
+function minimize(dir, scripts, original, edited, runs, second) {
     const lines = (t) => t.split("\n").slice(0, -1);
     let o = lines(original), e = lines(edited), shorter = true;
     const text = (L) => L.map((l) => l + "\n").join("");
@@ -97,11 +97,12 @@ function minimize(dir, scripts, original, edited, second) {
             for (let i = 0; i < (which === "o" ? o : e).length;) {
                 const L = which === "o" ? o : e, without = [...L.slice(0, i), ...L.slice(i + 1)];
                 const [no, ne] = which === "o" ? [without, e] : [o, without];
-                if (differ(dir, scripts, text(no), text(ne), second)) { o = no; e = ne; shorter = true; } else i++;
+                const found = differ(dir, scripts, text(no), () => text(ne), second);
+                if (found) { o = no; e = ne; runs = found; shorter = true; } else i++;
             }
         }
     }
-    return { original: text(o), edited: text(e) };
+    return { original: text(o), edited: text(e), runs };
 }
 
 function main(argv) {
@@ -119,10 +120,11 @@ function main(argv) {
         for (let t = 1; t <= tries; t++) {
             const original = Array.from({ length: 1 + g.int(7) }, () => g.pick(ORIGINAL_LINES)).join("\n") + "\n";
             const edit = handEdit(g), second = g.pick(SECOND_RUNS);
-            const [a, b] = runBoth(dir, [SCRIPT, copy], original, edit, second);
-            if (a.first.startsWith("exit 0\n") && JSON.stringify(a) !== JSON.stringify(b)) {
-                const small = minimize(dir, [SCRIPT, copy], original, a.edited, second);
-                const [sa, sb] = differ(dir, [SCRIPT, copy], small.original, small.edited, second);
+            const found = differ(dir, [SCRIPT, copy], original, edit, second);
+            if (found) {
+                const a = found[0];
+                const small = minimize(dir, [SCRIPT, copy], original, a.edited, found, second);
+                const [sa, sb] = small.runs;
                 process.stdout.write(`try ${t}, made as small as it goes: the file ${JSON.stringify(small.original)}, applied (port 17), edited to ${JSON.stringify(small.edited)}, then ${second.join(" ")}\n`);
                 process.stdout.write(`script: ${JSON.stringify(sa.second)}\n  file: ${JSON.stringify(sa.file)}\n`);
                 process.stdout.write(`mutant: ${JSON.stringify(sb.second)}\n  file: ${JSON.stringify(sb.file)}\n`);
