@@ -97,6 +97,7 @@ for (const shell of SHELLS) {
             it("--mta qmail", () => refuses(["--mta", "qmail"], "[mta] must be postfix, exim, sendmail, auto or none, got 'qmail'"));
             it("--require-old-port-closed maybe", () => refuses(["--require-old-port-closed", "maybe"], "[require-old-port-closed] must be yes or no, got 'maybe'"));
             it("--verify maybe", () => refuses(["--verify", "maybe"], "[verify] must be yes or no, got 'maybe'"));
+            it("--report-failure maybe", () => refuses(["--report-failure", "maybe"], "[report-failure] must be yes or no, got 'maybe'"));
             // Seconds from 1 to 999999999: no leading zero (so no octal), at most nine digits.
             for (const v of ["", "0", "07", "1.5", "-1", "5s", "1000000000"]) {
                 it(`--verify-timeout '${v}'`, () => refuses(["--verify-timeout", v], `[verify-timeout] must be a whole number of seconds from 1 to 999999999, got '${v}'`));

@@ -203,6 +203,24 @@ for (const shell of SHELLS) {
                 }
             });
 
+            it("a user other than root may keep its state in its own folder inside root's (its own file, run as nobody): apply and revert", () => {
+                const dir = tempDir();
+                fs.chmodSync(dir, 0o755);
+                const own = path.join(dir, "own");
+                fs.mkdirSync(own);
+                const file = path.join(own, "services");
+                fs.writeFileSync(file, "smtp 25/tcp mail\n");
+                const state = path.join(dir, "state");
+                fs.mkdirSync(state, { mode: 0o700 });
+                spawnSync("chown", ["-R", "65534:65534", own, state]);
+                const asNobody = { prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] };
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], asNobody);
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(fs.readFileSync(file, "utf8"), "#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+                assert.equal(runScript(shell, ["revert", "--file", file, "--state-dir", state], asNobody).code, 0);
+                assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
+            });
+
             it("refuses another user's state folder even when it holds nothing for this file: status and revert do not answer 'unchanged' from it", () => {
                 // Nothing there for this file could mean it was removed by
                 // whoever owns the folder: no answer is read from it.
@@ -435,6 +453,25 @@ for (const shell of SHELLS) {
                     assert.equal(r.code, 0, r.stderr);
                     assert.equal(r.json.verified, "220 fake ESMTP");
                 } finally { stop(squat.pid); stop(s.pid); }
+            });
+            it("postfix: an inet_interfaces host name is probed by that name, and only it (not the loopback pair)", () => {
+                const pathPrefix = shimDir({ postconf: `exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
+                // The name is in a private /etc/hosts (a mount namespace), so
+                // resolving it never asks DNS. The MTA listens on ::1, which the
+                // name is not: Postfix would not listen there either.
+                const s = start("smtp 27625/tcp mail\n", "::1");
+                const hosts = path.join(s.dir, "hosts");
+                fs.writeFileSync(hosts, "127.0.0.1 localhost\n127.0.0.1 mx-test.example\n");
+                try {
+                    fs.writeFileSync(path.join(s.dir, "main.cf"), "inet_interfaces = mx-test.example\ninet_protocols = all\n");
+                    fs.writeFileSync(path.join(s.dir, "master"), "smtp       inet  n       -       y       -       -       smtpd\n");
+                    const r = runScript(shell, ["apply", "--port", "27626", "--file", s.file, "--state-dir", s.state, "--restart", s.restart,
+                        "--verify-timeout", "2", "--mta", "postfix", "--host-label", "mx6"],
+                        { pathPrefix, prefix: ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"', hosts],
+                            env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master") } });
+                    assert.equal(r.code, 1, r.stderr);
+                    assert.match(r.json.reason, /^mx6: no SMTP greeting on port 27626 after 2s \(mx-test\.example:27626: connection refused\)/);
+                } finally { stop(s.pid); }
             });
         });
 
@@ -686,6 +723,16 @@ for (const shell of SHELLS) {
                     assert.ok(r.stderr.endsWith(`smtp-port: error: smtp-port's copy of what it wrote to ${file} (${managed}) is damaged (awk exit 6); nothing was written. If ${file} is as it should be, remove ${mine} to make it the base\n`), r.stderr);
                     assert.equal(fs.readFileSync(file, "utf8"), edited);
                 }
+            });
+            it("an awk that dies while computing the new file (not one of the plan's own exits) stops the run, naming its exit; nothing changes", () => {
+                const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                // "keeper = 0" is in the planning program only; exit 2 is what
+                // mawk and gawk give for a fatal error.
+                const dying = shimDir({ awk: 'case "$*" in *"keeper = 0"*) exit 2 ;; esac\nexec awk "$@"' });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: dying });
+                assert.equal(r.code, 1);
+                assert.ok(r.stderr.endsWith(`smtp-port: error: could not compute the new ${file} (awk exit 2)\n`), r.stderr);
+                assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
             });
         });
 

@@ -170,6 +170,22 @@ for (const shell of SHELLS) {
                 assert.equal(ok.r.code, 0, ok.r.stderr);
                 assert.equal(ok.text, "#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
             });
+            it("with no --restart: restarts the unit named after the exim binary found (exim4 on Debian)", () => {
+                const dir = tempDir();
+                const file = path.join(dir, "services");
+                fs.writeFileSync(file, "smtp 25/tcp mail\n");
+                const log = path.join(dir, "restarts");
+                const shims = tempDir();
+                for (const tool of ["service", "systemctl"]) {
+                    fs.writeFileSync(path.join(shims, tool), `#!/bin/sh\nprintf '%s %s\\n' "${tool}" "$*" >> '${log}'\n`, { mode: 0o755 });
+                }
+                const tools = shell.path.split(":").filter(d => !/sbin$/.test(d)).join(":");
+                const r = runScript(shell, ["apply", "--port", "17", "--mta", "exim", "--file", file, "--state-dir", path.join(dir, "state"), "--verify", "no"],
+                    { env: { FAKE_EXIM_PORTS: "smtp", FAKE_EXIM_TRANSPORT_PORT: "25", PATH: `${shims}:${bin({ exim4: path.join(FIX, "fake-exim.sh") })}:${tools}` } });
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.json.restarted, true);
+                assert.equal(fs.readFileSync(log, "utf8"), fs.existsSync("/run/systemd/system") ? "systemctl restart exim4\n" : "service exim4 restart\n");
+            });
             it("refuses when the daemon listens by number", () => {
                 const { r } = exim("25 : 587", "25", "apply", "--port", "17", "--mta", "exim");
                 assert.equal(r.stderr, "smtp-port: error: [mta] exim: daemon_smtp_ports is '25 : 587', not the service name 'smtp', so the listener will not follow the services file\n");

@@ -286,6 +286,22 @@ for (const shell of SHELLS) {
                     assert.equal(ok.code, 0, ok.stderr);
                 } finally { stop(other); stop(s.pid); }
             });
+
+            it("a listener that closes the connection without a greeting is not verified: rolled back, naming the address", () => {
+                const s = setup("smtp 27531/tcp mail\n");
+                const pid = path.join(s.dir, "mta.pid");
+                const restart = `sh ${q(FAKE)} ${q(s.file)} ${q(pid)} 127.0.0.1 -`;
+                assert.equal(spawnSync("sh", ["-c", restart]).status, 0, "stand-in MTA starts");
+                try {
+                    const r = runScript(shell, ["apply", "--port", "27532", "--file", s.file, "--state-dir", s.state, "--restart", restart, "--verify-timeout", "2", "--host-label", "mx7"]);
+                    assert.equal(r.code, 1, r.stderr);
+                    // perl and python3 tell a closed connection from silence; busybox
+                    // (nc only) cannot, and calls it a timeout.
+                    const why = shell.name.startsWith("busybox") ? "timeout" : "closed without a greeting";
+                    assert.match(r.json.reason, new RegExp(`^mx7: no SMTP greeting on port 27532 after 2s \\(127\\.0\\.0\\.1:27532: ${why}, \\[::1\\]:27532: connection refused\\); rolled back`));
+                    assert.equal(fs.readFileSync(s.file, "utf8"), "smtp 27531/tcp mail\n");
+                } finally { stop(pid); }
+            });
         });
 
         it("keeps owner and mode", () => {
@@ -543,6 +559,23 @@ for (const shell of SHELLS) {
                 assert.equal(fs.readFileSync(file, "utf8"), moved);
                 assert.equal(runScript(shell, ["revert", "--file", file, "--state-dir", state]).json.mode, "backup");
                 assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            });
+
+            it("a run killed while it wrote its journal (before the journal's ready mark) leaves the file as it was; the next run drops that journal and makes the change", () => {
+                const { file, state } = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                // prev is the journal's last file before ready: killed once it is in place.
+                const killer = shimDir({ mv: `mv "$@"; rc=$?\nfor a in "$@"; do case "$a" in */txn/prev) kill -9 "$PPID" ;; esac; done\nexit $rc` });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: killer });
+                assert.notEqual(r.code, 0, "killed");
+                const txn = path.join(state, file.replace(/^\//, "").replace(/[^A-Za-z0-9._-]/g, "_"), "txn");
+                assert.ok(fs.existsSync(path.join(txn, "prev")) && !fs.existsSync(path.join(txn, "ready")), "killed between prev and ready");
+                assert.equal(fs.readFileSync(file, "utf8"), "qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+                const next = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state]);
+                assert.equal(next.code, 0, next.stderr);
+                assert.doesNotMatch(next.stderr, /restoring|completing/);
+                assert.equal(next.json.changed, true);
+                assert.equal(fs.readFileSync(file, "utf8"), "#qotd 17/tcp quote\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n");
+                assert.ok(!fs.existsSync(txn), "no journal left");
             });
 
             /** A first apply (port 17) of the Debian file, bind-mounted (so rewritten in place), killed mid-write: 100 bytes written. */
