@@ -93,11 +93,13 @@ function main() {
         const equivalent = require("./equivalent.json");
         const isEquivalent = (m) => Object.prototype.hasOwnProperty.call(equivalent, `components/host/smtp-port.sh:${m.id}`);
         // bash traces commands, not case patterns: a pattern line with no
-        // command on it never shows. Its arm ran when the line below did;
+        // command on it never shows. Its arm ran when its first command (the
+        // next line that is not a comment) did;
         // an empty arm (`pat) ;;`) cannot be told either way.
         const pattern = (line) => /^[^#]*\)\s*(;;)?\s*$/.test(srcLines[line - 1]) && !/\$\(/.test(srcLines[line - 1]);
         const emptyArm = (line) => pattern(line) && /;;\s*$/.test(srcLines[line - 1]);
-        const ran = (line) => run.has(line) || (pattern(line) && !emptyArm(line) && run.has(line + 1));
+        const below = (line) => { let k = line + 1; while (k <= srcLines.length && /^\s*(#.*)?$/.test(srcLines[k - 1])) k++; return k; };
+        const ran = (line) => run.has(line) || (pattern(line) && !emptyArm(line) && run.has(below(line)));
         const notRun = shell.filter(m => !ran(m.line) && !emptyArm(m.line) && !isEquivalent(m));
         const patterns = shell.filter(m => !run.has(m.line) && emptyArm(m.line));
         const byLine = new Map();
