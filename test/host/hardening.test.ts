@@ -171,6 +171,19 @@ for (const shell of SHELLS) {
                 assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
             });
 
+            it("refuses a state folder whose owner and mode cannot be read (ls shows nothing for it), naming it; the file untouched", () => {
+                const { dir, file } = setup("smtp 25/tcp mail\n");
+                const state = path.join(dir, "state");
+                fs.mkdirSync(state, { mode: 0o700 });
+                // As a security module denying the stat would: ls prints nothing.
+                const blind = shimDir({ ls: `for a; do [ "$a" != ${q(state)} ] || { echo "ls: cannot access '$a': Permission denied" >&2; exit 2; }; done\nexec ls "$@"` });
+                const r = runScript(shell, ["apply", "--port", "17", "--file", file, "--state-dir", state], { pathPrefix: blind });
+                assert.equal(r.code, 1);
+                assert.equal(r.stderr, `smtp-port: error: state directory ${state} cannot be read; smtp-port keeps root's backups there, so it must be owned by root (or the running user) and writable by nobody else (chmod 700, or choose another --state-dir)\n`);
+                assert.equal(r.json.status, "failed");
+                assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
+            });
+
             it("refuses /tmp itself (world-writable), and a new folder directly under it", () => {
                 for (const state of ["/tmp", `/tmp/smtp-port-never-${process.pid}`]) {
                     const { file } = setup("smtp 25/tcp mail\n");
@@ -425,6 +438,7 @@ for (const shell of SHELLS) {
                 for (const [mainCf, address, expect] of [
                     ["inet_interfaces = [::1]\ninet_protocols = ipv6\n", "::1", /^220 fake ESMTP$/],
                     ["inet_interfaces = loopback-only\ninet_protocols = ipv4\n", "::1", /no SMTP greeting on port 27622 after 2s \(127\.0\.0\.1:27622: connection refused\)/],
+                    ["inet_interfaces = localhost\ninet_protocols = ipv4\n", "::1", /no SMTP greeting on port 27622 after 2s \(127\.0\.0\.1:27622: connection refused\)/],
                     ["inet_interfaces = 127.0.0.1, [::1]\ninet_protocols = all\n", "::1", /^220 fake ESMTP$/],
                 ] as [string, string, RegExp][]) {
                     const s = start("smtp 27621/tcp mail\n", address);
