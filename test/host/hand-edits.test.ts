@@ -794,6 +794,17 @@ for (const shell of SHELLS) {
             after: "#w 4/tcp smtp\n#smtp 25/tcp mail\nsmtp 18/tcp mail\n#smtp 25/tcp mail\n#smtp 25/tcp mail\n",
         }));
 
+        it("after a changed line, one of smtp-port's commented line and the user's identical copy deleted: the first one left is smtp-port's, and revert uncomments it", () => editThenRun({
+            before: "y 2/tcp\nx 1/tcp\nsmtp 25/tcp mail\n#smtp 25/tcp mail\n",
+            applied: "y 2/tcp\nx 1/tcp\n#smtp 25/tcp mail\nsmtp 17/tcp mail\n#smtp 25/tcp mail\n",
+            // The first line changed (so the alignment starts at x), smtp-port's
+            // added line and one of the two identical commented lines deleted.
+            edited: "y 3/tcp\nx 1/tcp\n#smtp 25/tcp mail\n# note\n",
+            then: ["revert"],
+            note: `smtp-port: smtp-port's own line "smtp 17/tcp mail" was deleted: not kept as yours\n`,
+            after: "y 3/tcp\nx 1/tcp\nsmtp 25/tcp mail\n# note\n",
+        }));
+
         it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);

@@ -19,8 +19,11 @@ const path = require("path");
 const { mutants } = require("./shell-mutants");
 
 const SCRIPT = path.join(__dirname, "..", "..", "components", "host", "smtp-port.sh");
-const ORIGINAL_LINES = ["x 1/tcp", "y 2/tcp", "smtp 25/tcp mail", "qotd 17/tcp quote", "qotd 17/udp quote", "# c", "", "w 4/tcp smtp"];
-const EDIT_LINES = [...ORIGINAL_LINES, "#smtp 25/tcp mail", "#qotd 17/tcp quote", "smtp 17/tcp mail", "smtp\t\t17/tcp\t\tmail"];
+// The user's own copy of a line smtp-port comments ("#smtp 25/tcp mail") is
+// among the original lines: with it, the file smtp-port writes has two
+// identical lines of different owners, which is where alignments differ.
+const ORIGINAL_LINES = ["x 1/tcp", "y 2/tcp", "smtp 25/tcp mail", "qotd 17/tcp quote", "qotd 17/udp quote", "# c", "", "w 4/tcp smtp", "#smtp 25/tcp mail"];
+const EDIT_LINES = [...ORIGINAL_LINES, "#qotd 17/tcp quote", "smtp 17/tcp mail", "smtp\t\t17/tcp\t\tmail"];
 const SECOND_RUNS = [["revert"], ["apply", "--port", "17"], ["apply", "--port", "18"], ["status", "--port", "17"]];
 
 function fail(msg) {
