@@ -805,6 +805,21 @@ for (const shell of SHELLS) {
             after: "y 3/tcp\nx 1/tcp\nsmtp 25/tcp mail\n# note\n",
         }));
 
+        it("a line the user added is remembered by an apply that changes nothing: deleting smtp-port's added line above it later is a plain deletion", () => {
+            const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            fs.appendFileSync(s.file, "a 5/tcp\n");
+            const again = s.run("apply", "--port", "17", "--verify", "no");
+            assert.equal(again.json.status, "unchanged", again.stderr);
+            // Had the second apply kept its old copy of what it wrote, "a 5/tcp"
+            // would stand where smtp-port's line was: an edit of it, or not?
+            s.edit("smtp 17/tcp mail\n", "");
+            const r = s.run("revert");
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, keptNote(s.file) + `smtp-port: smtp-port's own line "smtp 17/tcp mail" was deleted: not kept as yours\n`);
+            assert.equal(s.read(), "qotd 17/tcp quote\nsmtp 25/tcp mail\na 5/tcp\n");
+        });
+
         it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
