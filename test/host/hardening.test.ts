@@ -468,6 +468,26 @@ for (const shell of SHELLS) {
                     assert.equal(r.json.verified, "220 fake ESMTP");
                 } finally { stop(squat.pid); stop(s.pid); }
             });
+            it("postfix: settings that cannot be read once changed (postconf fails then): the check probes the loopback pair, and the apply completes", () => {
+                // The read before the change works (the preflight needs it); the
+                // one after fails, as when main.cf became unreadable meanwhile.
+                const pathPrefix = shimDir({ postconf: `case "$*" in "mail_version known_tcp_ports smtp_tcp_port inet_interfaces inet_protocols")
+    ! grep -q '^smtp_tcp_port = 25' "$FAKE_MAIN_CF" || { echo "postconf: fatal: open main.cf: Permission denied" >&2; exit 1; } ;;
+esac
+exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
+                const s = start("smtp 27627/tcp mail\n", "127.0.0.1");
+                try {
+                    fs.writeFileSync(path.join(s.dir, "main.cf"), "inet_interfaces = [::1]\ninet_protocols = ipv6\n");
+                    fs.writeFileSync(path.join(s.dir, "master"), "smtp       inet  n       -       y       -       -       smtpd\n");
+                    const r = runScript(shell, ["apply", "--port", "27628", "--file", s.file, "--state-dir", s.state, "--restart", s.restart,
+                        "--verify-timeout", "2", "--mta", "postfix", "--host-label", "mx6"],
+                        { pathPrefix, env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master") } });
+                    assert.equal(r.code, 0, r.stderr);
+                    // main.cf says [::1], where nothing listens: 127.0.0.1 was probed.
+                    assert.equal(r.json.verified, "220 fake ESMTP");
+                    assert.equal(fs.readFileSync(s.file, "utf8"), "#smtp 27627/tcp mail\nsmtp 27628/tcp mail\n");
+                } finally { stop(s.pid); }
+            });
             it("postfix: an inet_interfaces host name is probed by that name, and only it (not the loopback pair)", () => {
                 const pathPrefix = shimDir({ postconf: `exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
                 // The name is in a private /etc/hosts (a mount namespace), so
