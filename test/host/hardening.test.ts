@@ -364,6 +364,16 @@ for (const shell of SHELLS) {
                 return { ...s, pid, restart };
             };
             const stop = (pid: string) => spawnSync("sh", ["-c", `kill $(cat ${q(pid)}) 2>/dev/null`]);
+            /** The stand-in postconf (through `postconfShim`, when given: a shell body that ends by running it). */
+            const fakePostconf = (postconfShim = "") => shimDir({ postconf: `${postconfShim}exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
+            /** An apply to PORT with --mta postfix, main.cf holding MAIN_CF and an smtpd listening by name. */
+            const postfixApply = (s: ReturnType<typeof start>, mainCf: string, port: number, opts: { pathPrefix: string; prefix?: string[] }) => {
+                fs.writeFileSync(path.join(s.dir, "main.cf"), mainCf);
+                fs.writeFileSync(path.join(s.dir, "master"), "smtp       inet  n       -       y       -       -       smtpd\n");
+                return runScript(shell, ["apply", "--port", String(port), "--file", s.file, "--state-dir", s.state, "--restart", s.restart,
+                    "--verify-timeout", "2", "--mta", "postfix", "--host-label", "mx6"],
+                    { ...opts, env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master") } });
+            };
 
             it("an MTA on ::1 only: verified with --verify-address auto (loopback, both families) and ::1; refused on 127.0.0.1", () => {
                 const s = start("smtp 27601/tcp mail\n", "::1");
@@ -434,7 +444,7 @@ for (const shell of SHELLS) {
             });
 
             it("postfix: the addresses come from inet_interfaces and inet_protocols", () => {
-                const pathPrefix = shimDir({ postconf: `exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
+                const pathPrefix = fakePostconf();
                 for (const [mainCf, address, expect] of [
                     ["inet_interfaces = [::1]\ninet_protocols = ipv6\n", "::1", /^220 fake ESMTP$/],
                     ["inet_interfaces = loopback-only\ninet_protocols = ipv4\n", "::1", /no SMTP greeting on port 27622 after 2s \(127\.0\.0\.1:27622: connection refused\)/],
@@ -443,27 +453,18 @@ for (const shell of SHELLS) {
                 ] as [string, string, RegExp][]) {
                     const s = start("smtp 27621/tcp mail\n", address);
                     try {
-                        fs.writeFileSync(path.join(s.dir, "main.cf"), mainCf);
-                        fs.writeFileSync(path.join(s.dir, "master"), "smtp       inet  n       -       y       -       -       smtpd\n");
-                        const r = runScript(shell, ["apply", "--port", "27622", "--file", s.file, "--state-dir", s.state, "--restart", s.restart,
-                            "--verify-timeout", "2", "--mta", "postfix", "--host-label", "mx6"],
-                            { pathPrefix, env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master") } });
+                        const r = postfixApply(s, mainCf, 27622, { pathPrefix });
                         assert.match(r.json.status === "failed" ? r.json.reason : r.json.verified, expect, `${mainCf}: ${r.stderr}`);
                     } finally { stop(s.pid); }
                 }
             });
             it("postfix: only the addresses it listens on are probed (another program on ::1 does not count when inet_interfaces is 127.0.0.1)", () => {
-                const pathPrefix = shimDir({ postconf: `exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
                 const s = start("smtp 27623/tcp mail\n", "127.0.0.1");
                 const squat = { file: path.join(s.dir, "squat.services"), pid: path.join(s.dir, "squat.pid") };
                 fs.writeFileSync(squat.file, "smtp 27624/tcp\n");
                 assert.equal(spawnSync("sh", [FAKE, squat.file, squat.pid, "::1", "SSH-2.0-squatter"]).status, 0, "squatter starts");
                 try {
-                    fs.writeFileSync(path.join(s.dir, "main.cf"), "inet_interfaces = 127.0.0.1\ninet_protocols = all\n");
-                    fs.writeFileSync(path.join(s.dir, "master"), "smtp       inet  n       -       y       -       -       smtpd\n");
-                    const r = runScript(shell, ["apply", "--port", "27624", "--file", s.file, "--state-dir", s.state, "--restart", s.restart,
-                        "--verify-timeout", "2", "--mta", "postfix", "--host-label", "mx6"],
-                        { pathPrefix, env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master") } });
+                    const r = postfixApply(s, "inet_interfaces = 127.0.0.1\ninet_protocols = all\n", 27624, { pathPrefix: fakePostconf() });
                     assert.equal(r.code, 0, r.stderr);
                     assert.equal(r.json.verified, "220 fake ESMTP");
                 } finally { stop(squat.pid); stop(s.pid); }
@@ -471,17 +472,13 @@ for (const shell of SHELLS) {
             it("postfix: settings that cannot be read once changed (postconf fails then): the check probes the loopback pair, and the apply completes", () => {
                 // The read before the change works (the preflight needs it); the
                 // one after fails, as when main.cf became unreadable meanwhile.
-                const pathPrefix = shimDir({ postconf: `case "$*" in "mail_version known_tcp_ports smtp_tcp_port inet_interfaces inet_protocols")
+                const pathPrefix = fakePostconf(`case "$*" in "mail_version known_tcp_ports smtp_tcp_port inet_interfaces inet_protocols")
     ! grep -q '^smtp_tcp_port = 25' "$FAKE_MAIN_CF" || { echo "postconf: fatal: open main.cf: Permission denied" >&2; exit 1; } ;;
 esac
-exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
+`);
                 const s = start("smtp 27627/tcp mail\n", "127.0.0.1");
                 try {
-                    fs.writeFileSync(path.join(s.dir, "main.cf"), "inet_interfaces = [::1]\ninet_protocols = ipv6\n");
-                    fs.writeFileSync(path.join(s.dir, "master"), "smtp       inet  n       -       y       -       -       smtpd\n");
-                    const r = runScript(shell, ["apply", "--port", "27628", "--file", s.file, "--state-dir", s.state, "--restart", s.restart,
-                        "--verify-timeout", "2", "--mta", "postfix", "--host-label", "mx6"],
-                        { pathPrefix, env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master") } });
+                    const r = postfixApply(s, "inet_interfaces = [::1]\ninet_protocols = ipv6\n", 27628, { pathPrefix });
                     assert.equal(r.code, 0, r.stderr);
                     // main.cf says [::1], where nothing listens: 127.0.0.1 was probed.
                     assert.equal(r.json.verified, "220 fake ESMTP");
@@ -489,7 +486,6 @@ exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
                 } finally { stop(s.pid); }
             });
             it("postfix: an inet_interfaces host name is probed by that name, and only it (not the loopback pair)", () => {
-                const pathPrefix = shimDir({ postconf: `exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
                 // The name is in a private /etc/hosts (a mount namespace), so
                 // resolving it never asks DNS. The MTA listens on ::1, which the
                 // name is not: Postfix would not listen there either.
@@ -497,12 +493,8 @@ exec /bin/sh ${q(path.join(FIX, "fake-postconf.sh"))} "$@"` });
                 const hosts = path.join(s.dir, "hosts");
                 fs.writeFileSync(hosts, "127.0.0.1 localhost\n127.0.0.1 mx-test.example\n");
                 try {
-                    fs.writeFileSync(path.join(s.dir, "main.cf"), "inet_interfaces = mx-test.example\ninet_protocols = all\n");
-                    fs.writeFileSync(path.join(s.dir, "master"), "smtp       inet  n       -       y       -       -       smtpd\n");
-                    const r = runScript(shell, ["apply", "--port", "27626", "--file", s.file, "--state-dir", s.state, "--restart", s.restart,
-                        "--verify-timeout", "2", "--mta", "postfix", "--host-label", "mx6"],
-                        { pathPrefix, prefix: ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"', hosts],
-                            env: { FAKE_MAIN_CF: path.join(s.dir, "main.cf"), FAKE_MASTER: path.join(s.dir, "master") } });
+                    const r = postfixApply(s, "inet_interfaces = mx-test.example\ninet_protocols = all\n", 27626,
+                        { pathPrefix: fakePostconf(), prefix: ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"', hosts] });
                     assert.equal(r.code, 1, r.stderr);
                     assert.match(r.json.reason, /^mx6: no SMTP greeting on port 27626 after 2s \(mx-test\.example:27626: connection refused\)/);
                 } finally { stop(s.pid); }
