@@ -192,6 +192,19 @@ for (const shell of SHELLS) {
             });
         });
 
+        it("--mta postfix on a host without postconf: refuses, saying it is not installed; nothing changes", () => {
+            const dir = tempDir();
+            const file = path.join(dir, "services");
+            fs.writeFileSync(file, "smtp 25/tcp mail\n");
+            // postconf is in /usr/sbin: leave the sbin folders off PATH.
+            const tools = shell.path.split(":").filter(d => !/sbin$/.test(d)).join(":");
+            const r = runScript(shell, ["apply", "--port", "17", "--mta", "postfix", "--file", file, "--state-dir", path.join(dir, "state"), "--verify", "no"],
+                { env: { PATH: tools } });
+            assert.equal(r.code, 1);
+            assert.equal(r.stderr, "smtp-port: error: [mta] postfix: postconf is not installed on this host\n");
+            assert.equal(fs.readFileSync(file, "utf8"), "smtp 25/tcp mail\n");
+        });
+
         it("sendmail: refuses with instructions", () => {
             const w = world();
             const r = w.run("apply", "--port", "17", "--mta", "sendmail");
