@@ -253,6 +253,14 @@ for (const shell of SHELLS) {
                     assert.equal(p.json.change, "0");
                 });
             }
+            it("a change file without its final newline (as an editor may leave it): its number", () => {
+                const s = setup("smtp 25/tcp mail\n");
+                assert.equal(runScript(shell, ["apply", "--port", "17", ...s.args]).code, 0);
+                fs.writeFileSync(stateDirOf(s.state) + ".change", "5");
+                const p = runScript(shell, ["preview", "--port", "17", ...s.args]);
+                assert.equal(p.code, 0, p.stderr);
+                assert.equal(p.json.change, "5");
+            });
         });
 
         describe("preview", () => {
