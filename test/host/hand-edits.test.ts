@@ -805,6 +805,18 @@ for (const shell of SHELLS) {
             after: "y 3/tcp\nx 1/tcp\nsmtp 25/tcp mail\n# note\n",
         }));
 
+        it("smtp-port's added line moved above its two identical commented lines: revert restores the file, and the note names the second of them (line 3) as the one edited", () => editThenRun({
+            before: "w 4/tcp smtp\nw 4/tcp smtp\nx 1/tcp\n",
+            applied: "#w 4/tcp smtp\nsmtp\t\t17/tcp\t\tmail\n#w 4/tcp smtp\nx 1/tcp\n",
+            // Between the added line and x, smtp-port's second commented line is
+            // matched to the first copy there (line 2); its first, whose place
+            // is gone, to the other (line 3).
+            edited: "smtp\t\t17/tcp\t\tmail\n#w 4/tcp smtp\n#w 4/tcp smtp\nx 1/tcp\n\n",
+            then: ["revert"],
+            note: `smtp-port: line 3: "#w 4/tcp smtp" is an edit of smtp-port's own line "#w 4/tcp smtp": not kept as yours\n`,
+            after: "w 4/tcp smtp\nw 4/tcp smtp\nx 1/tcp\n\n",
+        }));
+
         it("a line the user added is remembered by an apply that changes nothing: deleting smtp-port's added line above it later is a plain deletion", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\n");
             assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
