@@ -264,6 +264,14 @@ for (const shell of SHELLS) {
         });
 
         describe("preview", () => {
+            it("the diff shows each line next to its commented-out self, the last one of a run too, and the added line after them", () => {
+                // smtp-port adds its line after the first line it comments, so the
+                // second commented line is the last of the run's added lines.
+                const s = setup("w 4/tcp smtp\nw 4/tcp smtp\nx 1/tcp\n");
+                const p = runScript(shell, ["preview", "--port", "17", ...s.args]);
+                assert.equal(p.code, 0, p.stderr);
+                assert.deepEqual(p.json.diff, ["-w 4/tcp smtp", "+#w 4/tcp smtp", "-w 4/tcp smtp", "+#w 4/tcp smtp", "+smtp\t\t17/tcp\t\tmail"]);
+            });
             it("--mta sendmail (no preflight in a preview): mta_port is the service port", () => {
                 const s = setup("smtp 25/tcp mail\n");
                 const p = runScript(shell, ["preview", "--port", "17", ...s.args, "--mta", "sendmail"]);
