@@ -832,6 +832,24 @@ for (const shell of SHELLS) {
             assert.equal(s.read(), "qotd 17/tcp quote\nsmtp 25/tcp mail\na 5/tcp\n");
         });
 
+        it("a file rewritten around smtp-port's deleted line: each entry that may stand for it is refused, both named, nothing written", () => {
+            const s = setup("y 2/tcp\n\nx 1/tcp\nx 1/tcp\n");
+            assert.equal(s.run("apply", "--port", "17", "--verify", "no").code, 0);
+            assert.equal(s.read(), "y 2/tcp\n\nx 1/tcp\nx 1/tcp\nsmtp\t\t17/tcp\t\tmail\n");
+            // The user's lines reordered and copied, smtp-port's line gone. No
+            // line is unique to both sides, so the files are compared whole
+            // (longest common subsequence), whose edges count as nothing: the
+            // blank line must not match the nothing past the new file's end.
+            const edited = "x 1/tcp\nqotd 17/tcp quote\ny 2/tcp\ny 2/tcp\n";
+            fs.writeFileSync(s.file, edited);
+            const r = s.run("apply", "--port", "17", "--verify", "no");
+            assert.equal(r.code, 1);
+            const why = (line: number, entry: string) => `line ${line}: cannot tell whether "${entry}" is your own entry or an edit of smtp-port's line "smtp\t\t17/tcp\t\tmail" it replaces; put smtp-port's line back as it wrote it and add yours on a line of its own, then run again`;
+            assert.equal(r.stderr, keptNote(s.file) + `${why(2, "qotd 17/tcp quote")}\n${why(4, "y 2/tcp")}\n` +
+                `smtp-port: error: refusing to change ${s.file}, nothing was written: 2 hand edits cannot be told apart from smtp-port's own lines (see above); the first: ${why(2, "qotd 17/tcp quote")}\n`);
+            assert.equal(s.read(), edited);
+        });
+
         it("refuses an entry standing where smtp-port's line was, that is not recognizably that line", () => {
             const s = setup("qotd 17/tcp quote\nsmtp 25/tcp mail\nfoo 99/tcp\n");
             assert.equal(s.run("apply", "--port", "2525", "--verify", "no").code, 0);
