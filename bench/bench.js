@@ -56,6 +56,7 @@ const ROUNDS = Number(env.BENCH_ROUNDS || 3);
 const TOOLS = (env.BENCH_TOOLS || "floor,ansible,pyinfra,pulumi").split(",");
 const PHASES = (env.BENCH_PHASES || "change,noop,revert").split(",");
 const IANA_RUNS = Number(env.BENCH_IANA_RUNS || 30);
+const EMPTY_RUNS = Number(env.BENCH_EMPTY_RUNS ?? 3);
 const RUN_TIMEOUT_MS = Number(env.BENCH_RUN_TIMEOUT_MS || 600000);
 const RESULTS_DIR = env.BENCH_OUT_DIR || path.join(BENCH, "results");
 const PULUMI_ENV = JSON.parse(env.BENCH_PULUMI_ENV || "null");
@@ -127,6 +128,21 @@ const median = (/** @type {number[]} */ xs) => {
     return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const sha = (/** @type {string} */ f) => crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+
+/**
+ * CPU time used on the whole machine so far, in ms: every CPU's user, nice,
+ * system, irq, softirq and steal time from /proc/stat. The lab's hosts are
+ * namespaces of this machine, so this counts their sshd, host script and
+ * Postfix as well as the tool on the control side: a run that keeps both
+ * CPUs busy uses about twice its wall time.
+ */
+function machineCpuMs() {
+    const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: all but idle and iowait
+    const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0);
+    return busy * 1000 / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 // --- the lab -----------------------------------------------------------------
 
@@ -375,6 +391,47 @@ const tools = {
     },
 };
 
+/**
+ * The engine's floor: `pulumi up --yes` (its preview, then the update) of an
+ * empty program, with this project's runtime options (startup/preload.js),
+ * engine, backend and secrets provider: what any `pulumi up` costs here
+ * before a program registers a resource or contacts a host. Timed
+ * EMPTY_RUNS times after each size's rounds, with that size's lab up.
+ * @param {Lab} lab
+ * @returns {Promise<{ ms: number, cpuMs: number | null, machineCpuMs: number }[]>}
+ */
+async function emptyProgram(lab) {
+    if (!PULUMI_ENV) throw new Error("BENCH_PULUMI_ENV is not set (run bench/run.sh)");
+    const dir = path.join(OUT, "empty");
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), [
+        "name: smtp-port-empty",
+        "main: index.js",
+        "runtime:",
+        "  name: nodejs",
+        "  options:",
+        "    typescript: false",
+        `    nodeargs: --require ${path.join(SNAP, "startup", "preload.js")}`,
+        "",
+    ].join("\n"));
+    fs.writeFileSync(path.join(dir, "index.js"), "// No resource: the engine floor (bench/bench.js).\n");
+    fs.symlinkSync(fs.realpathSync(path.join(SNAP, "node_modules")), path.join(dir, "node_modules"));
+    const e = { env: PULUMI_ENV, cwd: dir };
+    await must("pulumi", ["stack", "init", "empty", "--non-interactive"], e);
+    const up = ["up", "--yes", "--stack", "empty", "--non-interactive", "--color", "never"];
+    await must("pulumi", up, e);
+    const runs = [];
+    for (let i = 0; i < EMPTY_RUNS; i++) {
+        const busy0 = machineCpuMs();
+        const r = await must("pulumi", up, { ...e, cpu: true });
+        runs.push({ ms: Math.round(r.ms), cpuMs: r.cpuMs ?? null, machineCpuMs: Math.round(machineCpuMs() - busy0) });
+        say(`N=${lab.hosts.length} engine floor (empty program, pulumi up --yes): ${(r.ms / 1000).toFixed(2)} s cpu ${((r.cpuMs ?? NaN) / 1000).toFixed(2)} s`);
+    }
+    await must("pulumi", ["stack", "rm", "empty", "--yes", "--force", "--non-interactive"], e);
+    return runs;
+}
+
 /** Starts an ssh-agent holding the lab's key for the pulumi runs (stopped when the benchmark exits). @param {string} keyPath */
 function startAgent(keyPath) {
     if (agentEnv.SSH_AUTH_SOCK) return;
@@ -515,7 +572,7 @@ async function main() {
     const stamp = info.date.replace(/[:]/g, "").replace(/\..*/, "");
     const jsonFile = path.join(RESULTS_DIR, `${stamp}.json`);
     /** @type {any} */
-    const result = { machine: info, settings: { sizes: SIZES, rounds: ROUNDS, tools: TOOLS, phases: PHASES, pulumiArgs: env.BENCH_PULUMI_ARGS || "", sshAuth: SSH_AUTH }, hostScript: null, runs: [], destroy: [] };
+    const result = { machine: info, settings: { sizes: SIZES, rounds: ROUNDS, tools: TOOLS, phases: PHASES, pulumiArgs: env.BENCH_PULUMI_ARGS || "", sshAuth: SSH_AUTH }, hostScript: null, runs: [], engineFloor: [], destroy: [] };
     const save = () => fs.writeFileSync(jsonFile, JSON.stringify(result, null, 1) + "\n");
     if (IANA_RUNS > 0) result.hostScript = await hostScriptBench();
     save();
@@ -543,7 +600,9 @@ async function main() {
                     const pids0 = masterPids(lab);
                     // The machine may be shared (other work on lab 0): keep the load.
                     const load1 = Math.round(os.loadavg()[0] * 100) / 100;
+                    const busy0 = machineCpuMs();
                     const r = await tools[t].run(lab, phase);
+                    const machineMs = Math.round(machineCpuMs() - busy0);
                     const acc1 = acceptedCounts(lab);
                     const conns = lab.hosts.map(h => acc1[h.name] - acc0[h.name]);
                     const problems = r.code !== 0 ? [`exit ${r.code}`] : [];
@@ -555,12 +614,13 @@ async function main() {
                         sessionsPerHost: sessions && { min: Math.min(...sessions), max: Math.max(...sessions), mean: sessions.reduce((a, b) => a + b, 0) / n },
                         ...(r.stateBytes != null ? { stateBytes: r.stateBytes, stateBytesPerHost: Math.round(r.stateBytes / n) } : {}),
                         ...(r.cpuMs != null ? { cpuMs: r.cpuMs } : {}),
+                        machineCpuMs: machineMs,
                     };
                     result.runs.push(rec);
                     save();
                     say(`N=${n} round ${round + 1} ${t} ${phase}: ${(r.ms / 1000).toFixed(2)} s ${rec.ok ? "ok" : "FAILED"} conns/host ${rec.connectionsPerHost.mean}` +
                         (sessions ? ` sessions/host ${rec.sessionsPerHost?.mean}` : "") + (r.stateBytes != null ? ` state ${r.stateBytes} B (${Math.round(r.stateBytes / n)} B/host)` : "") +
-                        (r.cpuMs != null ? ` cpu ${(r.cpuMs / 1000).toFixed(2)} s` : "") + ` load ${load1}`);
+                        (r.cpuMs != null ? ` cpu ${(r.cpuMs / 1000).toFixed(2)} s` : "") + ` machine cpu ${(machineMs / 1000).toFixed(2)} s load ${load1}`);
                     if (!rec.ok) {
                         say(`  problems: ${problems.slice(0, 6).join("; ")}`);
                         fs.writeFileSync(path.join(OUT, `failed-${t}-${phase}-${n}-${round}.log`), r.log + "\n" + problems.join("\n"));
@@ -568,6 +628,10 @@ async function main() {
                     }
                 }
             }
+        }
+        if (TOOLS.some(t => t.startsWith("pulumi")) && EMPTY_RUNS > 0) {
+            for (const r of await emptyProgram(lab)) result.engineFloor.push({ n, ...r });
+            save();
         }
         if (TOOLS.includes("pulumi") && env.BENCH_DESTROY !== "0") {
             // Information: `pulumi destroy` from the moved state (17).
@@ -673,6 +737,39 @@ function report(result) {
             }
         }
     }
+    if (result.runs.some((/** @type {any} */ r) => r.machineCpuMs != null)) {
+        L.push("");
+        L.push(`CPU seconds on the whole machine (/proc/stat) during each run, median over the passing runs, and in brackets the CPUs that kept busy (CPU ÷ wall; this machine has ${m.nproc}). ` +
+            "The lab's hosts are namespaces of this machine: this counts their sshd, host script and Postfix as well as the tool's own processes:");
+        L.push("");
+        L.push("| N | tool | change | no-op | revert |");
+        L.push("| ---: | --- | ---: | ---: | ---: |");
+        for (const n of sizes) {
+            for (const tool of result.settings.tools) {
+                const rs = result.runs.filter((/** @type {any} */ r) => r.n === n && r.tool === tool && r.ok && r.machineCpuMs != null);
+                if (!rs.length) continue;
+                const row = [String(n), tool];
+                for (const phase of ["change", "noop", "revert"]) {
+                    const c = rs.filter((/** @type {any} */ r) => r.phase === phase);
+                    const cpu = median(c.map((/** @type {any} */ r) => r.machineCpuMs));
+                    const wall = median(c.map((/** @type {any} */ r) => r.ms));
+                    row.push(c.length ? `${(cpu / 1000).toFixed(2)} (${(cpu / wall).toFixed(2)})` : "–");
+                }
+                L.push(`| ${row.join(" | ")} |`);
+            }
+        }
+    }
+    const floors = result.engineFloor ?? [];
+    if (floors.length) {
+        L.push("");
+        L.push("The engine's floor: `pulumi up --yes` (preview, then update) of an empty program with this project's runtime options, engine and backend, " +
+            "timed after each size's rounds; median wall / CPU on the control machine / CPU on the whole machine, in seconds: " +
+            [...new Set(floors.map((/** @type {any} */ f) => f.n))].map(n => {
+                const fs_ = floors.filter((/** @type {any} */ f) => f.n === n);
+                const med = (/** @type {string} */ k) => (median(fs_.map((/** @type {any} */ f) => f[k]).filter((/** @type {any} */ v) => v != null)) / 1000).toFixed(2);
+                return `N=${n}: ${med("ms")} / ${med("cpuMs")} / ${med("machineCpuMs")} (${fs_.length} runs)`;
+            }).join("; ") + ".");
+    }
     const withState = result.runs.filter((/** @type {any} */ r) => r.stateBytes != null && r.ok);
     if (withState.length) {
         L.push("");
@@ -740,6 +837,7 @@ if (process.argv[2] === "report" || process.argv[2] === "merge") {
         settings: { ...all[0].settings, sizes: [...new Set(all.flatMap(r => r.settings.sizes))], tools: [...new Set(all.flatMap(r => r.settings.tools))] },
         hostScript: all.find(r => r.hostScript)?.hostScript ?? null,
         runs: all.flatMap(r => r.runs),
+        engineFloor: all.flatMap(r => r.engineFloor ?? []),
         destroy: all.flatMap(r => r.destroy),
     };
     process.stdout.write(process.argv[2] === "merge" ? JSON.stringify(merged, null, 1) + "\n" : report(merged));
