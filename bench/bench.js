@@ -54,7 +54,8 @@ const env = process.env;
 const SIZES = (env.BENCH_SIZES || "30,100").split(",").map(Number).filter(n => n > 0);
 const ROUNDS = Number(env.BENCH_ROUNDS || 3);
 const TOOLS = (env.BENCH_TOOLS || "floor,ansible,pyinfra,pulumi").split(",");
-const PHASES = (env.BENCH_PHASES || "change,noop,revert").split(",");
+// "none": no timed phase (with BENCH_TOOLS=pulumi: only the engine's floor and the looks).
+const PHASES = env.BENCH_PHASES === "none" ? [] : (env.BENCH_PHASES || "change,noop,revert").split(",");
 const IANA_RUNS = Number(env.BENCH_IANA_RUNS || 30);
 const EMPTY_RUNS = Number(env.BENCH_EMPTY_RUNS ?? 3);
 const RUN_TIMEOUT_MS = Number(env.BENCH_RUN_TIMEOUT_MS || 600000);
@@ -432,6 +433,29 @@ async function emptyProgram(lab) {
     return runs;
 }
 
+/**
+ * What the preview's looks cost: `pulumi preview` of the benchmark's stack
+ * (left at 25 by the last revert) as `pulumi up` runs it, then without
+ * contacting the hosts (SMTP_PORT_PREVIEW_HOSTS=0), alternately,
+ * EMPTY_RUNS times each.
+ * @param {Lab} lab
+ * @returns {Promise<{ looks: boolean, ms: number, cpuMs: number | null, machineCpuMs: number }[]>}
+ */
+async function previewLooks(lab) {
+    writePulumiConfig(lab, 25);
+    const runs = [];
+    for (let i = 0; i < EMPTY_RUNS; i++) {
+        for (const looks of [true, false]) {
+            const busy0 = machineCpuMs();
+            const r = await pulumiRun(["preview"], looks ? {} : { SMTP_PORT_PREVIEW_HOSTS: "0" });
+            if (r.code !== 0) throw new Error(`pulumi preview failed:\n${r.log}`);
+            runs.push({ looks, ms: Math.round(r.ms), cpuMs: r.cpuMs ?? null, machineCpuMs: Math.round(machineCpuMs() - busy0) });
+            say(`N=${lab.hosts.length} pulumi preview ${looks ? "with" : "without"} looks: ${(r.ms / 1000).toFixed(2)} s cpu ${((r.cpuMs ?? NaN) / 1000).toFixed(2)} s`);
+        }
+    }
+    return runs;
+}
+
 /** Starts an ssh-agent holding the lab's key for the pulumi runs (stopped when the benchmark exits). @param {string} keyPath */
 function startAgent(keyPath) {
     if (agentEnv.SSH_AUTH_SOCK) return;
@@ -572,7 +596,7 @@ async function main() {
     const stamp = info.date.replace(/[:]/g, "").replace(/\..*/, "");
     const jsonFile = path.join(RESULTS_DIR, `${stamp}.json`);
     /** @type {any} */
-    const result = { machine: info, settings: { sizes: SIZES, rounds: ROUNDS, tools: TOOLS, phases: PHASES, pulumiArgs: env.BENCH_PULUMI_ARGS || "", sshAuth: SSH_AUTH }, hostScript: null, runs: [], engineFloor: [], destroy: [] };
+    const result = { machine: info, settings: { sizes: SIZES, rounds: ROUNDS, tools: TOOLS, phases: PHASES, pulumiArgs: env.BENCH_PULUMI_ARGS || "", sshAuth: SSH_AUTH }, hostScript: null, runs: [], engineFloor: [], previewLooks: [], destroy: [] };
     const save = () => fs.writeFileSync(jsonFile, JSON.stringify(result, null, 1) + "\n");
     if (IANA_RUNS > 0) result.hostScript = await hostScriptBench();
     save();
@@ -631,6 +655,7 @@ async function main() {
         }
         if (TOOLS.some(t => t.startsWith("pulumi")) && EMPTY_RUNS > 0) {
             for (const r of await emptyProgram(lab)) result.engineFloor.push({ n, ...r });
+            for (const r of await previewLooks(lab)) result.previewLooks.push({ n, ...r });
             save();
         }
         if (TOOLS.includes("pulumi") && env.BENCH_DESTROY !== "0") {
@@ -770,6 +795,20 @@ function report(result) {
                 return `N=${n}: ${med("ms")} / ${med("cpuMs")} / ${med("machineCpuMs")} (${fs_.length} runs)`;
             }).join("; ") + ".");
     }
+    const looks = result.previewLooks ?? [];
+    if (looks.length) {
+        L.push("");
+        L.push("What the preview's looks cost: `pulumi preview` of the stack with its looks at the hosts, and without (`SMTP_PORT_PREVIEW_HOSTS=0`), alternately; " +
+            "median wall / CPU on the control machine / CPU on the whole machine, in seconds: " +
+            [...new Set(looks.map((/** @type {any} */ f) => f.n))].map(n => {
+                const part = (/** @type {boolean} */ on) => {
+                    const ls = looks.filter((/** @type {any} */ f) => f.n === n && f.looks === on);
+                    const med = (/** @type {string} */ k) => (median(ls.map((/** @type {any} */ f) => f[k]).filter((/** @type {any} */ v) => v != null)) / 1000).toFixed(2);
+                    return `${med("ms")} / ${med("cpuMs")} / ${med("machineCpuMs")}`;
+                };
+                return `N=${n}: with ${part(true)}, without ${part(false)}`;
+            }).join("; ") + ".");
+    }
     const withState = result.runs.filter((/** @type {any} */ r) => r.stateBytes != null && r.ok);
     if (withState.length) {
         L.push("");
@@ -838,6 +877,7 @@ if (process.argv[2] === "report" || process.argv[2] === "merge") {
         hostScript: all.find(r => r.hostScript)?.hostScript ?? null,
         runs: all.flatMap(r => r.runs),
         engineFloor: all.flatMap(r => r.engineFloor ?? []),
+        previewLooks: all.flatMap(r => r.previewLooks ?? []),
         destroy: all.flatMap(r => r.destroy),
     };
     process.stdout.write(process.argv[2] === "merge" ? JSON.stringify(merged, null, 1) + "\n" : report(merged));

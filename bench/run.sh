@@ -9,6 +9,10 @@
 #   BENCH_TOOLS=floor,ansible,pyinfra,pulumi   BENCH_PHASES=change,noop,revert
 #   BENCH_IANA_RUNS=30    host-script runs on the IANA-size file (0: skip)
 #   BENCH_DESTROY=0       skip timing `pulumi destroy`
+#   BENCH_EMPTY_RUNS=3    runs of the engine's floor (an empty program's
+#                         `pulumi up`) and of `pulumi preview` with and
+#                         without looks, per size (0: skip; BENCH_PHASES=none
+#                         with BENCH_TOOLS=pulumi: only these)
 #   BENCH_PULUMI_ARGS     extra `pulumi up` flags (e.g. "--skip-preview")
 #   BENCH_SSH_AUTH=key    how smtp-port logs in: key (smtp-port:privateKey)
 #                         or agent (the key in an ssh-agent, none in the stack)
