@@ -697,6 +697,32 @@ async function resetHosts(lab, pristine) {
 }
 
 /** The markdown report. @param {any} result */
+/**
+ * Table rows, one per size and tool that ran: the size, the tool, one cell
+ * per phase (`cell` of that phase's passing runs; "–" when it gives null or
+ * none passed), then `extra` of all the tool's runs at that size.
+ * @param {any} result @param {number[]} sizes
+ * @param {(runs: any[]) => string | null} cell
+ * @param {(runs: any[]) => string[]} [extra]
+ */
+function phaseRows(result, sizes, cell, extra = () => []) {
+    const rows = [];
+    for (const n of sizes) {
+        for (const tool of result.settings.tools) {
+            const rs = result.runs.filter((/** @type {any} */ r) => r.n === n && r.tool === tool);
+            if (!rs.length) continue;
+            const row = [String(n), tool];
+            for (const phase of ["change", "noop", "revert"]) {
+                const c = rs.filter((/** @type {any} */ r) => r.phase === phase && r.ok);
+                row.push((c.length ? cell(c) : null) ?? "–");
+            }
+            row.push(...extra(rs));
+            rows.push(`| ${row.join(" | ")} |`);
+        }
+    }
+    return rows;
+}
+
 function report(result) {
     const m = result.machine;
     const L = [];
@@ -747,20 +773,9 @@ function report(result) {
         L.push("");
         L.push("| N | tool | change | no-op | revert | load (1 min) before the runs |");
         L.push("| ---: | --- | ---: | ---: | ---: | --- |");
-        for (const n of sizes) {
-            for (const tool of result.settings.tools) {
-                const rs = result.runs.filter((/** @type {any} */ r) => r.n === n && r.tool === tool);
-                if (!rs.length) continue;
-                const row = [String(n), tool];
-                for (const phase of ["change", "noop", "revert"]) {
-                    const c = rs.filter((/** @type {any} */ r) => r.phase === phase && r.ok && r.cpuMs != null);
-                    row.push(c.length ? (median(c.map((/** @type {any} */ r) => r.cpuMs)) / 1000).toFixed(2) : "–");
-                }
-                const loads = rs.map((/** @type {any} */ r) => r.load1Before);
-                row.push(`${Math.min(...loads)}–${Math.max(...loads)}`);
-                L.push(`| ${row.join(" | ")} |`);
-            }
-        }
+        L.push(...phaseRows(result, sizes,
+            c => { const v = c.filter(r => r.cpuMs != null); return v.length ? (median(v.map(r => r.cpuMs)) / 1000).toFixed(2) : null; },
+            rs => { const loads = rs.map(r => r.load1Before); return [`${Math.min(...loads)}–${Math.max(...loads)}`]; }));
     }
     if (result.runs.some((/** @type {any} */ r) => r.machineCpuMs != null)) {
         L.push("");
@@ -769,20 +784,12 @@ function report(result) {
         L.push("");
         L.push("| N | tool | change | no-op | revert |");
         L.push("| ---: | --- | ---: | ---: | ---: |");
-        for (const n of sizes) {
-            for (const tool of result.settings.tools) {
-                const rs = result.runs.filter((/** @type {any} */ r) => r.n === n && r.tool === tool && r.ok && r.machineCpuMs != null);
-                if (!rs.length) continue;
-                const row = [String(n), tool];
-                for (const phase of ["change", "noop", "revert"]) {
-                    const c = rs.filter((/** @type {any} */ r) => r.phase === phase);
-                    const cpu = median(c.map((/** @type {any} */ r) => r.machineCpuMs));
-                    const wall = median(c.map((/** @type {any} */ r) => r.ms));
-                    row.push(c.length ? `${(cpu / 1000).toFixed(2)} (${(cpu / wall).toFixed(2)})` : "–");
-                }
-                L.push(`| ${row.join(" | ")} |`);
-            }
-        }
+        L.push(...phaseRows(result, sizes, c => {
+            const v = c.filter(r => r.machineCpuMs != null);
+            if (!v.length) return null;
+            const cpu = median(v.map(r => r.machineCpuMs));
+            return `${(cpu / 1000).toFixed(2)} (${(cpu / median(v.map(r => r.ms))).toFixed(2)})`;
+        }));
     }
     const floors = result.engineFloor ?? [];
     if (floors.length) {
