@@ -697,6 +697,12 @@ async function resetHosts(lab, pristine) {
 }
 
 /** The markdown report. @param {any} result */
+/** "wall / control CPU / machine CPU", medians in seconds, of timed runs. @param {any[]} runs */
+function timesOf(runs) {
+    const med = (/** @type {string} */ k) => (median(runs.map(r => r[k]).filter(v => v != null)) / 1000).toFixed(2);
+    return `${med("ms")} / ${med("cpuMs")} / ${med("machineCpuMs")}`;
+}
+
 /**
  * Table rows, one per size and tool that ran: the size, the tool, one cell
  * per phase (`cell` of that phase's passing runs; "–" when it gives null or
@@ -798,8 +804,7 @@ function report(result) {
             "timed after each size's rounds; median wall / CPU on the control machine / CPU on the whole machine, in seconds: " +
             [...new Set(floors.map((/** @type {any} */ f) => f.n))].map(n => {
                 const fs_ = floors.filter((/** @type {any} */ f) => f.n === n);
-                const med = (/** @type {string} */ k) => (median(fs_.map((/** @type {any} */ f) => f[k]).filter((/** @type {any} */ v) => v != null)) / 1000).toFixed(2);
-                return `N=${n}: ${med("ms")} / ${med("cpuMs")} / ${med("machineCpuMs")} (${fs_.length} runs)`;
+                return `N=${n}: ${timesOf(fs_)} (${fs_.length} runs)`;
             }).join("; ") + ".");
     }
     const looks = result.previewLooks ?? [];
@@ -808,11 +813,7 @@ function report(result) {
         L.push("What the preview's looks cost: `pulumi preview` of the stack with its looks at the hosts, and without (`SMTP_PORT_PREVIEW_HOSTS=0`), alternately; " +
             "median wall / CPU on the control machine / CPU on the whole machine, in seconds: " +
             [...new Set(looks.map((/** @type {any} */ f) => f.n))].map(n => {
-                const part = (/** @type {boolean} */ on) => {
-                    const ls = looks.filter((/** @type {any} */ f) => f.n === n && f.looks === on);
-                    const med = (/** @type {string} */ k) => (median(ls.map((/** @type {any} */ f) => f[k]).filter((/** @type {any} */ v) => v != null)) / 1000).toFixed(2);
-                    return `${med("ms")} / ${med("cpuMs")} / ${med("machineCpuMs")}`;
-                };
+                const part = (/** @type {boolean} */ on) => timesOf(looks.filter((/** @type {any} */ f) => f.n === n && f.looks === on));
                 return `N=${n}: with ${part(true)}, without ${part(false)}`;
             }).join("; ") + ".");
     }
