@@ -738,9 +738,16 @@ function report(result) {
     L.push("");
     L.push("Median wall time in seconds over the runs that passed every check (ok/runs), and the ratio to smtp-port (`pulumi up --yes --parallel N`). " +
         "SSH per host: connections (sshd `Accepted publickey` lines) / sessions where known.");
-    const roundsBySize = [...new Set(result.runs.map((/** @type {any} */ r) => r.n))].map(n =>
-        `N=${n}: ${new Set(result.runs.filter((/** @type {any} */ r) => r.n === n).map((/** @type {any} */ r) => r.round)).size}`);
-    L.push(`Rounds (runs per cell): ${roundsBySize.join(", ")}; the tool order rotates per round.`);
+    // Runs per cell, not rounds: merged files may give a size more runs of some tools.
+    const runsBySize = [...new Set(result.runs.map((/** @type {any} */ r) => r.n))].map(n => {
+        /** @type {Record<string, number>} */
+        const cells = {};
+        for (const r of result.runs.filter((/** @type {any} */ r) => r.n === n)) cells[`${r.tool}/${r.phase}`] = (cells[`${r.tool}/${r.phase}`] ?? 0) + 1;
+        const counts = Object.values(cells);
+        const [lo, hi] = [Math.min(...counts), Math.max(...counts)];
+        return `N=${n}: ${lo === hi ? lo : `${lo}–${hi}`}`;
+    });
+    L.push(`Runs per cell: ${runsBySize.join(", ")}; the tool order rotates per round.`);
     L.push("");
     L.push("| N | tool | change 25→17 | ratio | no-op | ratio | revert 17→25 | ratio | SSH conn/host (change, no-op, revert) | SSH sessions/host |");
     L.push("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
