@@ -129,6 +129,7 @@ const median = (/** @type {number[]} */ xs) => {
     return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const sha = (/** @type {string} */ f) => crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 /**
  * CPU time used on the whole machine so far, in ms: every CPU's user, nice,
@@ -143,7 +144,18 @@ function machineCpuMs() {
     const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0);
     return busy * 1000 / CLOCK_TICKS;
 }
-const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/**
+ * Run `f`; its result (`r`) and the machine's CPU time it took (machineCpuMs).
+ * @template T
+ * @param {() => Promise<T>} f
+ * @returns {Promise<{ r: T, machineCpuMs: number }>}
+ */
+async function withMachineCpu(f) {
+    const busy0 = machineCpuMs();
+    const r = await f();
+    return { r, machineCpuMs: Math.round(machineCpuMs() - busy0) };
+}
 
 // --- the lab -----------------------------------------------------------------
 
@@ -424,9 +436,8 @@ async function emptyProgram(lab) {
     await must("pulumi", up, e);
     const runs = [];
     for (let i = 0; i < EMPTY_RUNS; i++) {
-        const busy0 = machineCpuMs();
-        const r = await must("pulumi", up, { ...e, cpu: true });
-        runs.push({ ms: Math.round(r.ms), cpuMs: r.cpuMs ?? null, machineCpuMs: Math.round(machineCpuMs() - busy0) });
+        const { r, machineCpuMs: busy } = await withMachineCpu(() => must("pulumi", up, { ...e, cpu: true }));
+        runs.push({ ms: Math.round(r.ms), cpuMs: r.cpuMs ?? null, machineCpuMs: busy });
         say(`N=${lab.hosts.length} engine floor (empty program, pulumi up --yes): ${(r.ms / 1000).toFixed(2)} s cpu ${((r.cpuMs ?? NaN) / 1000).toFixed(2)} s`);
     }
     await must("pulumi", ["stack", "rm", "empty", "--yes", "--force", "--non-interactive"], e);
@@ -446,10 +457,9 @@ async function previewLooks(lab) {
     const runs = [];
     for (let i = 0; i < EMPTY_RUNS; i++) {
         for (const looks of [true, false]) {
-            const busy0 = machineCpuMs();
-            const r = await pulumiRun(["preview"], looks ? {} : { SMTP_PORT_PREVIEW_HOSTS: "0" });
+            const { r, machineCpuMs: busy } = await withMachineCpu(() => pulumiRun(["preview"], looks ? {} : { SMTP_PORT_PREVIEW_HOSTS: "0" }));
             if (r.code !== 0) throw new Error(`pulumi preview failed:\n${r.log}`);
-            runs.push({ looks, ms: Math.round(r.ms), cpuMs: r.cpuMs ?? null, machineCpuMs: Math.round(machineCpuMs() - busy0) });
+            runs.push({ looks, ms: Math.round(r.ms), cpuMs: r.cpuMs ?? null, machineCpuMs: busy });
             say(`N=${lab.hosts.length} pulumi preview ${looks ? "with" : "without"} looks: ${(r.ms / 1000).toFixed(2)} s cpu ${((r.cpuMs ?? NaN) / 1000).toFixed(2)} s`);
         }
     }
@@ -624,9 +634,7 @@ async function main() {
                     const pids0 = masterPids(lab);
                     // The machine may be shared (other work on lab 0): keep the load.
                     const load1 = Math.round(os.loadavg()[0] * 100) / 100;
-                    const busy0 = machineCpuMs();
-                    const r = await tools[t].run(lab, phase);
-                    const machineMs = Math.round(machineCpuMs() - busy0);
+                    const { r, machineCpuMs: machineMs } = await withMachineCpu(() => tools[t].run(lab, phase));
                     const acc1 = acceptedCounts(lab);
                     const conns = lab.hosts.map(h => acc1[h.name] - acc0[h.name]);
                     const problems = r.code !== 0 ? [`exit ${r.code}`] : [];
@@ -696,7 +704,11 @@ async function resetHosts(lab, pristine) {
     }
 }
 
-/** The markdown report. @param {any} result */
+/** The fleet sizes of timed records, in the order they first appear. @param {any[]} records @returns {number[]} */
+function sizesIn(records) {
+    return [...new Set(records.map(r => r.n))];
+}
+
 /** "wall / control CPU / machine CPU", medians in seconds, of timed runs. @param {any[]} runs */
 function timesOf(runs) {
     const med = (/** @type {string} */ k) => (median(runs.map(r => r[k]).filter(v => v != null)) / 1000).toFixed(2);
@@ -729,6 +741,7 @@ function phaseRows(result, sizes, cell, extra = () => []) {
     return rows;
 }
 
+/** The markdown report. @param {any} result */
 function report(result) {
     const m = result.machine;
     const L = [];
@@ -738,8 +751,9 @@ function report(result) {
     L.push("");
     L.push("Median wall time in seconds over the runs that passed every check (ok/runs), and the ratio to smtp-port (`pulumi up --yes --parallel N`). " +
         "SSH per host: connections (sshd `Accepted publickey` lines) / sessions where known.");
+    const sizes = sizesIn(result.runs);
     // Runs per cell, not rounds: merged files may give a size more runs of some tools.
-    const runsBySize = [...new Set(result.runs.map((/** @type {any} */ r) => r.n))].map(n => {
+    const runsBySize = sizes.map(n => {
         /** @type {Record<string, number>} */
         const cells = {};
         for (const r of result.runs.filter((/** @type {any} */ r) => r.n === n)) cells[`${r.tool}/${r.phase}`] = (cells[`${r.tool}/${r.phase}`] ?? 0) + 1;
@@ -751,7 +765,6 @@ function report(result) {
     L.push("");
     L.push("| N | tool | change 25→17 | ratio | no-op | ratio | revert 17→25 | ratio | SSH conn/host (change, no-op, revert) | SSH sessions/host |");
     L.push("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
-    const sizes = [...new Set(result.runs.map((/** @type {any} */ r) => r.n))];
     for (const n of sizes) {
         /** @param {string} tool @param {string} phase */
         const cell = (tool, phase) => {
@@ -809,7 +822,7 @@ function report(result) {
         L.push("");
         L.push("The engine's floor: `pulumi up --yes` (preview, then update) of an empty program with this project's runtime options, engine and backend, " +
             "timed after each size's rounds; median wall / CPU on the control machine / CPU on the whole machine, in seconds: " +
-            [...new Set(floors.map((/** @type {any} */ f) => f.n))].map(n => {
+            sizesIn(floors).map(n => {
                 const fs_ = floors.filter((/** @type {any} */ f) => f.n === n);
                 return `N=${n}: ${timesOf(fs_)} (${fs_.length} runs)`;
             }).join("; ") + ".");
@@ -819,7 +832,7 @@ function report(result) {
         L.push("");
         L.push("What the preview's looks cost: `pulumi preview` of the stack with its looks at the hosts, and without (`SMTP_PORT_PREVIEW_HOSTS=0`), alternately; " +
             "median wall / CPU on the control machine / CPU on the whole machine, in seconds: " +
-            [...new Set(looks.map((/** @type {any} */ f) => f.n))].map(n => {
+            sizesIn(looks).map(n => {
                 const part = (/** @type {boolean} */ on) => timesOf(looks.filter((/** @type {any} */ f) => f.n === n && f.looks === on));
                 return `N=${n}: with ${part(true)}, without ${part(false)}`;
             }).join("; ") + ".");
